@@ -1,0 +1,55 @@
+import path from 'node:path';
+
+/** Server settings. `loadConfig` is the only reader of `process.env`. */
+export interface ServerConfig {
+  /** @default 8000 */
+  port: number;
+  /** @default '127.0.0.1' */
+  host: string;
+  /** SQLite URL. @default 'file:./data/app.db' */
+  databaseUrl: string;
+  /** Largest request body accepted over HTTP, and the largest WebSocket message. @default 4 MiB */
+  maxBodyBytes: number;
+  /** Deepest GraphQL selection accepted. @default 12 */
+  maxQueryDepth: number;
+  /** Most fields one GraphQL operation may select (its cost). @default 2000 */
+  maxQueryCost: number;
+  /** Events a subscriber may have queued before older ones are coalesced. @default 256 */
+  subscriberQueueLimit: number;
+  /** Folder of the built web app served at `/`; absent until the web issue lands. */
+  webRoot: string | undefined;
+}
+
+/** The defaults, for tests that start a server with a few overrides. */
+export const defaultConfig: ServerConfig = {
+  port: 8000,
+  host: '127.0.0.1',
+  databaseUrl: 'file:./data/app.db',
+  maxBodyBytes: 4 * 1024 * 1024,
+  maxQueryDepth: 12,
+  maxQueryCost: 2000,
+  subscriberQueueLimit: 256,
+  webRoot: undefined,
+};
+
+function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return n;
+}
+
+/** Reads the settings from the environment, with the defaults above. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  return {
+    port: intFrom(env, 'PORT', defaultConfig.port),
+    host: env.HOST || defaultConfig.host,
+    databaseUrl: env.DATABASE_URL || defaultConfig.databaseUrl,
+    maxBodyBytes: intFrom(env, 'MAX_BODY_BYTES', defaultConfig.maxBodyBytes),
+    maxQueryDepth: intFrom(env, 'MAX_QUERY_DEPTH', defaultConfig.maxQueryDepth),
+    maxQueryCost: intFrom(env, 'MAX_QUERY_COST', defaultConfig.maxQueryCost),
+    subscriberQueueLimit: intFrom(env, 'SUBSCRIBER_QUEUE_LIMIT', defaultConfig.subscriberQueueLimit),
+    webRoot: env.WEB_ROOT ? path.resolve(env.WEB_ROOT) : undefined,
+  };
+}

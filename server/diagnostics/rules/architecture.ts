@@ -1,0 +1,107 @@
+import type { JsonObject, JsonValue } from '../../lib/extended-json.ts';
+import type { ModelInfo, Rule } from '../types.ts';
+import { fmt, issue, num } from './util.ts';
+
+interface LayerRow {
+  name: string;
+  type: string;
+  parameters: number;
+  pct: number;
+  activation: string | undefined;
+  units: number | undefined;
+}
+
+function layerRows(model: ModelInfo | null): LayerRow[] {
+  const layers = model?.architecture?.layers;
+  if (!layers || typeof layers !== 'object' || Array.isArray(layers)) return [];
+  return Object.entries(layers as Record<string, JsonValue>).flatMap(([name, v]) => {
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return [];
+    const o = v as JsonObject;
+    return [
+      {
+        name,
+        type: String(o.type ?? ''),
+        parameters: num(o.parameters) ?? 0,
+        pct: num(o.pct_of_total) ?? 0,
+        activation: typeof o.activation === 'string' ? o.activation.toLowerCase() : undefined,
+        units: num(o.units),
+      },
+    ];
+  });
+}
+
+const NORM = /norm/i;
+const RESIDUAL = /^(add|residual)/i;
+
+/** Ten or more weight layers with neither normalisation nor residual connections. */
+export const deepWithoutNormalisation: Rule = (ctx) => {
+  const rows = layerRows(ctx.model);
+  const weighted = rows.filter((r) => r.parameters > 0 && !NORM.test(r.type));
+  if (weighted.length < 10 || rows.some((r) => NORM.test(r.type) || RESIDUAL.test(r.type))) return [];
+  const graph = ctx.model?.architecture?.layer_graph as JsonObject | undefined;
+  const hasSkip = Array.isArray(graph?.edges) && (graph.edges as JsonObject[]).some((e) => e && (e as JsonObject).kind === 'residual');
+  if (hasSkip) return [];
+  return [
+    issue({
+      code: 'architecture.deep_without_normalisation',
+      severity: 'warning',
+      category: 'architecture',
+      title: 'Very deep network without normalisation or residuals',
+      description: `The model stacks ${weighted.length} weight layers (threshold 10) with no normalisation layer and no residual connection: gradients are likely to vanish or explode.`,
+      suggestion: 'Try: 1) add BatchNormalization or LayerNormalization between blocks, 2) add residual (skip) connections, 3) use He initialisation with ReLU.',
+      metricValue: { weight_layers: weighted.length },
+    }),
+  ];
+};
+
+/** One layer holding over 80% of a large model's parameters. */
+export const dominantLayer: Rule = (ctx) => {
+  const rows = layerRows(ctx.model);
+  const total = num(ctx.model?.architecture?.total_parameters) ?? rows.reduce((s, r) => s + r.parameters, 0);
+  const top = rows.reduce<LayerRow | undefined>((a, b) => (!a || b.parameters > a.parameters ? b : a), undefined);
+  if (!top || rows.length < 2 || total < 1e5 || top.parameters / total < 0.8) return [];
+  return [
+    issue({
+      code: 'architecture.dominant_layer',
+      severity: 'info',
+      category: 'architecture',
+      title: `One layer holds most parameters: ${top.name}`,
+      description: `'${top.name}' (${top.type}) holds ${fmt(top.parameters)} of ${fmt(total)} parameters (${fmt((100 * top.parameters) / total)}%; threshold 80%).`,
+      suggestion: 'If the model overfits or is slow, shrink that layer: pool or stride before a large Dense layer, or factorise it into two smaller ones.',
+      layerId: top.name,
+      metricValue: { parameters: top.parameters, total_parameters: total },
+    }),
+  ];
+};
+
+/** The output activation must suit the loss (softmax for categorical cross-entropy, and so on). */
+export const lossActivationMismatch: Rule = (ctx) => {
+  const hp = ctx.model?.hyperparameters ?? {};
+  const loss = String(hp.loss ?? ctx.model?.architecture?.loss ?? '').toLowerCase().replace(/[_\s-]/g, '');
+  const rows = layerRows(ctx.model).filter((r) => r.activation !== undefined);
+  const out = rows[rows.length - 1];
+  if (!loss || !out?.activation) return [];
+  const act = out.activation;
+  let problem: string | undefined;
+  if (/(sparse)?categoricalcrossentropy/.test(loss) && !/fromlogits/.test(loss) && act !== 'softmax')
+    problem = `categorical cross-entropy expects probabilities from a softmax output, but '${out.name}' uses '${act}'`;
+  else if (/binarycrossentropy/.test(loss) && act !== 'sigmoid' && !(act === 'softmax' && out.units === 1))
+    problem = `binary cross-entropy expects a sigmoid output, but '${out.name}' uses '${act}'`;
+  else if (/softmaxcrossentropy|fromlogits/.test(loss) && (act === 'softmax' || act === 'sigmoid'))
+    problem = `the loss takes logits and applies softmax itself, but '${out.name}' already applies '${act}'`;
+  if (!problem) return [];
+  return [
+    issue({
+      code: 'architecture.loss_activation_mismatch',
+      severity: 'critical',
+      category: 'architecture',
+      title: 'Output activation does not fit the loss',
+      description: `With loss '${String(hp.loss ?? loss)}', ${problem}. The model cannot learn correctly like this.`,
+      suggestion: 'Match them: softmax + categoricalCrossentropy, sigmoid + binaryCrossentropy, linear (logits) + softmaxCrossEntropy/fromLogits, linear + meanSquaredError.',
+      layerId: out.name,
+      metricValue: { output_activation: act, loss: String(hp.loss ?? loss) },
+    }),
+  ];
+};
+
+export const architectureRules: Rule[] = [deepWithoutNormalisation, dominantLayer, lossActivationMismatch];

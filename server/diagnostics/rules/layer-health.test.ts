@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import type { LayerHealthEntry } from '../types.ts';
+import { contextOf, stepsWithLoss } from './fixtures.ts';
+import { deadLayer, explodingActivations, explodingGradients, nonFiniteLayer, sparseWeights, vanishingGradients } from './layer-health.ts';
+
+const healthy: LayerHealthEntry = { activation_mean: 0.4, activation_std: 0.3, gradient_norm_mean: 0.01, weight_sparsity: 0.01, is_dead: false, has_vanishing_gradients: false };
+const withLayers = (flushes: Record<string, Partial<LayerHealthEntry>>[]) =>
+  stepsWithLoss(flushes.map(() => 1), (i) => ({
+    layer_health: { layers: Object.fromEntries(Object.entries(flushes[i]!).map(([k, v]) => [k, { ...healthy, ...v }])) },
+  }));
+
+describe('layer health rules', () => {
+  it('names the first layer whose gradient went NaN, as critical', () => {
+    const steps = withLayers([{ dense_1: {}, dense_2: { gradient_norm_mean: Number.NaN }, dense_3: { gradient_norm_mean: Number.NaN } }]);
+    expect(nonFiniteLayer(contextOf(steps))[0]).toMatchObject({ severity: 'critical', layerId: 'dense_2' });
+  });
+
+  it('flags a layer dead in two of the last three flushes, not after one', () => {
+    expect(deadLayer(contextOf(withLayers([{ d: {} }, { d: { is_dead: true } }, { d: { is_dead: true } }])))[0]?.layerId).toBe('d');
+    expect(deadLayer(contextOf(withLayers([{ d: {} }, { d: {} }, { d: { is_dead: true } }])))).toEqual([]);
+  });
+
+  it('flags vanishing gradients by flag or by a norm under 1e-7', () => {
+    const steps = withLayers([{ d: { gradient_norm_mean: 1e-9 } }, { d: { has_vanishing_gradients: true, gradient_norm_mean: 1e-8 } }]);
+    expect(vanishingGradients(contextOf(steps))[0]?.code).toBe('layer.vanishing_gradients');
+    expect(vanishingGradients(contextOf(withLayers([{ d: {} }, { d: {} }])))).toEqual([]);
+  });
+
+  it('flags gradients 100x above their early level', () => {
+    const flushes = [...Array(5).fill({ d: { gradient_norm_mean: 0.01 } }), { d: { gradient_norm_mean: 5 } }, { d: { gradient_norm_mean: 9 } }];
+    const steps = withLayers(flushes);
+    expect(explodingGradients(contextOf(steps, { early: steps.slice(0, 5) }))[0]?.layerId).toBe('d');
+  });
+
+  it('leaves steady gradients alone', () => {
+    const steps = withLayers(Array(10).fill({ d: { gradient_norm_mean: 0.5 } }));
+    expect(explodingGradients(contextOf(steps))).toEqual([]);
+  });
+
+  it('flags activations above 1e3 and weights 99% zero', () => {
+    expect(explodingActivations(contextOf(withLayers([{ d: { activation_std: 5e3 } }, { d: { activation_std: 8e3 } }])))).toHaveLength(1);
+    expect(sparseWeights(contextOf(withLayers([{ d: { weight_sparsity: 0.99 } }, { d: { weight_sparsity: 0.99 } }])))).toHaveLength(1);
+    expect(sparseWeights(contextOf(withLayers([{ d: { weight_sparsity: 0.5 } }, { d: { weight_sparsity: 0.5 } }])))).toEqual([]);
+  });
+});

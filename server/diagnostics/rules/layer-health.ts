@@ -1,0 +1,183 @@
+import type { DiagnosticContext, Issue, LayerHealthEntry, Rule, StepRecord } from '../types.ts';
+import { fmt, isFiniteNumber, isNonFinite, issue, median, num } from './util.ts';
+
+/** Flushes that carried layer health, newest last. */
+const withHealth = (steps: readonly StepRecord[]): StepRecord[] => steps.filter((s) => s.layer_health?.layers);
+
+/** Each layer's entries over the last `m` flushes with layer health. */
+function perLayer(ctx: DiagnosticContext, m: number): Map<string, { step: number; h: LayerHealthEntry }[]> {
+  const out = new Map<string, { step: number; h: LayerHealthEntry }[]>();
+  for (const s of withHealth(ctx.steps).slice(-m)) {
+    for (const [name, h] of Object.entries(s.layer_health!.layers!)) {
+      if (!h || typeof h !== 'object') continue;
+      let list = out.get(name);
+      if (!list) out.set(name, (list = []));
+      list.push({ step: s.step_index, h });
+    }
+  }
+  return out;
+}
+
+/** A per-layer state that must hold in 2 of the last 3 flushes (and the newest) to be reported. */
+function persistentLayerRule(
+  test: (h: LayerHealthEntry) => boolean,
+  make: (layer: string, step: number, h: LayerHealthEntry, seen: number) => Issue,
+): Rule {
+  return (ctx) => {
+    const issues: Issue[] = [];
+    for (const [layer, entries] of perLayer(ctx, 3)) {
+      const last = entries[entries.length - 1]!;
+      const seen = entries.filter((e) => test(e.h)).length;
+      if (entries.length >= 2 && seen >= 2 && test(last.h)) issues.push(make(layer, last.step, last.h, seen));
+    }
+    return issues;
+  };
+}
+
+const grad = (h: LayerHealthEntry) => num(h.gradient_norm_mean ?? undefined);
+const actMean = (h: LayerHealthEntry) => num(h.activation_mean ?? undefined);
+const actStd = (h: LayerHealthEntry) => num(h.activation_std ?? undefined);
+
+/** The first layer (in the model's order) whose activations or gradients went NaN/Infinity. */
+export const nonFiniteLayer: Rule = (ctx) => {
+  for (const s of withHealth(ctx.steps.slice(-Math.max(ctx.newSteps, 1)))) {
+    for (const [layer, h] of Object.entries(s.layer_health!.layers!)) {
+      const bad = (['activation_mean', 'activation_std', 'gradient_norm_mean'] as const).find((k) => isNonFinite(num(h[k] ?? undefined)));
+      if (!bad) continue;
+      const value = num(h[bad] ?? undefined)!;
+      return [
+        issue({
+          code: 'layer.non_finite',
+          severity: 'critical',
+          category: 'layer_health',
+          title: `Non-finite values in layer ${layer}`,
+          description: `Layer '${layer}' is the first with a non-finite ${bad.replace(/_/g, ' ')} (${fmt(value)}) at step ${s.step_index}.`,
+          suggestion: `Look at '${layer}' first: clip gradients, lower the learning rate, guard divisions/logs/sqrt with an epsilon, and check its inputs for NaN.`,
+          layerId: layer,
+          epochIndex: s.step_index,
+          metricValue: { [bad]: value },
+        }),
+      ];
+    }
+  }
+  return [];
+};
+
+export const deadLayer = persistentLayerRule(
+  (h) => h.is_dead === true,
+  (layer, step, h, seen) =>
+    issue({
+      code: 'layer.dead',
+      severity: 'warning',
+      category: 'layer_health',
+      title: `Dead units in layer ${layer}`,
+      description: `Most units of '${layer}' were never active over the flush (reported dead in ${seen} of the last 3 flushes; activation mean ${fmt(actMean(h) ?? 0)}, std ${fmt(actStd(h) ?? 0)}).`,
+      suggestion: 'Try: 1) lower the learning rate, 2) LeakyReLU/ELU instead of ReLU, 3) He initialisation with zero or small positive biases, 4) batch normalisation before the activation.',
+      layerId: layer,
+      epochIndex: step,
+      metricValue: { activation_mean: actMean(h) ?? null, activation_std: actStd(h) ?? null },
+    }),
+);
+
+export const vanishingGradients = persistentLayerRule(
+  (h) => h.has_vanishing_gradients === true || (isFiniteNumber(grad(h)) && grad(h)! < 1e-7),
+  (layer, step, h, seen) =>
+    issue({
+      code: 'layer.vanishing_gradients',
+      severity: 'warning',
+      category: 'layer_health',
+      title: `Vanishing gradients in layer ${layer}`,
+      description: `The gradient norm of '${layer}' is ${fmt(grad(h) ?? 0)} (threshold 1e-7), in ${seen} of the last 3 flushes: it barely learns.`,
+      suggestion: 'Try: 1) ReLU-family activations instead of sigmoid/tanh, 2) residual connections, 3) batch or layer normalisation, 4) He/Glorot initialisation.',
+      layerId: layer,
+      epochIndex: step,
+      metricValue: { gradient_norm: grad(h) ?? null },
+    }),
+);
+
+/** Gradient norm above 1e3, or 100x the layer's early median, in 2 of the last 3 flushes. */
+export const explodingGradients: Rule = (ctx) => {
+  const baseline = new Map<string, number>();
+  for (const [layer, entries] of perLayerOf(withHealth(ctx.early).slice(0, 5))) {
+    const g = entries.map(grad).filter(isFiniteNumber);
+    if (g.length) baseline.set(layer, median(g));
+  }
+  const limit = (layer: string) => Math.min(1e3, 100 * (baseline.get(layer) ?? Infinity));
+  const issues: Issue[] = [];
+  for (const [layer, entries] of perLayer(ctx, 3)) {
+    const over = (h: LayerHealthEntry) => isFiniteNumber(grad(h)) && grad(h)! > Math.max(limit(layer), 1e-3);
+    const last = entries[entries.length - 1]!;
+    if (entries.length < 2 || entries.filter((e) => over(e.h)).length < 2 || !over(last.h)) continue;
+    issues.push(
+      issue({
+        code: 'layer.exploding_gradients',
+        severity: 'warning',
+        category: 'layer_health',
+        title: `Exploding gradients in layer ${layer}`,
+        description: `The gradient norm of '${layer}' reached ${fmt(grad(last.h)!)} at step ${last.step} (limit ${fmt(Math.max(limit(layer), 1e-3))}: 1e3 or 100x its early median of ${fmt(baseline.get(layer) ?? Number.NaN)}).`,
+        suggestion: 'Try: 1) clip gradients (clipnorm=1.0), 2) lower the learning rate, 3) smaller initial weights (Glorot/He), 4) normalisation layers.',
+        layerId: layer,
+        epochIndex: last.step,
+        metricValue: { gradient_norm: grad(last.h)!, baseline: baseline.get(layer) ?? null },
+      }),
+    );
+  }
+  return issues;
+};
+
+function perLayerOf(steps: StepRecord[]): Map<string, LayerHealthEntry[]> {
+  const out = new Map<string, LayerHealthEntry[]>();
+  for (const s of steps)
+    for (const [name, h] of Object.entries(s.layer_health?.layers ?? {})) {
+      const list = out.get(name) ?? [];
+      list.push(h);
+      out.set(name, list);
+    }
+  return out;
+}
+
+export const explodingActivations = persistentLayerRule(
+  (h) => Math.max(Math.abs(actMean(h) ?? 0), Math.abs(actStd(h) ?? 0)) > 1e3,
+  (layer, step, h, seen) =>
+    issue({
+      code: 'layer.exploding_activations',
+      severity: 'warning',
+      category: 'layer_health',
+      title: `Exploding activations in layer ${layer}`,
+      description: `Activations of '${layer}' reached mean ${fmt(actMean(h) ?? 0)} / std ${fmt(actStd(h) ?? 0)} (threshold 1e3), in ${seen} of the last 3 flushes.`,
+      suggestion: 'Try: 1) normalise the inputs, 2) add normalisation layers, 3) lower the learning rate, 4) smaller initial weights.',
+      layerId: layer,
+      epochIndex: step,
+      metricValue: { activation_mean: actMean(h) ?? null, activation_std: actStd(h) ?? null },
+    }),
+);
+
+export const sparseWeights = persistentLayerRule(
+  (h) => isFiniteNumber(num(h.weight_sparsity ?? undefined)) && num(h.weight_sparsity ?? undefined)! >= 0.95,
+  (layer, step, h) =>
+    issue({
+      code: 'layer.sparse_weights',
+      severity: 'warning',
+      category: 'layer_health',
+      title: `Weights of layer ${layer} are almost all zero`,
+      description: `${fmt(100 * num(h.weight_sparsity ?? undefined)!)}% of the weights of '${layer}' are below the zero threshold (limit 95%).`,
+      suggestion: 'Check the initialiser (zeros/constant), strong L1 regularisation, or a pruning step gone wrong.',
+      layerId: layer,
+      epochIndex: step,
+      metricValue: { weight_sparsity: num(h.weight_sparsity ?? undefined)! },
+    }),
+);
+
+export const layerHealthRules: Rule[] = [nonFiniteLayer, deadLayer, vanishingGradients, explodingGradients, explodingActivations, sparseWeights];
+
+/**
+ * Warnings that share one root cause on a layer: a dead layer also shows vanishing gradients
+ * and near-zero weights. The pause rule counts each group once.
+ */
+export const ROOT_CAUSE: Record<string, string> = {
+  'layer.dead': 'inactive',
+  'layer.vanishing_gradients': 'inactive',
+  'layer.sparse_weights': 'inactive',
+  'layer.exploding_gradients': 'unstable',
+  'layer.exploding_activations': 'unstable',
+};

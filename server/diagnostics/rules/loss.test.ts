@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { contextOf, seeded, stepsWithLoss } from './fixtures.ts';
+import { divergingLoss, nonFiniteLoss, stuckLoss, validationGap } from './loss.ts';
+
+const decaying = (n: number, noise = 0) => {
+  const r = seeded(7);
+  return Array.from({ length: n }, (_, i) => 2.3 * Math.exp(-i / 15) + 0.05 + noise * (r() - 0.5));
+};
+
+describe('loss rules', () => {
+  it('flags a NaN train loss as critical at the step it appeared', () => {
+    const steps = stepsWithLoss([2.3, 2.1, Number.NaN]);
+    const [i] = nonFiniteLoss(contextOf(steps));
+    expect(i).toMatchObject({ code: 'loss.non_finite', severity: 'critical', epochIndex: 2 });
+    expect(i!.description).toContain('NaN');
+  });
+
+  it('flags an infinite validation loss', () => {
+    const steps = stepsWithLoss([2.3], () => ({}));
+    steps[0]!.loss!.val = { val_loss: Infinity };
+    expect(nonFiniteLoss(contextOf(steps))[0]?.metricValue).toEqual({ 'val.val_loss': Infinity });
+  });
+
+  it('says nothing about finite losses', () => {
+    expect(nonFiniteLoss(contextOf(stepsWithLoss(decaying(30))))).toEqual([]);
+  });
+
+  it('warns when the loss climbs to twice its best three flushes in a row', () => {
+    const steps = stepsWithLoss([2.3, 1.5, 1.0, 0.8, 1.2, 1.9, 3.0]);
+    const [i] = divergingLoss(contextOf(steps));
+    expect(i).toMatchObject({ code: 'loss.diverging', severity: 'warning' });
+  });
+
+  it('calls a loss 10x above its start critical', () => {
+    const steps = stepsWithLoss([2.3, 1.5, 5, 40, 300]);
+    expect(divergingLoss(contextOf(steps))[0]?.severity).toBe('critical');
+  });
+
+  it('does not call a noisy but falling loss diverging', () => {
+    expect(divergingLoss(contextOf(stepsWithLoss(decaying(200, 0.3))))).toEqual([]);
+  });
+
+  it('does not call tiny wiggles near zero diverging', () => {
+    const losses = [0.7, 0.1, 0.01, 0.001, 0.0012, 0.0025, 0.004];
+    expect(divergingLoss(contextOf(stepsWithLoss(losses)))).toEqual([]);
+  });
+
+  it('warns when the loss stays at its initial value for 20 flushes', () => {
+    const r = seeded(3);
+    const flat = Array.from({ length: 25 }, () => 0.693 + 0.002 * (r() - 0.5));
+    expect(stuckLoss(contextOf(stepsWithLoss(flat)))[0]).toMatchObject({ code: 'loss.plateau', severity: 'warning' });
+  });
+
+  it('does not call a converged loss stuck', () => {
+    expect(stuckLoss(contextOf(stepsWithLoss(decaying(200))))).toEqual([]);
+  });
+
+  it('warns when validation loss rises while train loss falls', () => {
+    const train = [2, 1.5, 1.2, 1.0, 0.8, 0.6, 0.45, 0.3];
+    const val = [2.1, 1.6, 1.4, 1.4, 1.5, 1.7, 1.9, 2.1];
+    const steps = stepsWithLoss(train, (i) => ({}));
+    steps.forEach((s, i) => (s.loss!.val = { val_loss: val[i]! }));
+    expect(validationGap(contextOf(steps))[0]).toMatchObject({ code: 'loss.validation_gap' });
+  });
+
+  it('leaves a validation loss that tracks the train loss alone', () => {
+    const train = decaying(30);
+    const steps = stepsWithLoss(train);
+    steps.forEach((s, i) => (s.loss!.val = { val_loss: train[i]! * 1.1 }));
+    expect(validationGap(contextOf(steps))).toEqual([]);
+  });
+});

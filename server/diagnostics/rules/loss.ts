@@ -1,0 +1,127 @@
+import type { Rule } from '../types.ts';
+import { countLast, finiteLosses, fmt, isNonFinite, issue, median, num } from './util.ts';
+
+/** A NaN or infinite train or validation loss in the newest steps: critical, from the first one. */
+export const nonFiniteLoss: Rule = (ctx) => {
+  for (const s of ctx.steps.slice(-Math.max(ctx.newSteps, 1))) {
+    const l = s.loss;
+    if (!l) continue;
+    const candidates: [string, number | null | undefined][] = [
+      ['train_mean', l.train_mean],
+      ['train_min', l.train_min],
+      ['train_max', l.train_max],
+      ...Object.entries(l.val ?? {}).map(([k, v]): [string, number | null] => [`val.${k}`, v]),
+    ];
+    const bad = candidates.find(([, v]) => isNonFinite(v));
+    if (!bad) continue;
+    const [name, value] = bad as [string, number];
+    return [
+      issue({
+        code: 'loss.non_finite',
+        severity: 'critical',
+        category: 'loss',
+        title: `Loss is ${fmt(value)}`,
+        description: `The ${name} loss became ${fmt(value)} at step ${s.step_index}: the gradients exploded or a computation divided by zero or took the log of zero. Every weight update from here on is meaningless.`,
+        suggestion:
+          'Try: 1) lower the learning rate (10x), 2) clip gradients (clipnorm=1.0), 3) check the inputs and labels for NaN, 4) add a small epsilon inside log/division, 5) use a numerically stable loss (from logits).',
+        epochIndex: s.step_index,
+        metricValue: { [name]: value },
+      }),
+    ];
+  }
+  return [];
+};
+
+/** The loss climbs well above its best for three flushes in a row. */
+export const divergingLoss: Rule = (ctx) => {
+  const losses = finiteLosses(ctx.steps);
+  const early = finiteLosses(ctx.early);
+  if (losses.length < 4 || early.length === 0) return [];
+  const initial = early[0]!.value;
+  const best = ctx.bestLoss?.value ?? Math.min(...losses.map((l) => l.value));
+  const [a, b, c] = losses.slice(-3).map((l) => l.value) as [number, number, number];
+  const rising = c > b && b > a;
+  const current = c;
+  if (!rising || current < 2 * best || current - best < 0.1 * Math.abs(initial)) return [];
+  const explosive = current > 10 * Math.abs(initial);
+  const step = losses[losses.length - 1]!.step;
+  return [
+    issue({
+      code: 'loss.diverging',
+      severity: explosive ? 'critical' : 'warning',
+      category: 'loss',
+      title: explosive ? 'Loss is exploding' : 'Loss is diverging',
+      description: `The train loss rose three flushes in a row to ${fmt(current)} at step ${step}, ${fmt(current / best)}x its best of ${fmt(best)} (initial ${fmt(initial)}). Threshold: 2x the best and rising.`,
+      suggestion:
+        'Try: 1) lower the learning rate (3-10x), 2) add warmup or a decay schedule, 3) clip gradients, 4) check that labels match the loss function.',
+      epochIndex: step,
+      metricValue: { loss: current, best_loss: best, initial_loss: initial },
+    }),
+  ];
+};
+
+const PLATEAU_WINDOW = 20;
+
+/** The loss has not moved from where it started over the last 20 flushes: the model learns nothing. */
+export const stuckLoss: Rule = (ctx) => {
+  const losses = finiteLosses(ctx.steps);
+  const early = finiteLosses(ctx.early);
+  if (losses.length < PLATEAU_WINDOW || early.length < 3) return [];
+  const initial = median(early.slice(0, 3).map((l) => l.value));
+  const window = losses.slice(-PLATEAU_WINDOW).map((l) => l.value);
+  const head = median(window.slice(0, 5));
+  const tail = median(window.slice(-5));
+  const improvement = (head - tail) / Math.abs(head || 1);
+  if (improvement >= 0.01 || tail < 0.9 * initial) return [];
+  const step = losses[losses.length - 1]!.step;
+  return [
+    issue({
+      code: 'loss.plateau',
+      severity: 'warning',
+      category: 'loss',
+      title: 'Loss is not decreasing',
+      description: `Over the last ${PLATEAU_WINDOW} flushes the train loss moved from ${fmt(head)} to ${fmt(tail)} (${fmt(improvement * 100)}% better; threshold 1%) and is still ${fmt((tail / initial) * 100)}% of its initial ${fmt(initial)}: the model is not learning.`,
+      suggestion:
+        'Try: 1) raise the learning rate if it is tiny, 2) check that labels are aligned with inputs, 3) normalise the inputs, 4) check for dead or saturated layers (sigmoid/tanh stacks), 5) use He/Glorot initialisation.',
+      epochIndex: step,
+      metricValue: { loss: tail, loss_window_start: head, initial_loss: initial },
+    }),
+  ];
+};
+
+function valLoss(val: Record<string, number | null> | null | undefined): number | undefined {
+  if (!val) return undefined;
+  return num(val.val_loss ?? val.loss ?? Object.values(val)[0] ?? undefined);
+}
+
+/** Validation loss rising while train loss falls, well above it, in 3 of the last 4 flushes. */
+export const validationGap: Rule = (ctx) => {
+  const points = ctx.steps
+    .map((s) => ({ step: s.step_index, train: num(s.loss?.train_mean ?? undefined), val: valLoss(s.loss?.val) }))
+    .filter((p): p is { step: number; train: number; val: number } => Number.isFinite(p.train) && Number.isFinite(p.val));
+  if (points.length < 5) return [];
+  const bestVal = Math.min(...points.map((p) => p.val));
+  const widening = (i: number): boolean => {
+    const p = points[i]!;
+    const prev = points[i - 1]!;
+    return p.val > 1.3 * p.train && p.val > 1.1 * bestVal && p.val >= prev.val && p.train <= prev.train * 1.02;
+  };
+  const idx = points.map((_, i) => i).slice(-4).filter((i) => i > 0);
+  if (countLast(idx, 4, widening) < 3) return [];
+  const last = points[points.length - 1]!;
+  return [
+    issue({
+      code: 'loss.validation_gap',
+      severity: 'warning',
+      category: 'loss',
+      title: 'Validation loss rising: overfitting',
+      description: `At step ${last.step} the validation loss is ${fmt(last.val)} against a train loss of ${fmt(last.train)} (${fmt(last.val / last.train)}x), up from its best of ${fmt(bestVal)} while the train loss kept falling in 3 of the last 4 flushes.`,
+      suggestion:
+        'Try: 1) stop early at the best validation loss, 2) add dropout or weight decay, 3) augment or enlarge the training set, 4) use a smaller model.',
+      epochIndex: last.step,
+      metricValue: { val_loss: last.val, train_loss: last.train, best_val_loss: bestVal },
+    }),
+  ];
+};
+
+export const lossRules: Rule[] = [nonFiniteLoss, divergingLoss, stuckLoss, validationGap];

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { contextOf, stepsWithLoss } from './fixtures.ts';
+import { memoryGrowth, memoryNearCapacity } from './memory.ts';
+
+const withMemory = (mems: Record<string, number>[]) => stepsWithLoss(mems.map(() => 1), (i) => ({ memory: mems[i]! }));
+
+describe('memory rules', () => {
+  it('calls GPU memory at 96% critical and at 91% a warning', () => {
+    expect(memoryNearCapacity(contextOf(withMemory([{ cuda_allocated_mb: 7700, cuda_total_mb: 8000 }])))[0]?.severity).toBe('critical');
+    expect(memoryNearCapacity(contextOf(withMemory([{ js_heap_used_mb: 3650, js_heap_limit_mb: 4000 }])))[0]?.severity).toBe('warning');
+  });
+
+  it('says nothing below 90% or without a known capacity', () => {
+    expect(memoryNearCapacity(contextOf(withMemory([{ cuda_allocated_mb: 4000, cuda_total_mb: 8000 }])))).toEqual([]);
+    expect(memoryNearCapacity(contextOf(withMemory([{ cuda_allocated_mb: 99999 }])))).toEqual([]);
+  });
+
+  it('finds a tensor leak: numTensors rising every flush', () => {
+    const mems = Array.from({ length: 10 }, (_, i) => ({ num_tensors: 120 + 6 * i }));
+    expect(memoryGrowth(contextOf(withMemory(mems)))[0]).toMatchObject({ code: 'memory.leak', title: expect.stringContaining('Tensor leak') });
+  });
+
+  it('leaves a large but constant tensor count alone', () => {
+    const mems = Array.from({ length: 30 }, (_, i) => ({ num_tensors: 50_000 + (i % 2) }));
+    expect(memoryGrowth(contextOf(withMemory(mems)))).toEqual([]);
+  });
+
+  it('leaves a count that rises then falls (a cache filling and freeing) alone', () => {
+    const mems = [100, 110, 120, 130, 90, 100, 110, 120, 130, 140].map((n) => ({ num_tensors: n }));
+    expect(memoryGrowth(contextOf(withMemory(mems)))).toEqual([]);
+  });
+});

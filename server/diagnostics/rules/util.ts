@@ -1,0 +1,62 @@
+import type { JsonObject, JsonValue } from '../../lib/extended-json.ts';
+import type { Issue, StepRecord } from '../types.ts';
+
+/** The value as a number when it is one (non-finite included), else undefined. */
+export function num(v: JsonValue | undefined): number | undefined {
+  return typeof v === 'number' ? v : undefined;
+}
+
+/** A numeric field of a channel object. */
+export function field(obj: JsonObject | null | undefined, key: string): number | undefined {
+  return obj ? num(obj[key]) : undefined;
+}
+
+export const isNonFinite = (v: number | null | undefined): v is number => typeof v === 'number' && !Number.isFinite(v);
+export const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Median absolute deviation. */
+export function mad(xs: readonly number[]): number {
+  const m = median(xs);
+  return median(xs.map((x) => Math.abs(x - m)));
+}
+
+/** The train loss of a step, when it has one. */
+export const trainLoss = (s: StepRecord): number | undefined => num(s.loss?.train_mean ?? undefined);
+
+/** Finite train losses of the steps, with their step indexes. */
+export function finiteLosses(steps: readonly StepRecord[]): { step: number; value: number }[] {
+  const out: { step: number; value: number }[] = [];
+  for (const s of steps) {
+    const v = trainLoss(s);
+    if (isFiniteNumber(v)) out.push({ step: s.step_index, value: v });
+  }
+  return out;
+}
+
+/** Formats a number for an issue's text: 4 significant digits, or NaN/Infinity as is. */
+export function fmt(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (v !== 0 && (Math.abs(v) >= 1e5 || Math.abs(v) < 1e-3)) return v.toExponential(2);
+  return String(Number(v.toPrecision(4)));
+}
+
+/** How many of the last `m` values satisfy `pred`. */
+export function countLast<T>(xs: readonly T[], m: number, pred: (x: T) => boolean): number {
+  let n = 0;
+  for (const x of xs.slice(-m)) if (pred(x)) n++;
+  return n;
+}
+
+/** Shorthand for building an issue with the step it is about. */
+export function issue(i: Issue): Issue {
+  return { layerId: null, epochIndex: null, metricValue: null, ...i };
+}
+
+export const lastStep = (steps: readonly StepRecord[]): StepRecord | undefined => steps[steps.length - 1];

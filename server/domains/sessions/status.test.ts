@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { DomainError } from '../../errors.ts';
+import { acceptsSteps, afterDiagnostics, applyAction } from './status.ts';
+
+describe('session status machine', () => {
+  it('resumes a pending session to running', () => {
+    expect(applyAction('pending', 'resume')).toBe('running');
+  });
+
+  it('refuses to resume a session that is not pending, saying why', () => {
+    expect(() => applyAction('running', 'resume')).toThrow(/only from pending/);
+    expect(() => applyAction('stopped', 'resume')).toThrow(/already ended/);
+  });
+
+  it('stops or completes any live session and nothing that has ended', () => {
+    for (const s of ['running', 'analyzing', 'pending'] as const) {
+      expect(applyAction(s, 'stop')).toBe('stopped');
+      expect(applyAction(s, 'complete')).toBe('completed');
+    }
+    expect(() => applyAction('completed', 'stop')).toThrow(DomainError);
+  });
+
+  it('accepts steps only while running or analyzing', () => {
+    expect(acceptsSteps('running')).toBe(true);
+    expect(acceptsSteps('analyzing')).toBe(true);
+    for (const s of ['pending', 'stopped', 'completed', 'failed'] as const) expect(acceptsSteps(s)).toBe(false);
+  });
+
+  it('moves an analyzing session to pending or running, and leaves others alone', () => {
+    expect(afterDiagnostics('analyzing', true)).toBe('pending');
+    expect(afterDiagnostics('analyzing', false)).toBe('running');
+    expect(afterDiagnostics('stopped', true)).toBe('stopped');
+  });
+});

@@ -1,0 +1,60 @@
+import { DomainError, ErrorCode } from '../../errors.ts';
+
+/** Every status a session can be in (seed §7). */
+export const SessionStatus = {
+  running: 'running',
+  analyzing: 'analyzing',
+  pending: 'pending',
+  stopped: 'stopped',
+  completed: 'completed',
+  failed: 'failed',
+} as const;
+export type SessionStatus = (typeof SessionStatus)[keyof typeof SessionStatus];
+export const SESSION_STATUSES = Object.values(SessionStatus);
+
+/** What a person (or a client) can ask of a session. */
+export const SessionAction = { resume: 'resume', stop: 'stop', complete: 'complete', fail: 'fail' } as const;
+export type SessionAction = (typeof SessionAction)[keyof typeof SessionAction];
+export const SESSION_ACTIONS = Object.values(SessionAction);
+
+const TERMINAL: ReadonlySet<SessionStatus> = new Set(['stopped', 'completed', 'failed']);
+const LIVE: readonly SessionStatus[] = ['running', 'analyzing', 'pending'];
+
+/** The statuses each action may start from, and where it leads. */
+const TRANSITIONS: Record<SessionAction, { from: readonly SessionStatus[]; to: SessionStatus }> = {
+  resume: { from: ['pending'], to: 'running' },
+  stop: { from: LIVE, to: 'stopped' },
+  complete: { from: LIVE, to: 'completed' },
+  fail: { from: LIVE, to: 'failed' },
+};
+
+export const isTerminal = (s: SessionStatus): boolean => TERMINAL.has(s);
+
+/** Steps are accepted while training runs or its last step is being analysed. */
+export const acceptsSteps = (s: SessionStatus): boolean => s === 'running' || s === 'analyzing';
+
+export function isSessionAction(value: unknown): value is SessionAction {
+  return typeof value === 'string' && (SESSION_ACTIONS as string[]).includes(value);
+}
+
+/**
+ * The status an action leads to from `current`.
+ * @throws DomainError CONFLICT naming why the action is not allowed now
+ */
+export function applyAction(current: SessionStatus, action: SessionAction): SessionStatus {
+  const t = TRANSITIONS[action];
+  if (t.from.includes(current)) return t.to;
+  const why = isTerminal(current)
+    ? `the session has already ended (${current})`
+    : `'${action}' is allowed only from ${t.from.join(' or ')}`;
+  throw new DomainError(ErrorCode.CONFLICT, `Cannot ${action} a session that is ${current}: ${why}`, {
+    status: current,
+    action,
+  });
+}
+
+/** The status a finished diagnostic run leads to, if the session is still waiting for it. */
+export function afterDiagnostics(current: SessionStatus, pause: boolean): SessionStatus {
+  if (current !== 'analyzing') return current;
+  return pause ? 'pending' : 'running';
+}
