@@ -34,6 +34,15 @@ export class SessionHistory {
     if (isFiniteNumber(loss) && (this.best === null || loss < this.best.value)) this.best = { value: loss, stepIndex: step.step_index };
   }
 
+  /**
+   * After loading a window of a stored session: the session's true step count, with the
+   * loaded steps marked as judged.
+   */
+  restore(totalSteps: number): void {
+    this.total = Math.max(totalSteps, this.recent.length);
+    this.unjudged = 0;
+  }
+
   /** Counts an error-level log line. */
   addErrorLog(message: string): void {
     this.errorsSinceRun++;

@@ -132,3 +132,27 @@ export class PubSub<Topics extends TopicMap> {
     for (const subs of [...this.subscribers.values()]) for (const s of [...subs]) (s as Subscription<object>).close();
   }
 }
+
+/**
+ * An iterator that yields `first`, then everything from `rest`. Unlike an async generator,
+ * `return()` reaches `rest` at once, even while a `next()` is waiting, so a client that
+ * unsubscribes is removed immediately rather than at the next event.
+ */
+export function prepend<T>(first: T, rest: AsyncIterableIterator<T>): AsyncIterableIterator<T> {
+  let sent = false;
+  return {
+    next() {
+      if (!sent) {
+        sent = true;
+        return Promise.resolve({ value: first, done: false });
+      }
+      return rest.next();
+    },
+    return() {
+      return rest.return ? rest.return() : Promise.resolve({ value: undefined, done: true });
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

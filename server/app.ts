@@ -1,0 +1,117 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { defaultConfig, type ServerConfig } from './config.ts';
+import { openDatabase, type Db } from './db/client.ts';
+import { diagnosticRoutes } from './domains/diagnostics/diagnostics.rest.ts';
+import { logRoutes } from './domains/logs/logs.rest.ts';
+import { projectRoutes } from './domains/projects/projects.rest.ts';
+import { sessionRoutes } from './domains/sessions/sessions.rest.ts';
+import { stepRoutes } from './domains/steps/steps.rest.ts';
+import { attachWebSockets } from './graphql/ws.ts';
+import { createGraphQL } from './graphql/yoga.ts';
+import { readBody, sendError, sendJson } from './rest/http.ts';
+import { createRouter } from './rest/router.ts';
+import { createServices, type Services } from './services.ts';
+
+/** A running Observer server. */
+export interface RunningServer {
+  /** e.g. `http://127.0.0.1:8000` */
+  url: string;
+  port: number;
+  services: Services;
+  db: Db;
+  /** Migrations applied at this start (empty when the database was current). */
+  appliedMigrations: string[];
+  /** Stops accepting, closes sockets, finishes diagnostics in flight, closes the database. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions extends Partial<ServerConfig> {
+  /** Where unexpected errors go. @default console.error */
+  onUnexpected?: (err: unknown, context?: string) => void;
+}
+
+const LANDING = `<!doctype html><html><head><meta charset="utf-8"><title>Observer</title></head>
+<body style="font-family: system-ui; max-width: 40rem; margin: 4rem auto; line-height: 1.5">
+<h1>Observer</h1><p>The server is running. The dashboard is not built in this version yet.</p>
+<ul><li><a href="/graphql">GraphiQL</a>: the GraphQL API, with live subscriptions</li>
+<li><a href="/projects">/projects</a>: the legacy REST API</li><li><a href="/health">/health</a></li></ul></body></html>`;
+
+/**
+ * Starts the server: applies migrations, then serves REST, GraphQL (HTTP and WebSocket)
+ * and health on one port. `port: 0` picks a free port (tests).
+ */
+export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
+  const config: ServerConfig = { ...defaultConfig, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
+  const onUnexpected = options.onUnexpected ?? ((err: unknown, context?: string) => console.error(`[observer] unexpected error${context ? ` in ${context}` : ''}:`, err));
+  const { db, applied } = await openDatabase(config.databaseUrl);
+  const services = createServices(db, { subscriberQueueLimit: config.subscriberQueueLimit, reportError: onUnexpected });
+  const yoga = createGraphQL({ services, maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost, onUnexpected });
+  const rest = createRouter([...projectRoutes(services), ...sessionRoutes(services), ...stepRoutes(services), ...logRoutes(services), ...diagnosticRoutes(services)], {
+    maxBodyBytes: config.maxBodyBytes,
+    onUnexpected,
+  });
+
+  async function graphql(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req, config.maxBodyBytes);
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
+    const controller = new AbortController();
+    res.on('close', () => controller.abort());
+    const response = await yoga.fetch(url, { method: req.method!, headers, body, signal: controller.signal }, {});
+    res.writeHead(response.status, Object.fromEntries(response.headers));
+    if (!response.body) return void res.end();
+    Readable.fromWeb(response.body as import('node:stream/web').ReadableStream).on('error', () => res.destroy()).pipe(res);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+      if (url.pathname === yoga.graphqlEndpoint) return await graphql(req, res, url);
+      if (url.pathname === '/health' && req.method === 'GET') {
+        await db.$queryRawUnsafe('SELECT 1');
+        return sendJson(res, 200, { status: 'ok', database: 'ok' });
+      }
+      if (await rest(req, res, url)) return;
+      if (url.pathname === '/' && req.method === 'GET') {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        return void res.end(LANDING);
+      }
+      sendJson(res, 404, { detail: 'Not Found', code: 'NOT_FOUND' });
+    } catch (err) {
+      sendError(res, err, onUnexpected);
+    }
+  }
+
+  const server: Server = createServer((req, res) => void handle(req, res));
+  server.keepAliveTimeout = 65_000;
+  const closeSockets = attachWebSockets(server, yoga, { maxPayload: config.maxBodyBytes });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    port,
+    services,
+    db,
+    appliedMigrations: applied,
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await closeSockets();
+        services.pubsub.closeAll();
+        await services.diagnostics.idle();
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+        await closed;
+        await db.$disconnect();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,127 @@
+import type { Db } from '../../db/client.ts';
+import { issueKey, judge, MODEL_RULES, runRules, STEP_RULES, type Verdict } from '../../diagnostics/engine.ts';
+import type { DiagnosticContext } from '../../diagnostics/types.ts';
+import { stringifyExtendedJson } from '../../lib/extended-json.ts';
+import { toRunView } from '../mappers.ts';
+import type { SessionRuntime, SessionState } from '../sessions/session-runtime.ts';
+import { afterDiagnostics } from '../sessions/status.ts';
+import type { DiagnosticRunView, Page } from '../views.ts';
+
+/** Where an unexpected failure of a background run is reported. */
+export type ErrorReporter = (err: unknown, context: string) => void;
+
+/**
+ * Runs diagnostics off the request path, stores each run, and moves the session to
+ * `pending` or back to `running`. Runs for one session never overlap: steps that arrive
+ * during a run are judged by one more run right after it.
+ */
+export class DiagnosticsService {
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly runtime: SessionRuntime,
+    private readonly reportError: ErrorReporter,
+  ) {}
+
+  /** Schedules a run for the session's new steps (coalesced with one already running). */
+  schedule(state: SessionState): void {
+    if (state.diagnosing) {
+      state.rerun = true;
+      return;
+    }
+    state.diagnosing = true;
+    const p = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.loop(state))
+      .catch((err) => this.reportError(err, `diagnostics for session ${state.id}`))
+      .finally(() => {
+        state.diagnosing = false;
+        this.inFlight.delete(p);
+      });
+    this.inFlight.add(p);
+  }
+
+  /** Resolves once no run is in flight (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async loop(state: SessionState): Promise<void> {
+    do {
+      state.rerun = false;
+      const ctx = state.history.takeContext();
+      const verdict = this.verdictFor(state, runRules(STEP_RULES, ctx));
+      const stepIndex = state.history.latestStepIndex;
+      // Steps that came in meanwhile are judged next; stay `analyzing` for them unless pausing.
+      const settle = !state.rerun || verdict.pause;
+      const next = settle ? afterDiagnostics(state.status, verdict.pause) : state.status;
+      const run = await this.store(state.id, stepIndex, verdict, next);
+      if (settle && state.status === 'analyzing') await this.runtime.transition(state, next, 'diagnostics', { stepIndex, run });
+    } while (state.rerun && state.status === 'analyzing');
+  }
+
+  /** Judges a registered model's architecture; a critical finding pauses before step 1. */
+  async judgeModel(state: SessionState): Promise<DiagnosticRunView> {
+    const ctx: DiagnosticContext = { ...state.history.takeContext(), newSteps: 0 };
+    const verdict = this.verdictFor(state, runRules(MODEL_RULES, ctx));
+    const next = verdict.pause && state.status === 'running' ? 'pending' : state.status;
+    const run = await this.store(state.id, null, verdict, next);
+    if (next !== state.status) await this.runtime.transition(state, next, 'diagnostics', { stepIndex: null, run });
+    return run;
+  }
+
+  /** Re-arms issues that went away, then judges against what the user already resumed past. */
+  private verdictFor(state: SessionState, issues: ReturnType<typeof runRules>): Verdict {
+    const keys = new Set(issues.map(issueKey));
+    for (const k of state.acknowledged) if (!keys.has(k)) state.acknowledged.delete(k);
+    state.lastIssueKeys = keys;
+    return judge(issues, state.acknowledged);
+  }
+
+  private async store(sessionId: number, stepIndex: number | null, v: Verdict, verdict: string): Promise<DiagnosticRunView> {
+    const row = await this.db.diagnosticRun.create({
+      data: {
+        sessionId,
+        stepIndex,
+        healthScore: v.healthScore,
+        issueCount: v.issues.length,
+        verdict,
+        issues: {
+          create: v.issues.map((i) => ({
+            severity: i.severity,
+            category: i.category,
+            code: i.code,
+            title: i.title,
+            description: i.description,
+            suggestion: i.suggestion,
+            layerId: i.layerId ?? null,
+            epochIndex: i.epochIndex ?? null,
+            metricValue: i.metricValue ? stringifyExtendedJson(i.metricValue) : null,
+          })),
+        },
+      },
+      include: { issues: true },
+    });
+    return toRunView(row);
+  }
+
+  /** Runs of a session, newest first, before the cursor (a run id). */
+  async runs(sessionId: number, opts: { first?: number | null; after?: number | null; withIssuesOnly?: boolean | null }): Promise<Page<DiagnosticRunView>> {
+    await this.runtime.state(sessionId);
+    const take = Math.min(opts.first ?? 50, 1000);
+    const rows = await this.db.diagnosticRun.findMany({
+      where: { sessionId, ...(opts.after != null ? { id: { lt: opts.after } } : {}), ...(opts.withIssuesOnly ? { issueCount: { gt: 0 } } : {}) },
+      orderBy: { id: 'desc' },
+      take: take + 1,
+      include: { issues: true },
+    });
+    const items = rows.slice(0, take).map(toRunView);
+    return { items, nextCursor: rows.length > take ? items[items.length - 1]!.id : null };
+  }
+
+  /** The newest run of a session, or null before the first. */
+  async latest(sessionId: number): Promise<DiagnosticRunView | null> {
+    const row = await this.db.diagnosticRun.findFirst({ where: { sessionId }, orderBy: { id: 'desc' }, include: { issues: true } });
+    return row ? toRunView(row) : null;
+  }
+}

@@ -1,0 +1,64 @@
+import type { Db } from '../../db/client.ts';
+import type { Delivered, PubSub } from '../../lib/pubsub.ts';
+import { parseInput } from '../../lib/validate.ts';
+import { toLogView } from '../mappers.ts';
+import type { SessionRuntime } from '../sessions/session-runtime.ts';
+import type { LogView, Page, Topics } from '../views.ts';
+import { ERROR_LEVELS, logBatchInput, logInput } from './logs.schemas.ts';
+
+/** Console and error logs of a session. Accepted in any status: a closing client flushes its last lines. */
+export class LogsService {
+  constructor(
+    private readonly db: Db,
+    private readonly runtime: SessionRuntime,
+    private readonly pubsub: PubSub<Topics>,
+  ) {}
+
+  /** One line (the seed's `POST /sessions/{id}/log`). */
+  async push(sessionId: number, input: unknown): Promise<LogView> {
+    const [log] = await this.store(sessionId, [parseInput(logInput, input, 'log')]);
+    return log!;
+  }
+
+  /** A batch of lines, stored in one statement. */
+  async pushMany(sessionId: number, input: unknown): Promise<LogView[]> {
+    return this.store(sessionId, parseInput(logBatchInput, input, 'logs'));
+  }
+
+  private async store(sessionId: number, logs: ReturnType<typeof logInput.parse>[]): Promise<LogView[]> {
+    const state = await this.runtime.state(sessionId);
+    const rows = await this.db.sessionLog.createManyAndReturn({
+      data: logs.map((l) => ({ sessionId, ts: l.ts ?? null, level: l.level, msg: l.msg, module: l.module ?? null, lineno: l.lineno ?? null, kind: l.kind })),
+    });
+    const views = rows.map(toLogView);
+    for (const v of views) {
+      if (ERROR_LEVELS.has(v.level)) state.history.addErrorLog(v.msg);
+      this.pubsub.publish('sessionLogs', sessionId, v);
+    }
+    return views;
+  }
+
+  /** Lines of a session by id, oldest first after the cursor, optionally at or above a level. */
+  async list(sessionId: number, opts: { first?: number | null; after?: number | null; levels?: string[] | null; last?: number | null }): Promise<Page<LogView>> {
+    await this.runtime.state(sessionId);
+    const where = { sessionId, ...(opts.levels?.length ? { level: { in: opts.levels.map((l) => l.toUpperCase()) } } : {}) };
+    if (opts.last) {
+      const rows = await this.db.sessionLog.findMany({ where, orderBy: { id: 'desc' }, take: Math.min(opts.last, 10_000) });
+      return { items: rows.reverse().map(toLogView), nextCursor: null };
+    }
+    const take = Math.min(opts.first ?? 500, 10_000);
+    const rows = await this.db.sessionLog.findMany({
+      where: { ...where, ...(opts.after != null ? { id: { gt: opts.after } } : {}) },
+      orderBy: { id: 'asc' },
+      take: take + 1,
+    });
+    const items = rows.slice(0, take).map(toLogView);
+    return { items, nextCursor: rows.length > take ? items[items.length - 1]!.id : null };
+  }
+
+  /** New log lines of a session as they are stored. @throws DomainError NOT_FOUND */
+  async watch(sessionId: number): Promise<AsyncIterableIterator<Delivered<LogView>>> {
+    await this.runtime.state(sessionId);
+    return this.pubsub.subscribe('sessionLogs', sessionId);
+  }
+}

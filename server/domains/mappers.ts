@@ -1,0 +1,116 @@
+import type { DiagnosticIssue, DiagnosticRun, Model, SessionLog, TrainSession, TrainStep } from '../generated/prisma/client.ts';
+import type { Category, Severity, StepRecord } from '../diagnostics/types.ts';
+import { parseExtendedJson, type JsonObject } from '../lib/extended-json.ts';
+import type { SessionStatus } from './sessions/status.ts';
+import type { DiagnosticRunView, IssueView, LogView, ModelView, SessionView, StepView } from './views.ts';
+
+/** Reads a JSON text column; a value that is not an object (or bad text) reads as null. */
+export function readObject(text: string | null): JsonObject | null {
+  if (text === null) return null;
+  try {
+    const v = parseExtendedJson(text);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+function readNumber(text: string | null): number | null {
+  if (text === null) return null;
+  const v = parseExtendedJson(text);
+  return typeof v === 'number' ? v : null;
+}
+
+export const toSessionView = (r: TrainSession, status?: SessionStatus): SessionView => ({
+  id: r.id,
+  projectId: r.projectId,
+  runId: r.runId,
+  runName: r.runName,
+  startedAt: r.startedAt,
+  endedAt: r.endedAt,
+  device: r.device,
+  cudaAvailable: r.cudaAvailable,
+  pytorchVersion: r.pytorchVersion,
+  config: readObject(r.config),
+  metadata: readObject(r.metadata),
+  status: status ?? (r.status as SessionStatus),
+});
+
+export const toModelView = (r: Model): ModelView => ({
+  id: r.id,
+  sessionId: r.sessionId,
+  architecture: readObject(r.architecture),
+  hyperparameters: readObject(r.hyperparameters),
+  createdAt: r.createdAt,
+});
+
+export const toStepView = (r: TrainStep): StepView => ({
+  id: r.id,
+  sessionId: r.sessionId,
+  stepIndex: r.stepIndex,
+  timestamp: r.timestamp,
+  durationSeconds: readNumber(r.durationSeconds),
+  loss: readObject(r.loss),
+  throughput: readObject(r.throughput),
+  profiler: readObject(r.profiler),
+  memory: readObject(r.memory),
+  system: readObject(r.system),
+  layerHealth: readObject(r.layerHealth),
+  sustainability: readObject(r.sustainability),
+  carbonEmissions: readObject(r.carbonEmissions),
+  extra: readObject(r.extra),
+  createdAt: r.createdAt,
+});
+
+/** The step as the seed's record (what the rules and legacy clients read). */
+export const toStepRecord = (v: StepView): StepRecord & JsonObject =>
+  ({
+    ...(v.extra ?? {}),
+    step_index: v.stepIndex,
+    timestamp: v.timestamp,
+    duration_seconds: v.durationSeconds,
+    loss: v.loss,
+    throughput: v.throughput,
+    profiler: v.profiler,
+    memory: v.memory,
+    system: v.system,
+    layer_health: v.layerHealth,
+    sustainability: v.sustainability,
+    carbon_emissions: v.carbonEmissions,
+  }) as StepRecord & JsonObject;
+
+export const toLogView = (r: SessionLog): LogView => ({
+  id: r.id,
+  sessionId: r.sessionId,
+  ts: r.ts,
+  level: r.level,
+  msg: r.msg,
+  module: r.module,
+  lineno: r.lineno,
+  kind: r.kind,
+  createdAt: r.createdAt,
+});
+
+export const toIssueView = (r: DiagnosticIssue): IssueView => ({
+  id: r.id,
+  code: r.code,
+  severity: r.severity as Severity,
+  category: r.category as Category,
+  title: r.title,
+  description: r.description,
+  suggestion: r.suggestion ?? '',
+  layerId: r.layerId,
+  epochIndex: r.epochIndex,
+  metricValue: readObject(r.metricValue),
+});
+
+export const toRunView = (r: DiagnosticRun & { issues: DiagnosticIssue[] }): DiagnosticRunView => ({
+  id: r.id,
+  sessionId: r.sessionId,
+  stepIndex: r.stepIndex,
+  healthScore: r.healthScore,
+  issueCount: r.issueCount,
+  verdict: r.verdict as SessionStatus,
+  createdAt: r.createdAt,
+  issues: r.issues.map(toIssueView),
+});

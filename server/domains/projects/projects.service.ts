@@ -1,0 +1,27 @@
+import type { Db } from '../../db/client.ts';
+import { notFound } from '../../errors.ts';
+import { parseInput } from '../../lib/validate.ts';
+import type { ProjectView } from '../views.ts';
+import { createProjectInput } from './projects.schemas.ts';
+
+/** Projects: named groups of training sessions. */
+export class ProjectsService {
+  constructor(private readonly db: Db) {}
+
+  list(): Promise<ProjectView[]> {
+    return this.db.project.findMany({ orderBy: { id: 'asc' } });
+  }
+
+  /** @throws DomainError NOT_FOUND */
+  async get(id: number): Promise<ProjectView> {
+    const p = await this.db.project.findUnique({ where: { id } });
+    if (!p) throw notFound('Project', id);
+    return p;
+  }
+
+  /** @throws DomainError VALIDATION_FAILED when the name is missing or empty */
+  async create(input: unknown): Promise<ProjectView> {
+    const { name } = parseInput(createProjectInput, input, 'project');
+    return this.db.project.create({ data: { name } });
+  }
+}

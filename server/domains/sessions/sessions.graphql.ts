@@ -1,0 +1,144 @@
+import { builder } from '../../graphql/builder.ts';
+import { LogRef, ModelRef, ProjectRef, RunRef, SessionRef, StatusEventRef, StepRef } from '../../graphql/refs.ts';
+import { SESSION_ACTIONS, SESSION_STATUSES } from './status.ts';
+
+export const SessionStatusEnum = builder.enumType('SessionStatus', { values: SESSION_STATUSES });
+const SessionActionEnum = builder.enumType('SessionAction', { values: SESSION_ACTIONS });
+
+ModelRef.implement({
+  fields: (t) => ({
+    id: t.exposeInt('id'),
+    sessionId: t.exposeInt('sessionId'),
+    architecture: t.expose('architecture', { type: 'JSON', nullable: true }),
+    hyperparameters: t.expose('hyperparameters', { type: 'JSON', nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+SessionRef.implement({
+  description: 'One training run.',
+  fields: (t) => ({
+    id: t.exposeInt('id'),
+    projectId: t.exposeInt('projectId'),
+    project: t.field({ type: ProjectRef, resolve: (s, _a, { services }) => services.projects.get(s.projectId) }),
+    runId: t.exposeString('runId'),
+    runName: t.exposeString('runName', { nullable: true }),
+    startedAt: t.expose('startedAt', { type: 'DateTime' }),
+    endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
+    device: t.exposeString('device', { nullable: true }),
+    cudaAvailable: t.exposeBoolean('cudaAvailable', { nullable: true }),
+    pytorchVersion: t.exposeString('pytorchVersion', { nullable: true }),
+    config: t.expose('config', { type: 'JSON', nullable: true }),
+    metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
+    status: t.field({ type: SessionStatusEnum, resolve: (s) => s.status }),
+    model: t.field({ type: ModelRef, nullable: true, resolve: (s, _a, { services }) => services.sessions.model(s.id) }),
+    stepCount: t.int({ resolve: (s, _a, { services }) => services.steps.count(s.id) }),
+    steps: t.field({
+      type: [StepRef],
+      description: 'Steps by ascending index: `after` a step index, at most `first` (default 1000, max 10000); or the `last` N.',
+      args: { first: t.arg.int(), after: t.arg.int(), last: t.arg.int() },
+      resolve: async (s, args, { services }) => (await services.steps.list(s.id, args)).items,
+    }),
+    logs: t.field({
+      type: [LogRef],
+      description: 'Log lines oldest first, `after` a log id; or the `last` N. `levels` filters (e.g. ["ERROR", "WARNING"]).',
+      args: { first: t.arg.int(), after: t.arg.int(), last: t.arg.int(), levels: t.arg.stringList() },
+      resolve: async (s, args, { services }) => (await services.logs.list(s.id, args)).items,
+    }),
+    diagnostics: t.field({
+      type: [RunRef],
+      description: 'Diagnostic runs newest first, before the run id `after`.',
+      args: { first: t.arg.int(), after: t.arg.int(), withIssuesOnly: t.arg.boolean() },
+      resolve: async (s, args, { services }) => (await services.diagnostics.runs(s.id, args)).items,
+    }),
+    latestDiagnostics: t.field({ type: RunRef, nullable: true, resolve: (s, _a, { services }) => services.diagnostics.latest(s.id) }),
+  }),
+});
+
+const PageInfo = builder
+  .objectRef<{ hasNextPage: boolean; endCursor: number | null }>('PageInfo')
+  .implement({ fields: (t) => ({ hasNextPage: t.exposeBoolean('hasNextPage'), endCursor: t.exposeInt('endCursor', { nullable: true }) }) });
+
+const SessionPage = builder.objectRef<{ nodes: import('../views.ts').SessionView[]; pageInfo: { hasNextPage: boolean; endCursor: number | null } }>('SessionPage').implement({
+  fields: (t) => ({ nodes: t.field({ type: [SessionRef], resolve: (p) => p.nodes }), pageInfo: t.field({ type: PageInfo, resolve: (p) => p.pageInfo }) }),
+});
+
+const SessionInput = builder.inputType('SessionInput', {
+  fields: (t) => ({
+    runId: t.string(),
+    runName: t.string(),
+    startedAt: t.string({ description: 'ISO 8601' }),
+    device: t.string(),
+    cudaAvailable: t.boolean(),
+    pytorchVersion: t.string(),
+    config: t.field({ type: 'JSON' }),
+    metadata: t.field({ type: 'JSON', description: 'Anything else: tfjs version, backend, user agent...' }),
+  }),
+});
+
+const ModelInput = builder.inputType('ModelInput', {
+  fields: (t) => ({ architecture: t.field({ type: 'JSON' }), hyperparameters: t.field({ type: 'JSON' }) }),
+});
+
+const RegisteredModel = builder
+  .objectRef<{ model: import('../views.ts').ModelView; diagnostics: import('../views.ts').DiagnosticRunView }>('RegisteredModel')
+  .implement({ fields: (t) => ({ model: t.field({ type: ModelRef, resolve: (r) => r.model }), diagnostics: t.field({ type: RunRef, resolve: (r) => r.diagnostics }) }) });
+
+builder.queryFields((t) => ({
+  session: t.field({
+    type: SessionRef,
+    args: { id: t.arg.int({ required: true }) },
+    resolve: (_r, { id }, { services }) => services.sessions.get(id),
+  }),
+  sessions: t.field({
+    type: SessionPage,
+    description: 'Sessions newest first; pass `pageInfo.endCursor` as `after` for the next page.',
+    args: { projectId: t.arg.int(), status: t.arg({ type: SessionStatusEnum }), first: t.arg.int(), after: t.arg.int() },
+    resolve: async (_r, args, { services }) => {
+      const page = await services.sessions.list({ ...args, first: args.first ?? undefined });
+      return { nodes: page.items, pageInfo: { hasNextPage: page.nextCursor !== null, endCursor: page.nextCursor } };
+    },
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  createSession: t.field({
+    type: SessionRef,
+    args: { projectId: t.arg.int({ required: true }), input: t.arg({ type: SessionInput }) },
+    resolve: (_r, { projectId, input }, { services }) => services.sessions.create(projectId, input ?? {}),
+  }),
+  registerModel: t.field({
+    type: RegisteredModel,
+    args: { sessionId: t.arg.int({ required: true }), input: t.arg({ type: ModelInput, required: true }) },
+    resolve: (_r, { sessionId, input }, { services }) => services.sessions.registerModel(sessionId, input),
+  }),
+  sessionAction: t.field({
+    type: SessionRef,
+    args: { sessionId: t.arg.int({ required: true }), action: t.arg({ type: SessionActionEnum, required: true }) },
+    resolve: (_r, { sessionId, action }, { services }) => services.sessions.act(sessionId, action),
+  }),
+}));
+
+StatusEventRef.implement({
+  description: "A change of a session's status. `stepIndex` is the newest step judged (for diagnostics) or recorded.",
+  fields: (t) => ({
+    sessionId: t.exposeInt('sessionId'),
+    status: t.field({ type: SessionStatusEnum, resolve: (e) => e.status }),
+    previousStatus: t.field({ type: SessionStatusEnum, resolve: (e) => e.previousStatus }),
+    stepIndex: t.exposeInt('stepIndex', { nullable: true }),
+    reason: t.exposeString('reason'),
+    at: t.expose('at', { type: 'DateTime' }),
+    run: t.field({ type: RunRef, nullable: true, description: 'The diagnostic run that caused the change.', resolve: (e) => e.run }),
+    missedBefore: t.exposeInt('missedBefore', { description: 'Status events this subscriber missed (it lagged); the status here is the current one.' }),
+  }),
+});
+
+builder.subscriptionFields((t) => ({
+  sessionStatus: t.field({
+    type: StatusEventRef,
+    description: "Each change of the session's status, starting with its current status.",
+    args: { sessionId: t.arg.int({ required: true }) },
+    subscribe: async (_r, { sessionId }, { services }) => services.sessions.watchStatus(sessionId),
+    resolve: (e) => e,
+  }),
+}));

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { jsonObject, metric } from '../../lib/validate.ts';
+
+const optionalMetric = metric.nullish();
+
+/** The loss channel: typed fields are checked, anything else is kept. */
+const loss = z
+  .looseObject({
+    train_mean: optionalMetric,
+    train_min: optionalMetric,
+    train_max: optionalMetric,
+    train_std: optionalMetric,
+    num_batches: optionalMetric,
+    val: z.record(z.string(), metric.nullable()).nullish(),
+  })
+  .nullish();
+
+/** One step record in the seed's shape (§6), snake_case as every observer sends it. */
+export const stepRecordInput = z.looseObject({
+  step_index: z.number({ message: 'expected an integer' }).int('expected an integer').min(0).max(2 ** 31 - 1),
+  timestamp: z.string().max(64).nullish(),
+  duration_seconds: optionalMetric,
+  loss,
+  throughput: jsonObject.nullish(),
+  profiler: jsonObject.nullish(),
+  memory: jsonObject.nullish(),
+  system: jsonObject.nullish(),
+  layer_health: jsonObject.nullish(),
+  sustainability: jsonObject.nullish(),
+  carbon_emissions: jsonObject.nullish(),
+});
+export type StepRecordInput = z.infer<typeof stepRecordInput>;
+
+/** At most this many steps in one batch (`recordSteps`). */
+export const MAX_BATCH = 1000;
+export const stepBatchInput = z.array(stepRecordInput).min(1, 'expected at least one step').max(MAX_BATCH, `at most ${MAX_BATCH} steps per batch`);

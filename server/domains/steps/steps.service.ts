@@ -1,0 +1,159 @@
+import type { Db } from '../../db/client.ts';
+import { DomainError, ErrorCode } from '../../errors.ts';
+import type { JsonObject } from '../../lib/extended-json.ts';
+import type { Delivered, PubSub } from '../../lib/pubsub.ts';
+import { parseInput } from '../../lib/validate.ts';
+import type { DiagnosticsService } from '../diagnostics/diagnostics.service.ts';
+import { toStepRecord, toStepView } from '../mappers.ts';
+import type { SessionRuntime, SessionState } from '../sessions/session-runtime.ts';
+import { acceptsSteps } from '../sessions/status.ts';
+import type { Page, StepView, Topics } from '../views.ts';
+import { channelText, type StepRow, StepWriter } from './step-writer.ts';
+import { stepBatchInput, stepRecordInput, type StepRecordInput } from './steps.schemas.ts';
+
+const KNOWN = new Set([
+  'step_index', 'timestamp', 'duration_seconds', 'loss', 'throughput', 'profiler', 'memory', 'system',
+  'layer_health', 'sustainability', 'carbon_emissions',
+]);
+
+function extraOf(input: StepRecordInput): JsonObject | null {
+  let extra: JsonObject | null = null;
+  for (const key of Object.keys(input)) if (!KNOWN.has(key)) (extra ??= {})[key] = (input as JsonObject)[key]!;
+  return extra;
+}
+
+function toRow(sessionId: number, s: StepRecordInput, createdAt: string): StepRow {
+  return {
+    sessionId,
+    stepIndex: s.step_index,
+    timestamp: s.timestamp ?? null,
+    durationSeconds: channelText(s.duration_seconds),
+    loss: channelText(s.loss as JsonObject | null | undefined),
+    throughput: channelText(s.throughput),
+    profiler: channelText(s.profiler),
+    memory: channelText(s.memory),
+    system: channelText(s.system),
+    layerHealth: channelText(s.layer_health),
+    sustainability: channelText(s.sustainability),
+    carbonEmissions: channelText(s.carbon_emissions),
+    extra: channelText(extraOf(s)),
+    createdAt,
+  };
+}
+
+function toView(id: number, sessionId: number, s: StepRecordInput, createdAt: Date): StepView {
+  return {
+    id,
+    sessionId,
+    stepIndex: s.step_index,
+    timestamp: s.timestamp ?? null,
+    durationSeconds: s.duration_seconds ?? null,
+    loss: (s.loss as JsonObject | null | undefined) ?? null,
+    throughput: s.throughput ?? null,
+    profiler: s.profiler ?? null,
+    memory: s.memory ?? null,
+    system: s.system ?? null,
+    layerHealth: s.layer_health ?? null,
+    sustainability: s.sustainability ?? null,
+    carbonEmissions: s.carbon_emissions ?? null,
+    extra: extraOf(s),
+    createdAt,
+  };
+}
+
+/** Result of recording steps: each stored step, and whether this call stored it. */
+export interface Recorded {
+  step: StepView;
+  created: boolean;
+}
+
+/** Recording and reading training steps. */
+export class StepsService {
+  private readonly writer: StepWriter;
+
+  constructor(
+    private readonly db: Db,
+    private readonly runtime: SessionRuntime,
+    private readonly pubsub: PubSub<Topics>,
+    private readonly diagnostics: DiagnosticsService,
+  ) {
+    this.writer = new StepWriter(db);
+  }
+
+  /**
+   * Records one step (seed §6 record). The same step index again is answered with the
+   * stored step and not stored twice.
+   * @throws DomainError NOT_FOUND, SESSION_NOT_RUNNING, VALIDATION_FAILED
+   */
+  async record(sessionId: number, input: unknown): Promise<Recorded> {
+    const step = parseInput(stepRecordInput, input, 'step');
+    const [result] = await this.store(sessionId, [step]);
+    return result!;
+  }
+
+  /** Records a batch (a client's backlog) in one transaction; duplicates are skipped. */
+  async recordMany(sessionId: number, input: unknown): Promise<Recorded[]> {
+    return this.store(sessionId, parseInput(stepBatchInput, input, 'steps'));
+  }
+
+  private async store(sessionId: number, steps: StepRecordInput[]): Promise<Recorded[]> {
+    const state = await this.runtime.state(sessionId);
+    if (!acceptsSteps(state.status))
+      throw new DomainError(ErrorCode.SESSION_NOT_RUNNING, 'Session is not running', { status: state.status });
+    const createdAt = new Date().toISOString();
+    const results = await this.writer.insert(steps.map((s) => toRow(sessionId, s, createdAt)));
+    const duplicates = results.filter((r) => !r.created).map((r) => r.stepIndex);
+    const stored = duplicates.length
+      ? new Map(
+          (await this.db.trainStep.findMany({ where: { sessionId, stepIndex: { in: duplicates } } })).map((r) => [r.stepIndex, toStepView(r)]),
+        )
+      : undefined;
+    const out: Recorded[] = results.map((r, i) =>
+      r.created
+        ? { step: toView(r.id!, sessionId, steps[i]!, r.createdAt), created: true }
+        : { step: stored!.get(r.stepIndex)!, created: false },
+    );
+    const fresh = out.filter((r) => r.created).map((r) => r.step);
+    if (fresh.length) await this.onStored(state, fresh);
+    return out;
+  }
+
+  /** Feeds new steps to the in-memory history, subscribers and diagnostics. */
+  private async onStored(state: SessionState, steps: StepView[]): Promise<void> {
+    for (const s of steps) {
+      state.history.add(toStepRecord(s));
+      this.pubsub.publish('sessionSteps', state.id, s);
+    }
+    if (state.status === 'running') {
+      await this.runtime.transition(state, 'analyzing', 'step recorded', { stepIndex: steps[steps.length - 1]!.stepIndex });
+    }
+    this.diagnostics.schedule(state);
+  }
+
+  /** Steps of a session by ascending index, after the cursor (a step index). */
+  async list(sessionId: number, opts: { first?: number | null; after?: number | null; last?: number | null }): Promise<Page<StepView>> {
+    await this.runtime.state(sessionId);
+    if (opts.last) {
+      const rows = await this.db.trainStep.findMany({ where: { sessionId }, orderBy: { stepIndex: 'desc' }, take: Math.min(opts.last, 10_000) });
+      return { items: rows.reverse().map(toStepView), nextCursor: null };
+    }
+    const take = Math.min(opts.first ?? 1000, 10_000);
+    const rows = await this.db.trainStep.findMany({
+      where: { sessionId, ...(opts.after != null ? { stepIndex: { gt: opts.after } } : {}) },
+      orderBy: { stepIndex: 'asc' },
+      take: take + 1,
+    });
+    const items = rows.slice(0, take).map(toStepView);
+    return { items, nextCursor: rows.length > take ? items[items.length - 1]!.stepIndex : null };
+  }
+
+  async count(sessionId: number): Promise<number> {
+    return this.db.trainStep.count({ where: { sessionId } });
+  }
+
+  /** New steps of a session as they are stored. @throws DomainError NOT_FOUND */
+  async watch(sessionId: number): Promise<AsyncIterableIterator<Delivered<StepView>>> {
+    await this.runtime.state(sessionId);
+    return this.pubsub.subscribe('sessionSteps', sessionId);
+  }
+}

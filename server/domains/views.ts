@@ -1,0 +1,114 @@
+import type { Issue } from '../diagnostics/types.ts';
+import type { JsonObject, JsonValue } from '../lib/extended-json.ts';
+import type { SessionStatus } from './sessions/status.ts';
+
+/** What services return: plain objects, free of any transport's types. */
+
+export interface ProjectView {
+  id: number;
+  name: string;
+  createdAt: Date;
+}
+
+export interface SessionView {
+  id: number;
+  projectId: number;
+  runId: string;
+  runName: string | null;
+  startedAt: Date;
+  endedAt: Date | null;
+  device: string | null;
+  cudaAvailable: boolean | null;
+  pytorchVersion: string | null;
+  config: JsonObject | null;
+  metadata: JsonObject | null;
+  status: SessionStatus;
+}
+
+export interface ModelView {
+  id: number;
+  sessionId: number;
+  architecture: JsonObject | null;
+  hyperparameters: JsonObject | null;
+  createdAt: Date;
+}
+
+/** A stored step: the seed's step record (snake_case channels) plus its ids. */
+export interface StepView {
+  id: number;
+  sessionId: number;
+  stepIndex: number;
+  timestamp: string | null;
+  durationSeconds: number | null;
+  loss: JsonObject | null;
+  throughput: JsonObject | null;
+  profiler: JsonObject | null;
+  memory: JsonObject | null;
+  system: JsonObject | null;
+  layerHealth: JsonObject | null;
+  sustainability: JsonObject | null;
+  carbonEmissions: JsonObject | null;
+  /** Channels the client sent that the seed does not name, kept verbatim. */
+  extra: JsonObject | null;
+  createdAt: Date;
+}
+
+export interface LogView {
+  id: number;
+  sessionId: number;
+  ts: string | null;
+  level: string;
+  msg: string;
+  module: string | null;
+  lineno: number | null;
+  kind: string;
+  createdAt: Date;
+}
+
+export interface IssueView extends Required<Omit<Issue, 'metricValue'>> {
+  id: number;
+  metricValue: JsonObject | null;
+}
+
+export interface DiagnosticRunView {
+  id: number;
+  sessionId: number;
+  /** The newest step this run judged; null for the run made at model registration. */
+  stepIndex: number | null;
+  healthScore: number;
+  issueCount: number;
+  /** The status the session moved to because of this run. */
+  verdict: SessionStatus;
+  createdAt: Date;
+  issues: IssueView[];
+}
+
+/** A change of a session's status, with the diagnostic run that caused it (if any). */
+export interface StatusEvent {
+  sessionId: number;
+  status: SessionStatus;
+  previousStatus: SessionStatus;
+  /** The newest step judged when the change came from diagnostics, else the newest step recorded. */
+  stepIndex: number | null;
+  run: DiagnosticRunView | null;
+  /** Why: `step recorded`, `diagnostics`, `action: resume`, ... */
+  reason: string;
+  at: Date;
+}
+
+/** A page of results, newest or oldest first as the query says, with a cursor for the next. */
+export interface Page<T> {
+  items: T[];
+  /** Pass as `after` to get the next page; null at the end. */
+  nextCursor: number | null;
+}
+
+/** Topics of the pubsub, each keyed by session id. */
+export type Topics = {
+  sessionStatus: StatusEvent;
+  sessionSteps: StepView;
+  sessionLogs: LogView;
+  projectSessions: SessionView;
+};
+
+export type { JsonObject, JsonValue };

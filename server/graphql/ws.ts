@@ -1,0 +1,58 @@
+import type { Server } from 'node:http';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { YogaServerInstance } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import type { GraphQLContext } from './builder.ts';
+
+/**
+ * graphql-ws on the same path and port as HTTP GraphQL, through yoga's `getEnveloped`, so
+ * WebSocket operations get the same schema, context, limits and error masking.
+ * @returns a function that closes every socket
+ */
+export function attachWebSockets(
+  server: Server,
+  yoga: YogaServerInstance<Record<string, unknown>, GraphQLContext>,
+  opts: { maxPayload: number },
+): () => Promise<void> {
+  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: opts.maxPayload });
+  type Enveloped = ReturnType<typeof yoga.getEnveloped>;
+  type Root = { execute: Enveloped['execute']; subscribe: Enveloped['subscribe'] };
+  const disposable = useServer(
+    {
+      execute: (args: ExecutionArgs) => (args.rootValue as Root).execute(args),
+      subscribe: (args: ExecutionArgs) => (args.rootValue as Root).subscribe(args),
+      onSubscribe: async (ctx, _id, params) => {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+        });
+        let document;
+        try {
+          document = parse(params.query);
+        } catch (err) {
+          return [err instanceof GraphQLError ? err : new GraphQLError(String(err))];
+        }
+        const errors = validate(schema, document);
+        if (errors.length) return errors;
+        const args: ExecutionArgs = {
+          schema,
+          operationName: params.operationName ?? null,
+          document,
+          variableValues: params.variables ?? null,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe } satisfies Root,
+        };
+        return args;
+      },
+    },
+    wss,
+  );
+  return async () => {
+    for (const client of wss.clients) client.terminate();
+    await disposable.dispose();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  };
+}

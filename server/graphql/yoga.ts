@@ -1,0 +1,56 @@
+import { GraphQLError } from 'graphql';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { DomainError } from '../errors.ts';
+import type { Services } from '../services.ts';
+import type { GraphQLContext } from './builder.ts';
+import { operationLimits } from './limits.ts';
+import { schema } from './schema.ts';
+
+/** Turns expected failures into GraphQL errors with a `code`; masks everything else. */
+function maskError(error: unknown, message: string, onUnexpected: (err: unknown) => void): Error {
+  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  if (original instanceof DomainError)
+    return new GraphQLError(original.message, {
+      ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),
+      extensions: { code: original.code, ...(original.details ? { details: original.details } : {}) },
+    });
+  if (original instanceof GraphQLError) return original;
+  onUnexpected(original);
+  return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+}
+
+export interface YogaOptions {
+  services: Services;
+  maxDepth: number;
+  maxCost: number;
+  onUnexpected: (err: unknown) => void;
+}
+
+/** The GraphQL endpoint (HTTP, with GraphiQL); WebSockets reuse it through `getEnveloped`. */
+export function createGraphQL(opts: YogaOptions): YogaServerInstance<Record<string, unknown>, GraphQLContext> {
+  const limits: Plugin = {
+    onValidate({ addValidationRule }) {
+      addValidationRule(operationLimits(opts.maxDepth, opts.maxCost));
+    },
+  };
+  return createYoga<Record<string, unknown>, GraphQLContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    context: () => ({ services: opts.services }),
+    graphiql: {
+      title: 'Observer GraphQL',
+      subscriptionsProtocol: 'WS',
+      defaultQuery: `# Observer's API. Try:
+query Projects {
+  projects { id name sessions { id runName status } }
+}
+
+# subscription Status { sessionStatus(sessionId: 1) { status stepIndex reason run { healthScore issues { severity title } } } }
+`,
+    },
+    maskedErrors: { maskError: (e, m) => maskError(e, m, opts.onUnexpected) },
+    landingPage: false,
+    logging: false,
+    plugins: [limits],
+  });
+}

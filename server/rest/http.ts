@@ -1,0 +1,67 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DomainError, ErrorCode, httpStatusOf } from '../errors.ts';
+import { parseExtendedJson, stringifyExtendedJson, type JsonValue } from '../lib/extended-json.ts';
+
+/**
+ * Reads a request body up to `limit` bytes.
+ * @throws DomainError PAYLOAD_TOO_LARGE past the limit (by Content-Length or by counting)
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) return Promise.reject(tooLarge(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(tooLarge(limit));
+        req.removeAllListeners('data');
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+const tooLarge = (limit: number) =>
+  new DomainError(ErrorCode.PAYLOAD_TOO_LARGE, `Request body is larger than the limit of ${limit} bytes`, { limit });
+
+/**
+ * Parses a JSON body in Python's dialect (bare NaN/Infinity, as `json.dumps` writes them).
+ * @throws DomainError BAD_REQUEST naming the syntax problem
+ */
+export function parseJsonBody(text: string): JsonValue {
+  if (text.trim() === '') throw new DomainError(ErrorCode.BAD_REQUEST, 'Request body is empty; expected JSON');
+  try {
+    return parseExtendedJson(text);
+  } catch (err) {
+    throw new DomainError(ErrorCode.BAD_REQUEST, `Request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Writes a JSON response; non-finite numbers are written as Python writes them. */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = stringifyExtendedJson(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** FastAPI-style error body `{"detail": ...}` (what the seed's clients read), plus a code. */
+export function sendError(res: ServerResponse, err: unknown, onUnexpected: (err: unknown) => void): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (err instanceof DomainError) {
+    const status = httpStatusOf[err.code];
+    if (status === 413) res.setHeader('connection', 'close');
+    sendJson(res, status, { detail: err.message, code: err.code, ...(err.details ? { details: err.details } : {}) });
+    return;
+  }
+  onUnexpected(err);
+  sendJson(res, 500, { detail: 'Internal Server Error', code: 'INTERNAL' });
+}

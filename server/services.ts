@@ -1,0 +1,35 @@
+import type { Db } from './db/client.ts';
+import { DiagnosticsService, type ErrorReporter } from './domains/diagnostics/diagnostics.service.ts';
+import { LogsService } from './domains/logs/logs.service.ts';
+import { ProjectsService } from './domains/projects/projects.service.ts';
+import { SessionRuntime } from './domains/sessions/session-runtime.ts';
+import { SessionsService } from './domains/sessions/sessions.service.ts';
+import { StepsService } from './domains/steps/steps.service.ts';
+import type { Topics } from './domains/views.ts';
+import { PubSub } from './lib/pubsub.ts';
+
+/** The service layer both REST and GraphQL call. */
+export interface Services {
+  projects: ProjectsService;
+  sessions: SessionsService;
+  steps: StepsService;
+  logs: LogsService;
+  diagnostics: DiagnosticsService;
+  pubsub: PubSub<Topics>;
+}
+
+export function createServices(db: Db, opts: { subscriberQueueLimit: number; reportError: ErrorReporter }): Services {
+  const pubsub = new PubSub<Topics>(opts.subscriberQueueLimit, {
+    sessionStatus: 'latest',
+    sessionSteps: 'drop-oldest',
+    sessionLogs: 'drop-oldest',
+    projectSessions: 'drop-oldest',
+  });
+  const runtime = new SessionRuntime(db, pubsub);
+  const projects = new ProjectsService(db);
+  const diagnostics = new DiagnosticsService(db, runtime, opts.reportError);
+  const sessions = new SessionsService(db, runtime, projects, diagnostics, pubsub);
+  const steps = new StepsService(db, runtime, pubsub, diagnostics);
+  const logs = new LogsService(db, runtime, pubsub);
+  return { projects, sessions, steps, logs, diagnostics, pubsub };
+}
