@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
+import { once } from 'node:events';
 import { defaultConfig, type ServerConfig } from './config.ts';
 import { openDatabase, type Db } from './db/client.ts';
 import { diagnosticRoutes } from './domains/diagnostics/diagnostics.rest.ts';
@@ -62,7 +62,15 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     const response = await yoga.fetch(url, { method: req.method!, headers, body, signal: controller.signal }, {});
     res.writeHead(response.status, Object.fromEntries(response.headers));
     if (!response.body) return void res.end();
-    Readable.fromWeb(response.body as import('node:stream/web').ReadableStream).on('error', () => res.destroy()).pipe(res);
+    // Yoga's body is a whatwg-node stream (not Node's web stream): iterate it, honouring backpressure.
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        if (!res.write(chunk)) await once(res, 'drain');
+      }
+      res.end();
+    } catch {
+      res.destroy();
+    }
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

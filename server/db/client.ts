@@ -21,11 +21,18 @@ export async function openDatabase(url: string): Promise<{ db: Db; applied: stri
   const file = sqlitePath(url);
   mkdirSync(path.dirname(file), { recursive: true });
   const fileUrl = `file:${file}`;
-  const applied = await applyMigrations(fileUrl);
+  let applied: string[];
+  try {
+    applied = await applyMigrations(fileUrl);
+  } catch (err) {
+    // Prisma's engine locks the file exclusively to migrate; its adapter reports SQLITE_BUSY as SocketTimeout.
+    if (/SocketTimeout|database is locked|SQLITE_BUSY/.test(String(err)))
+      throw new Error(`The database ${file} is in use by another process (is another Observer server running on it?)`, { cause: err });
+    throw err;
+  }
   const db = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: fileUrl }) });
   await db.$queryRawUnsafe('PRAGMA journal_mode = WAL');
   await db.$executeRawUnsafe('PRAGMA synchronous = NORMAL');
   await db.$executeRawUnsafe('PRAGMA foreign_keys = ON');
-  await db.$executeRawUnsafe('PRAGMA busy_timeout = 5000');
   return { db, applied };
 }
