@@ -21,8 +21,12 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
 };
 
+const BRAND = Symbol.for('observer.DomainError');
+
 /** An expected failure: its message is safe to show to the client. */
 export class DomainError extends Error {
+  readonly [BRAND] = true;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -32,6 +36,12 @@ export class DomainError extends Error {
     this.name = 'DomainError';
   }
 }
+
+/**
+ * Whether a value is a DomainError. A brand, not `instanceof`, so it holds when a module is
+ * loaded twice (test runners do that).
+ */
+export const isDomainError = (e: unknown): e is DomainError => typeof e === 'object' && e !== null && BRAND in e;
 
 export const notFound = (what: string, id: number | string): DomainError =>
   new DomainError(ErrorCode.NOT_FOUND, `${what} ${id} not found`, { [what.toLowerCase()]: id });

@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { DomainError } from '../errors.ts';
+import { isDomainError } from '../errors.ts';
 import type { Services } from '../services.ts';
 import type { GraphQLContext } from './builder.ts';
 import { operationLimits } from './limits.ts';
@@ -8,13 +8,17 @@ import { schema } from './schema.ts';
 
 /** Turns expected failures into GraphQL errors with a `code`; masks everything else. */
 function maskError(error: unknown, message: string, onUnexpected: (err: unknown) => void): Error {
-  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-  if (original instanceof DomainError)
+  // Resolver errors arrive wrapped (sometimes twice) in GraphQLErrors.
+  let original: unknown = error;
+  // Duck-typed: a test runner may load two copies of graphql, and instanceof fails across them.
+  while (typeof original === 'object' && original !== null && (original as { originalError?: unknown }).originalError)
+    original = (original as { originalError: unknown }).originalError;
+  if (isDomainError(original))
     return new GraphQLError(original.message, {
       ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),
       extensions: { code: original.code, ...(original.details ? { details: original.details } : {}) },
     });
-  if (original instanceof GraphQLError) return original;
+  if (original instanceof Error && original.name === 'GraphQLError') return original;
   onUnexpected(original);
   return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 }

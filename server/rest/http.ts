@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DomainError, ErrorCode, httpStatusOf } from '../errors.ts';
+import { DomainError, ErrorCode, httpStatusOf, isDomainError } from '../errors.ts';
 import { parseExtendedJson, stringifyExtendedJson, type JsonValue } from '../lib/extended-json.ts';
 
 /**
@@ -56,7 +56,7 @@ export function sendError(res: ServerResponse, err: unknown, onUnexpected: (err:
     res.destroy();
     return;
   }
-  if (err instanceof DomainError) {
+  if (isDomainError(err)) {
     const status = httpStatusOf[err.code];
     if (status === 413) res.setHeader('connection', 'close');
     sendJson(res, status, { detail: err.message, code: err.code, ...(err.details ? { details: err.details } : {}) });
