@@ -4,9 +4,17 @@ import { fmt, isFiniteNumber, isNonFinite, issue, median, num } from './util.ts'
 /** Flushes that carried layer health, newest last. */
 const withHealth = (steps: readonly StepRecord[]): StepRecord[] => steps.filter((s) => s.layer_health?.layers);
 
-/** Each layer's entries over the last `m` flushes with layer health. */
-function perLayer(ctx: DiagnosticContext, m: number): Map<string, { step: number; h: LayerHealthEntry }[]> {
-  const out = new Map<string, { step: number; h: LayerHealthEntry }[]>();
+type PerLayer = Map<string, { step: number; h: LayerHealthEntry }[]>;
+const perLayerMemo = new WeakMap<readonly StepRecord[], Map<number, PerLayer>>();
+
+/** Each layer's entries over the last `m` flushes with layer health (kept per run: five rules ask). */
+function perLayer(ctx: DiagnosticContext, m: number): PerLayer {
+  let byM = perLayerMemo.get(ctx.steps);
+  if (!byM) perLayerMemo.set(ctx.steps, (byM = new Map()));
+  const cached = byM.get(m);
+  if (cached) return cached;
+  const out: PerLayer = new Map();
+  byM.set(m, out);
   for (const s of withHealth(ctx.steps).slice(-m)) {
     for (const [name, h] of Object.entries(s.layer_health!.layers!)) {
       if (!h || typeof h !== 'object') continue;

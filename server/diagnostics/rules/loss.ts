@@ -1,5 +1,5 @@
 import type { Rule } from '../types.ts';
-import { countLast, finiteLosses, fmt, isNonFinite, issue, median, num } from './util.ts';
+import { countLast, finiteLosses, fmt, isNonFinite, issue, lastFiniteLosses, median, num } from './util.ts';
 
 /** A NaN or infinite train or validation loss in the newest steps: critical, from the first one. */
 export const nonFiniteLoss: Rule = (ctx) => {
@@ -34,11 +34,11 @@ export const nonFiniteLoss: Rule = (ctx) => {
 
 /** The loss climbs well above its best for three flushes in a row. */
 export const divergingLoss: Rule = (ctx) => {
-  const losses = finiteLosses(ctx.steps);
+  const losses = lastFiniteLosses(ctx.steps, 4);
   const early = finiteLosses(ctx.early);
   if (losses.length < 4 || early.length === 0) return [];
   const initial = early[0]!.value;
-  const best = ctx.bestLoss?.value ?? Math.min(...losses.map((l) => l.value));
+  const best = ctx.bestLoss?.value ?? Math.min(...finiteLosses(ctx.steps).map((l) => l.value));
   const [a, b, c] = losses.slice(-3).map((l) => l.value) as [number, number, number];
   const rising = c > b && b > a;
   const current = c;
@@ -64,7 +64,7 @@ const PLATEAU_WINDOW = 20;
 
 /** The loss has not moved from where it started over the last 20 flushes: the model learns nothing. */
 export const stuckLoss: Rule = (ctx) => {
-  const losses = finiteLosses(ctx.steps);
+  const losses = lastFiniteLosses(ctx.steps, PLATEAU_WINDOW);
   const early = finiteLosses(ctx.early);
   if (losses.length < PLATEAU_WINDOW || early.length < 3) return [];
   const initial = median(early.slice(0, 3).map((l) => l.value));
@@ -94,9 +94,12 @@ function valLoss(val: Record<string, number | null> | null | undefined): number 
   return num(val.val_loss ?? val.loss ?? Object.values(val)[0] ?? undefined);
 }
 
+const VAL_WINDOW = 64;
+
 /** Validation loss rising while train loss falls, well above it, in 3 of the last 4 flushes. */
 export const validationGap: Rule = (ctx) => {
   const points = ctx.steps
+    .slice(-VAL_WINDOW)
     .map((s) => ({ step: s.step_index, train: num(s.loss?.train_mean ?? undefined), val: valLoss(s.loss?.val) }))
     .filter((p): p is { step: number; train: number; val: number } => Number.isFinite(p.train) && Number.isFinite(p.val));
   if (points.length < 5) return [];

@@ -1,11 +1,10 @@
 import type { Rule } from '../types.ts';
-import { field, finiteLosses, fmt, issue } from './util.ts';
+import { field, fmt, issue, lastFiniteLosses } from './util.ts';
 
 /** Training went on for 50+ flushes and 30%+ of the run after the loss last improved. */
 export const wastedCompute: Rule = (ctx) => {
   const best = ctx.bestLoss;
-  const losses = finiteLosses(ctx.steps);
-  const last = losses[losses.length - 1];
+  const last = lastFiniteLosses(ctx.steps, 1)[0];
   if (!best || !last || ctx.totalSteps < 50) return [];
   const since = last.step - best.stepIndex;
   if (since < 50 || since < 0.3 * (last.step + 1)) return [];

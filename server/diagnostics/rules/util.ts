@@ -30,14 +30,36 @@ export function mad(xs: readonly number[]): number {
 /** The train loss of a step, when it has one. */
 export const trainLoss = (s: StepRecord): number | undefined => num(s.loss?.train_mean ?? undefined);
 
-/** Finite train losses of the steps, with their step indexes. */
-export function finiteLosses(steps: readonly StepRecord[]): { step: number; value: number }[] {
-  const out: { step: number; value: number }[] = [];
-  for (const s of steps) {
-    const v = trainLoss(s);
-    if (isFiniteNumber(v)) out.push({ step: s.step_index, value: v });
+const lossMemo = new WeakMap<readonly StepRecord[], readonly { step: number; value: number }[]>();
+
+/**
+ * Finite train losses of the steps, with their step indexes. Several rules ask for the same
+ * window in one run, so the answer is kept per steps array (callers must not mutate it).
+ */
+export function finiteLosses(steps: readonly StepRecord[]): readonly { step: number; value: number }[] {
+  let out = lossMemo.get(steps);
+  if (!out) {
+    const list: { step: number; value: number }[] = [];
+    for (const s of steps) {
+      const v = trainLoss(s);
+      if (isFiniteNumber(v)) list.push({ step: s.step_index, value: v });
+    }
+    lossMemo.set(steps, (out = list));
   }
   return out;
+}
+
+/**
+ * The last `n` finite train losses, oldest first, scanning back from the newest step: the
+ * per-step rules need a few recent values, not the whole window.
+ */
+export function lastFiniteLosses(steps: readonly StepRecord[], n: number): { step: number; value: number }[] {
+  const out: { step: number; value: number }[] = [];
+  for (let i = steps.length - 1; i >= 0 && out.length < n; i--) {
+    const v = trainLoss(steps[i]!);
+    if (isFiniteNumber(v)) out.push({ step: steps[i]!.step_index, value: v });
+  }
+  return out.reverse();
 }
 
 /** Formats a number for an issue's text: 4 significant digits, or NaN/Infinity as is. */

@@ -1,11 +1,11 @@
 import type { Db } from '../../db/client.ts';
 import { issueKey, judge, MODEL_RULES, runRules, STEP_RULES, type Verdict } from '../../diagnostics/engine.ts';
 import type { DiagnosticContext } from '../../diagnostics/types.ts';
-import { stringifyExtendedJson } from '../../lib/extended-json.ts';
 import { toRunView } from '../mappers.ts';
 import type { SessionRuntime, SessionState } from '../sessions/session-runtime.ts';
-import { afterDiagnostics } from '../sessions/status.ts';
+import { afterDiagnostics, type SessionStatus } from '../sessions/status.ts';
 import type { DiagnosticRunView, Page } from '../views.ts';
+import { RunWriter } from './run-writer.ts';
 
 /** Where an unexpected failure of a background run is reported. */
 export type ErrorReporter = (err: unknown, context: string) => void;
@@ -17,12 +17,15 @@ export type ErrorReporter = (err: unknown, context: string) => void;
  */
 export class DiagnosticsService {
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly writer: RunWriter;
 
   constructor(
     private readonly db: Db,
     private readonly runtime: SessionRuntime,
     private readonly reportError: ErrorReporter,
-  ) {}
+  ) {
+    this.writer = new RunWriter(db);
+  }
 
   /** Schedules a run for the session's new steps (coalesced with one already running). */
   schedule(state: SessionState): void {
@@ -78,31 +81,31 @@ export class DiagnosticsService {
     return judge(issues, state.acknowledged);
   }
 
-  private async store(sessionId: number, stepIndex: number | null, v: Verdict, verdict: string): Promise<DiagnosticRunView> {
-    const row = await this.db.diagnosticRun.create({
-      data: {
-        sessionId,
-        stepIndex,
-        healthScore: v.healthScore,
-        issueCount: v.issues.length,
-        verdict,
-        issues: {
-          create: v.issues.map((i) => ({
-            severity: i.severity,
-            category: i.category,
-            code: i.code,
-            title: i.title,
-            description: i.description,
-            suggestion: i.suggestion,
-            layerId: i.layerId ?? null,
-            epochIndex: i.epochIndex ?? null,
-            metricValue: i.metricValue ? stringifyExtendedJson(i.metricValue) : null,
-          })),
-        },
-      },
-      include: { issues: true },
-    });
-    return toRunView(row);
+  /** Stores a run (batched with the other sessions' runs of the same moment). */
+  private async store(sessionId: number, stepIndex: number | null, v: Verdict, verdict: SessionStatus): Promise<DiagnosticRunView> {
+    const createdAt = new Date();
+    const { id: runId, issueIds } = await this.writer.insert({ sessionId, stepIndex, healthScore: v.healthScore, verdict, issues: v.issues, createdAt });
+    return {
+      id: runId,
+      sessionId,
+      stepIndex,
+      healthScore: v.healthScore,
+      issueCount: v.issues.length,
+      verdict,
+      createdAt,
+      issues: v.issues.map((i, k) => ({
+        id: issueIds[k]!,
+        code: i.code,
+        severity: i.severity,
+        category: i.category,
+        title: i.title,
+        description: i.description,
+        suggestion: i.suggestion,
+        layerId: i.layerId ?? null,
+        epochIndex: i.epochIndex ?? null,
+        metricValue: i.metricValue ?? null,
+      })),
+    };
   }
 
   /** Runs of a session, newest first, before the cursor (a run id). */

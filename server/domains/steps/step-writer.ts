@@ -1,4 +1,5 @@
 import type { Db } from '../../db/client.ts';
+import { Batcher } from '../../lib/batcher.ts';
 import { stringifyExtendedJson, type JsonObject } from '../../lib/extended-json.ts';
 
 /** A step ready for storage: channel values already serialised as JSON text. */
@@ -48,12 +49,6 @@ const COLUMNS = [
 const MAX_ROWS_PER_STATEMENT = 1000;
 const ROW_SQL = `(${COLUMNS.map(() => '?').join(', ')})`;
 
-interface Pending {
-  rows: StepRow[];
-  resolve: (r: InsertResult[]) => void;
-  reject: (e: unknown) => void;
-}
-
 /** Serialises a channel for storage (Python-dialect JSON keeps NaN). */
 export const channelText = (v: JsonObject | number | null | undefined): string | null =>
   v === null || v === undefined ? null : stringifyExtendedJson(v);
@@ -66,46 +61,33 @@ export const channelText = (v: JsonObject | number | null | undefined): string |
  * never stored twice.
  */
 export class StepWriter {
-  private queue: Pending[] = [];
-  private scheduled = false;
+  private readonly batcher: Batcher<StepRow[], InsertResult[]>;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    this.batcher = new Batcher((requests) => this.write(requests), MAX_ROWS_PER_STATEMENT);
+  }
 
   /** Inserts one request's rows (at most 1,000; atomically: they share one statement). */
   insert(rows: StepRow[]): Promise<InsertResult[]> {
     if (rows.length > MAX_ROWS_PER_STATEMENT) throw new RangeError(`at most ${MAX_ROWS_PER_STATEMENT} rows per insert`);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ rows, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.flush());
-      }
-    });
+    return this.batcher.submit(rows);
   }
 
-  private async flush(): Promise<void> {
-    this.scheduled = false;
-    while (this.queue.length) {
-      const batch: Pending[] = [];
+  /** One statement for every request of the batch (split if it would exceed the row limit). */
+  private async write(requests: StepRow[][]): Promise<InsertResult[][]> {
+    const out: InsertResult[][] = [];
+    for (let i = 0; i < requests.length; ) {
       let n = 0;
-      while (this.queue.length && n + this.queue[0]!.rows.length <= MAX_ROWS_PER_STATEMENT) {
-        const p = this.queue.shift()!;
-        n += p.rows.length;
-        batch.push(p);
-      }
-      try {
-        const results = await this.write(batch);
-        batch.forEach((p, i) => p.resolve(results[i]!));
-      } catch (err) {
-        // One bad request must not fail the others that shared its statement: retry alone.
-        if (batch.length === 1) batch[0]!.reject(err);
-        else for (const p of batch) this.write([p]).then((r) => p.resolve(r[0]!), p.reject);
-      }
+      let j = i;
+      while (j < requests.length && n + requests[j]!.length <= MAX_ROWS_PER_STATEMENT) n += requests[j++]!.length;
+      out.push(...(await this.writeOne(requests.slice(i, j))));
+      i = j;
     }
+    return out;
   }
 
-  private async write(batch: Pending[]): Promise<InsertResult[][]> {
-    const rows = batch.flatMap((p) => p.rows);
+  private async writeOne(requests: StepRow[][]): Promise<InsertResult[][]> {
+    const rows = requests.flat();
     const params: unknown[] = [];
     for (const r of rows) for (const c of COLUMNS) params.push(r[c]);
     const sql =
@@ -113,11 +95,11 @@ export class StepWriter {
       `ON CONFLICT ("sessionId", "stepIndex") DO NOTHING RETURNING "id", "sessionId", "stepIndex"`;
     const inserted = await this.db.$queryRawUnsafe<{ id: number; sessionId: number; stepIndex: number }[]>(sql, ...params);
     const ids = new Map(inserted.map((r) => [`${r.sessionId}:${r.stepIndex}`, Number(r.id)]));
-    return batch.map((p) =>
-      p.rows.map((r) => {
+    return requests.map((req) =>
+      req.map((r) => {
         const key = `${r.sessionId}:${r.stepIndex}`;
         const id = ids.get(key) ?? null;
-        // Within one request the same index twice: only the first is the stored one.
+        // The same index twice in a batch: only the first is the stored one.
         if (id !== null) ids.delete(key);
         return { stepIndex: r.stepIndex, id, created: id !== null, createdAt: new Date(r.createdAt) };
       }),

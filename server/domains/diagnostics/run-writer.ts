@@ -1,0 +1,73 @@
+import type { Db } from '../../db/client.ts';
+import type { Issue } from '../../diagnostics/types.ts';
+import { Batcher } from '../../lib/batcher.ts';
+import { stringifyExtendedJson } from '../../lib/extended-json.ts';
+
+/** A diagnostic run to store. */
+export interface RunRow {
+  sessionId: number;
+  stepIndex: number | null;
+  healthScore: number;
+  verdict: string;
+  issues: Issue[];
+  createdAt: Date;
+}
+
+/** Ids given to a stored run and its issues (in the issues' order). */
+export interface StoredIds {
+  id: number;
+  issueIds: number[];
+}
+
+const RUN_COLUMNS = '"sessionId", "stepIndex", "healthScore", "issueCount", "verdict", "createdAt"';
+const ISSUE_COLUMNS = '"runId", "severity", "category", "code", "title", "description", "suggestion", "layerId", "epochIndex", "metricValue", "createdAt"';
+/** Runs per batch: 6 variables a run keeps far under SQLite's limit; issues are split below. */
+const MAX_RUNS = 500;
+const MAX_ISSUES_PER_STATEMENT = 2000;
+
+/** Ascending ids: the rows of one INSERT get ascending ids in VALUES order. */
+const ascending = (rows: { id: number | bigint }[]) => rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+
+/**
+ * Group commit for diagnostic runs: a run is stored after every step, so every run of one
+ * turn of the event loop (all sessions together) goes into one INSERT, and their issues into
+ * another, in one transaction.
+ */
+export class RunWriter {
+  private readonly batcher: Batcher<RunRow, StoredIds>;
+
+  constructor(private readonly db: Db) {
+    this.batcher = new Batcher((runs) => this.write(runs), MAX_RUNS);
+  }
+
+  insert(run: RunRow): Promise<StoredIds> {
+    return this.batcher.submit(run);
+  }
+
+  private async write(runs: RunRow[]): Promise<StoredIds[]> {
+    const insertRuns = (tx: Pick<Db, '$queryRawUnsafe'>) =>
+      tx.$queryRawUnsafe<{ id: number }[]>(
+        `INSERT INTO "DiagnosticRun" (${RUN_COLUMNS}) VALUES ${runs.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')} RETURNING "id"`,
+        ...runs.flatMap((r) => [r.sessionId, r.stepIndex, r.healthScore, r.issues.length, r.verdict, r.createdAt.toISOString()]),
+      );
+    if (runs.every((r) => r.issues.length === 0)) return ascending(await insertRuns(this.db)).map((id) => ({ id, issueIds: [] }));
+    return this.db.$transaction(async (tx) => {
+      const runIds = ascending(await insertRuns(tx));
+      const issues = runs.flatMap((r, k) => r.issues.map((i) => ({ runId: runIds[k]!, i, at: r.createdAt })));
+      const issueIds: number[] = [];
+      for (let start = 0; start < issues.length; start += MAX_ISSUES_PER_STATEMENT) {
+        const chunk = issues.slice(start, start + MAX_ISSUES_PER_STATEMENT);
+        const rows = await tx.$queryRawUnsafe<{ id: number }[]>(
+          `INSERT INTO "DiagnosticIssue" (${ISSUE_COLUMNS}) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} RETURNING "id"`,
+          ...chunk.flatMap(({ runId, i, at }) => [
+            runId, i.severity, i.category, i.code, i.title, i.description, i.suggestion, i.layerId ?? null, i.epochIndex ?? null,
+            i.metricValue ? stringifyExtendedJson(i.metricValue) : null, at.toISOString(),
+          ]),
+        );
+        issueIds.push(...ascending(rows));
+      }
+      let next = 0;
+      return runs.map((r, k) => ({ id: runIds[k]!, issueIds: issueIds.slice(next, (next += r.issues.length)) }));
+    });
+  }
+}
