@@ -45,7 +45,19 @@ async function startObserver(name: string) {
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-/** One POST over a keep-alive connection; resolves with the status. */
+/** One POST whose answer is drained unread (the generator's cost must not depend on answer size). */
+function postStatus(url: string, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.on('end', () => resolve(res.statusCode!));
+      res.resume();
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** One POST over a keep-alive connection; resolves with the status and the answer. */
 function postRaw(url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
@@ -110,7 +122,7 @@ async function benchRest(clients: number): Promise<LoadResult> {
   const server = await startObserver(`rest-${clients}`);
   try {
     const sessions = await createSessions(server.url, clients);
-    return await load(clients, STEPS_PER_RUN, async (c, i) => (await postRaw(`${server.url}/sessions/${sessions[c]}/step`, stepBody(i))).status);
+    return await load(clients, STEPS_PER_RUN, (c, i) => postStatus(`${server.url}/sessions/${sessions[c]}/step`, stepBody(i)));
   } finally {
     await stop(server.child);
   }
@@ -153,7 +165,7 @@ async function benchBareHttp(clients: number): Promise<LoadResult> {
   const { child, match } = await startProcess(['--import', 'tsx', 'bench/bare-server.ts', path.join(tmp, `bare-${clients}.db`)], {}, /listening (\d+)/);
   try {
     const url = `http://127.0.0.1:${match[1]}`;
-    return await load(clients, STEPS_PER_RUN, async (c, i) => (await postRaw(`${url}/sessions/${c + 1}/step`, stepBody(i))).status);
+    return await load(clients, STEPS_PER_RUN, (c, i) => postStatus(`${url}/sessions/${c + 1}/step`, stepBody(i)));
   } finally {
     await stop(child);
   }

@@ -23,7 +23,6 @@ export function createServices(db: Db, opts: { subscriberQueueLimit: number; rep
     sessionStatus: 'latest',
     sessionSteps: 'drop-oldest',
     sessionLogs: 'drop-oldest',
-    projectSessions: 'drop-oldest',
   });
   const runtime = new SessionRuntime(db, pubsub);
   const projects = new ProjectsService(db);

@@ -108,7 +108,6 @@ export type Topics = {
   sessionStatus: StatusEvent;
   sessionSteps: StepView;
   sessionLogs: LogView;
-  projectSessions: SessionView;
 };
 
 export type { JsonObject, JsonValue };

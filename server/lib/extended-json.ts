@@ -78,7 +78,9 @@ const SENTINEL_IN_OUTPUT = /"\\u0000nonfinite:(NaN|Infinity|-Infinity)"/g;
 
 /** Writes JSON with bare `NaN`/`Infinity`/`-Infinity` for non-finite numbers, as Python does. */
 export function stringifyExtendedJson(value: unknown): string {
-  if (!hasNonFinite(value)) return JSON.stringify(value);
+  const plain = JSON.stringify(value);
+  // JSON.stringify writes NaN as null: text without "null" had no non-finite number (the common case).
+  if (plain === undefined || !plain.includes('null') || !hasNonFinite(value)) return plain;
   return JSON.stringify(value, nonFiniteReplacer).replace(SENTINEL_IN_OUTPUT, '$1');
 }
 

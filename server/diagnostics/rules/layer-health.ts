@@ -1,8 +1,12 @@
 import type { DiagnosticContext, Issue, LayerHealthEntry, Rule, StepRecord } from '../types.ts';
 import { fmt, isFiniteNumber, isNonFinite, issue, median, num } from './util.ts';
 
-/** Flushes that carried layer health, newest last. */
-const withHealth = (steps: readonly StepRecord[]): StepRecord[] => steps.filter((s) => s.layer_health?.layers);
+/** The last `m` flushes (default all) that carried layer health, newest last. */
+function withHealth(steps: readonly StepRecord[], m = Infinity): StepRecord[] {
+  const out: StepRecord[] = [];
+  for (let i = steps.length - 1; i >= 0 && out.length < m; i--) if (steps[i]!.layer_health?.layers) out.push(steps[i]!);
+  return out.reverse();
+}
 
 type PerLayer = Map<string, { step: number; h: LayerHealthEntry }[]>;
 const perLayerMemo = new WeakMap<readonly StepRecord[], Map<number, PerLayer>>();
@@ -15,7 +19,7 @@ function perLayer(ctx: DiagnosticContext, m: number): PerLayer {
   if (cached) return cached;
   const out: PerLayer = new Map();
   byM.set(m, out);
-  for (const s of withHealth(ctx.steps).slice(-m)) {
+  for (const s of withHealth(ctx.steps, m)) {
     for (const [name, h] of Object.entries(s.layer_health!.layers!)) {
       if (!h || typeof h !== 'object') continue;
       let list = out.get(name);
@@ -106,7 +110,7 @@ export const vanishingGradients = persistentLayerRule(
 /** Gradient norm above 1e3, or 100x the layer's early median, in 2 of the last 3 flushes. */
 export const explodingGradients: Rule = (ctx) => {
   const baseline = new Map<string, number>();
-  for (const [layer, entries] of perLayerOf(withHealth(ctx.early).slice(0, 5))) {
+  for (const [layer, entries] of perLayerOf(ctx.early.filter((s) => s.layer_health?.layers).slice(0, 5))) {
     const g = entries.map(grad).filter(isFiniteNumber);
     if (g.length) baseline.set(layer, median(g));
   }

@@ -45,9 +45,7 @@ export class SessionsService {
       },
     });
     this.runtime.adopt(row.id, projectId, 'running');
-    const view = toSessionView(row);
-    this.pubsub.publish('projectSessions', projectId, view);
-    return view;
+    return toSessionView(row);
   }
 
   /** @throws DomainError NOT_FOUND */
