@@ -10,6 +10,7 @@ import { sessionRoutes } from './domains/sessions/sessions.rest.ts';
 import { stepRoutes } from './domains/steps/steps.rest.ts';
 import { attachWebSockets } from './graphql/ws.ts';
 import { createGraphQL } from './graphql/yoga.ts';
+import { isAllowedOrigin } from './lib/origin.ts';
 import { readBody, sendError, sendJson } from './rest/http.ts';
 import { createRouter } from './rest/router.ts';
 import { createServices, type Services } from './services.ts';
@@ -47,7 +48,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const onUnexpected = options.onUnexpected ?? ((err: unknown, context?: string) => console.error(`[observer] unexpected error${context ? ` in ${context}` : ''}:`, err));
   const { db, applied } = await openDatabase(config.databaseUrl);
   const services = createServices(db, { subscriberQueueLimit: config.subscriberQueueLimit, reportError: onUnexpected });
-  const yoga = createGraphQL({ services, maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost, onUnexpected });
+  const yoga = createGraphQL({ services, maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost, onUnexpected, corsOrigins: config.corsOrigins });
   const rest = createRouter([...projectRoutes(services), ...sessionRoutes(services), ...stepRoutes(services), ...logRoutes(services), ...diagnosticRoutes(services)], {
     maxBodyBytes: config.maxBodyBytes,
     onUnexpected,
@@ -76,6 +77,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+      // A page from another website must not drive a local training server (a form POST needs no preflight).
+      if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS' && !isAllowedOrigin(req.headers.origin, config.corsOrigins))
+        return sendJson(res, 403, { detail: `Origin ${req.headers.origin} may not call this server; add it to CORS_ORIGINS`, code: 'FORBIDDEN_ORIGIN' });
       if (url.pathname === yoga.graphqlEndpoint) return await graphql(req, res, url);
       if (url.pathname === '/health' && req.method === 'GET') {
         await db.$queryRawUnsafe('SELECT 1');
@@ -94,7 +98,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 
   const server: Server = createServer((req, res) => void handle(req, res));
   server.keepAliveTimeout = 65_000;
-  const closeSockets = attachWebSockets(server, yoga, { maxPayload: config.maxBodyBytes });
+  const closeSockets = attachWebSockets(server, yoga, { maxPayload: config.maxBodyBytes, corsOrigins: config.corsOrigins });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

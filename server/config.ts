@@ -18,6 +18,8 @@ export interface ServerConfig {
   subscriberQueueLimit: number;
   /** Folder of the built web app served at `/`; absent until the web issue lands. */
   webRoot: string | undefined;
+  /** Browser origins besides localhost that may call the API (CORS, WebSocket). @default [] */
+  corsOrigins: string[];
 }
 
 /** The defaults, for tests that start a server with a few overrides. */
@@ -30,6 +32,7 @@ export const defaultConfig: ServerConfig = {
   maxQueryCost: 2000,
   subscriberQueueLimit: 256,
   webRoot: undefined,
+  corsOrigins: [],
 };
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -51,5 +54,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     maxQueryCost: intFrom(env, 'MAX_QUERY_COST', defaultConfig.maxQueryCost),
     subscriberQueueLimit: intFrom(env, 'SUBSCRIBER_QUEUE_LIMIT', defaultConfig.subscriberQueueLimit),
     webRoot: env.WEB_ROOT ? path.resolve(env.WEB_ROOT) : undefined,
+    corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
   };
 }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { disposeAll, post, startTestServer, waitUntil } from './helpers/server.ts';
 
@@ -13,7 +14,8 @@ describe("the seed's Python Observer client (real python3, urllib, json.dumps)",
     const child = spawn('python3', [path.join(import.meta.dirname, 'fixtures/seed_client.py'), s.url, '1', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const events: Record<string, unknown>[] = [];
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => d.toString().trim().split('\n').forEach((l) => events.push(JSON.parse(l))));
+    // Whole lines only: a chunk of stdout can end in the middle of one.
+    createInterface({ input: child.stdout }).on('line', (l) => events.push(JSON.parse(l)));
     child.stderr.on('data', (d: Buffer) => (stderr += d));
     const exit = new Promise<number | null>((r) => child.on('exit', r));
 

@@ -135,6 +135,19 @@ describe('legacy REST contract, as the seed Python Observer speaks it', () => {
     });
   });
 
+  it('refuses writes from pages of other websites and allows localhost pages', async () => {
+    const s = await startTestServer();
+    const evil = await post(`${s.url}/projects`, '{"name": "x"}', { 'content-type': 'text/plain', origin: 'https://evil.example.com' });
+    expect(evil.status).toBe(403);
+    expect(await s.db.project.count()).toBe(0);
+    const local = await post(`${s.url}/projects`, '{"name": "x"}', { 'content-type': 'application/json', origin: 'http://localhost:5173' });
+    expect(local.status).toBe(200);
+    const preflight = await fetch(`${s.url}/graphql`, { method: 'OPTIONS', headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST' } });
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+    const foreign = await fetch(`${s.url}/graphql`, { method: 'OPTIONS', headers: { origin: 'https://evil.example.com', 'access-control-request-method': 'POST' } });
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('reports health once the database is ready', async () => {
     const s = await startTestServer();
     const r = await fetch(`${s.url}/health`);

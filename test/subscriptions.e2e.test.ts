@@ -101,6 +101,14 @@ describe('live subscriptions over graphql-ws', () => {
     await iterator.return!();
   });
 
+  it('refuses a WebSocket from a page of another website', async () => {
+    const s = await startTestServer();
+    const { default: WebSocket } = await import('ws');
+    const socket = new WebSocket(s.wsUrl, 'graphql-transport-ws', { origin: 'https://evil.example.com' });
+    const status = await new Promise<number>((resolve) => socket.once('unexpected-response', (_req, res) => resolve(res.statusCode!)));
+    expect(status).toBe(401);
+  });
+
   it('refuses a WebSocket message over the size limit without harming the server', async () => {
     const s = await startTestServer({ maxBodyBytes: 4096 });
     const { default: WebSocket } = await import('ws');

@@ -3,6 +3,7 @@ import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
+import { isAllowedOrigin } from '../lib/origin.ts';
 import type { GraphQLContext } from './builder.ts';
 
 /**
@@ -13,9 +14,15 @@ import type { GraphQLContext } from './builder.ts';
 export function attachWebSockets(
   server: Server,
   yoga: YogaServerInstance<Record<string, unknown>, GraphQLContext>,
-  opts: { maxPayload: number },
+  opts: { maxPayload: number; corsOrigins: readonly string[] },
 ): () => Promise<void> {
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: opts.maxPayload });
+  const wss = new WebSocketServer({
+    server,
+    path: yoga.graphqlEndpoint,
+    maxPayload: opts.maxPayload,
+    // Browsers do not apply CORS to WebSockets: refuse pages from other websites here.
+    verifyClient: ({ origin }: { origin?: string }) => isAllowedOrigin(origin, opts.corsOrigins),
+  });
   type Enveloped = ReturnType<typeof yoga.getEnveloped>;
   type Root = { execute: Enveloped['execute']; subscribe: Enveloped['subscribe'] };
   const disposable = useServer(

@@ -3,6 +3,7 @@ import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { isDomainError } from '../errors.ts';
 import type { Services } from '../services.ts';
 import type { GraphQLContext } from './builder.ts';
+import { isAllowedOrigin } from '../lib/origin.ts';
 import { operationLimits } from './limits.ts';
 import { schema } from './schema.ts';
 
@@ -28,6 +29,7 @@ export interface YogaOptions {
   maxDepth: number;
   maxCost: number;
   onUnexpected: (err: unknown) => void;
+  corsOrigins: readonly string[];
 }
 
 /** The GraphQL endpoint (HTTP, with GraphiQL); WebSockets reuse it through `getEnveloped`. */
@@ -54,6 +56,10 @@ query Projects {
     },
     maskedErrors: { maskError: (e, m) => maskError(e, m, opts.onUnexpected) },
     landingPage: false,
+    cors: (request) => {
+      const origin = request.headers.get('origin');
+      return origin && isAllowedOrigin(origin, opts.corsOrigins) ? { origin: [origin], credentials: false } : false;
+    },
     logging: false,
     plugins: [limits],
   });

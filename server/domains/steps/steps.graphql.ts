@@ -32,8 +32,13 @@ const LossStats = channelType('LossStats', 'Loss statistics over one flush.', {
   trainMin: 'train_min',
   trainMax: 'train_max',
   trainStd: 'train_std',
-  numBatches: 'num_batches',
 });
+builder.objectField(LossStats, 'numBatches', (t) =>
+  t.int({ nullable: true, resolve: (o) => (typeof o.num_batches === 'number' && Number.isInteger(o.num_batches) ? o.num_batches : null) }),
+);
+builder.objectField(LossStats, 'val', (t) =>
+  t.field({ type: 'JSON', nullable: true, description: 'Validation metrics of the flush, e.g. {"val_loss": 0.4}.', resolve: (o) => o.val ?? null }),
+);
 const Throughput = channelType('Throughput', 'Training speed over one flush.', {
   samplesProcessed: 'samples_processed',
   tokensProcessed: 'tokens_processed',
@@ -71,7 +76,6 @@ StepRef.implement({
       nullable: true,
       resolve: (s) => s.loss,
     }),
-    val: t.field({ type: 'JSON', nullable: true, description: 'Validation metrics of the flush (loss.val).', resolve: (s) => s.loss?.val ?? null }),
     throughput: t.field({ type: Throughput, nullable: true, resolve: (s) => s.throughput }),
     memory: t.field({ type: Memory, nullable: true, resolve: (s) => s.memory }),
     system: t.field({ type: SystemInfo, nullable: true, resolve: (s) => s.system }),
