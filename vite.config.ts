@@ -10,7 +10,7 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
   },
   test: {
-    include: ['server/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['server/**/*.test.ts', 'observer/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     // The machines have 2 cores; end-to-end suites each start a real server.

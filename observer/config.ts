@@ -1,0 +1,124 @@
+/**
+ * Every setting of the seed's ObserverConfig (§3), camelCase, with the same defaults and
+ * meaning, plus what a TypeScript client needs (server URL, outbox bound, verdict wait).
+ */
+export interface ObserverConfig {
+  /** Measure kernels on the chosen steps (`profileStep`). @default true */
+  trackProfiler: boolean;
+  /** tf.memory(), JS heap, process memory. @default true */
+  trackMemory: boolean;
+  /** Samples and tokens per second. @default true */
+  trackThroughput: boolean;
+  /** Loss statistics per flush. @default true */
+  trackLoss: boolean;
+  /** Capture console.log/info/debug while open. @default true */
+  trackConsoleLogs: boolean;
+  /** Capture console.warn/error, uncaught errors and unhandled rejections while open. @default true */
+  trackErrorLogs: boolean;
+  /** Send hyperparameters with the model. @default true */
+  trackHyperparameters: boolean;
+  /** Build the layer graph (nodes, edges, sequential path, dimension flow). @default true */
+  trackLayerGraph: boolean;
+  /** Backend, cores, device memory, CPU/RAM use (Node). @default true */
+  trackSystemResources: boolean;
+  /** The step to profile (null: none besides `profileEveryNSteps`). @default 0 */
+  profileAtStep: number | null;
+  /** Profile every N steps as well. @default null */
+  profileEveryNSteps: number | null;
+  /** Record kernel input/output shapes in the profile. @default true */
+  profilerRecordShapes: boolean;
+  /** Record bytes allocated by the profiled step. @default true */
+  profilerProfileMemory: boolean;
+  /** Call stacks of kernels: not available in tfjs; accepted, warns once. @default false */
+  profilerWithStack: boolean;
+  /** How many kernels to report, slowest first. @default 20 */
+  profilerTopNOps: number;
+  /** Group kernels by call stack depth: not available in tfjs; accepted, warns once. @default 0 */
+  profilerGroupByStackN: number;
+  /** Stacks to report: not available in tfjs; accepted. @default 20 */
+  profilerTopNStacks: number;
+  /** Layer efficiency, marginal loss improvement, compute cost. @default true */
+  trackSustainability: boolean;
+  /** Per-layer activation/gradient/weight statistics. @default true */
+  trackLayerHealth: boolean;
+  /** Values below this count as zero for sparsity and dead units. @default 1e-6 */
+  layerHealthZeroThreshold: number;
+  /** Energy and CO2 estimates. @default true */
+  trackCarbonEmissions: boolean;
+  /** 'online' needs live grid data, which a browser cannot fetch here: it falls back to 'offline' and warns once. @default 'online' */
+  carbonTrackerMode: 'online' | 'offline';
+  /** ISO 3166-1 alpha-3 country for grid carbon intensity. @default 'IRL' */
+  carbonCountryIso: string;
+  /** Seconds to wait for a decision while the session is pending, then checkpoint and stop. @default 39 */
+  pendingTimeout: number;
+  /** The observer's own log level. @default 'info' */
+  logLevel: 'debug' | 'info' | 'warning' | 'error';
+  /** Where the Observer server runs. @default 'http://127.0.0.1:8000' */
+  serverUrl: string;
+  /** Records kept while the server is unreachable; past it the oldest are dropped and counted. @default 10000 */
+  outboxLimit: number;
+  /** Seconds to wait for the server's verdict on a flush before training goes on without it. @default 10 */
+  verdictTimeout: number;
+}
+
+export const defaultObserverConfig: ObserverConfig = {
+  trackProfiler: true,
+  trackMemory: true,
+  trackThroughput: true,
+  trackLoss: true,
+  trackConsoleLogs: true,
+  trackErrorLogs: true,
+  trackHyperparameters: true,
+  trackLayerGraph: true,
+  trackSystemResources: true,
+  profileAtStep: 0,
+  profileEveryNSteps: null,
+  profilerRecordShapes: true,
+  profilerProfileMemory: true,
+  profilerWithStack: false,
+  profilerTopNOps: 20,
+  profilerGroupByStackN: 0,
+  profilerTopNStacks: 20,
+  trackSustainability: true,
+  trackLayerHealth: true,
+  layerHealthZeroThreshold: 1e-6,
+  trackCarbonEmissions: true,
+  carbonTrackerMode: 'online',
+  carbonCountryIso: 'IRL',
+  pendingTimeout: 39,
+  logLevel: 'info',
+  serverUrl: 'http://127.0.0.1:8000',
+  outboxLimit: 10_000,
+  verdictTimeout: 10,
+};
+
+/** Settings that cannot apply in tfjs: accepted, and each warns once when set. */
+export function unsupportedSettings(c: ObserverConfig): string[] {
+  const out: string[] = [];
+  if (c.profilerWithStack) out.push('profilerWithStack: tfjs kernels carry no call stacks; profiles list kernels without them');
+  if (c.profilerGroupByStackN > 0) out.push('profilerGroupByStackN: tfjs kernels carry no call stacks; kernels are grouped by name');
+  if (c.trackCarbonEmissions && c.carbonTrackerMode === 'online')
+    out.push("carbonTrackerMode 'online': live grid data cannot be fetched; using the shipped country table (offline)");
+  return out;
+}
+
+/** The full config from a partial one, checked. @throws TypeError naming a bad value */
+export function resolveConfig(partial: Partial<ObserverConfig> = {}): ObserverConfig {
+  const c = { ...defaultObserverConfig, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) } as ObserverConfig;
+  const positive = (k: keyof ObserverConfig) => {
+    const v = c[k];
+    if (typeof v !== 'number' || !(v > 0)) throw new TypeError(`ObserverConfig.${k} must be a positive number, got ${String(v)}`);
+  };
+  positive('pendingTimeout');
+  positive('outboxLimit');
+  positive('verdictTimeout');
+  positive('profilerTopNOps');
+  if (c.profileEveryNSteps !== null) positive('profileEveryNSteps');
+  if (!/^[A-Z]{3}$/.test(c.carbonCountryIso)) throw new TypeError(`ObserverConfig.carbonCountryIso must be an ISO 3166-1 alpha-3 code, got "${c.carbonCountryIso}"`);
+  return c;
+}
+
+/** The config as the seed sends it (snake_case), for the session's metadata. */
+export function configAsSeed(c: ObserverConfig): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(c).map(([k, v]) => [k.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`), v]));
+}

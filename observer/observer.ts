@@ -1,0 +1,424 @@
+import * as tf from '@tensorflow/tfjs';
+import { saveCheckpoint } from './checkpoint.ts';
+import { describeModel, type ObservableModel } from './collectors/architecture.ts';
+import { loadNodeOs, nodeProcess, webgpuAdapterInfo } from './collectors/environment.ts';
+import { LogCapture } from './collectors/logs.ts';
+import { LossCollector } from './collectors/loss.ts';
+import { collectMemory } from './collectors/memory.ts';
+import { SystemCollector } from './collectors/system.ts';
+import { ThroughputCollector } from './collectors/throughput.ts';
+import { configAsSeed, resolveConfig, unsupportedSettings, type ObserverConfig } from './config.ts';
+import { PendingTimeoutError, SessionStoppedError } from './errors.ts';
+import type { JsonObject, PendingIssue, StepRecord } from './record.ts';
+import { Connection, type StatusEvent } from './transport/connection.ts';
+import { encodeNonFinite, toLogInput, toStepInput } from './transport/encode.ts';
+import { Outbox } from './transport/outbox.ts';
+
+/** What `onPending` receives when the server pauses training. */
+export interface PendingPrompt {
+  sessionId: number;
+  /** The step (flush) whose diagnostics paused the session. */
+  stepIndex: number | null;
+  issues: PendingIssue[];
+  healthScore: number | null;
+  /** When the observer gives up waiting, checkpoints and stops (ms since epoch). */
+  deadline: number;
+  resume(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Options of {@link Observer.create}. */
+export interface ObserverOptions {
+  /** The project the session belongs to (it must exist on the server). */
+  projectId: number;
+  /** A name for the run; the run id is `{projectId}_{runName}`. @default 'run' */
+  runName?: string;
+  config?: Partial<ObserverConfig>;
+  /** Called when the session goes pending, with the issues that paused it. */
+  onPending?: (prompt: PendingPrompt) => void;
+  /** Extra session metadata (shown in the dashboard). */
+  metadata?: JsonObject;
+}
+
+const CREATE_SESSION = 'mutation($p: Int!, $i: SessionInput) { createSession(projectId: $p, input: $i) { id } }';
+const REGISTER_MODEL = 'mutation($s: Int!, $i: ModelInput!) { registerModel(sessionId: $s, input: $i) { diagnostics { healthScore } } }';
+const RECORD_STEPS = 'mutation($s: Int!, $steps: [StepInput!]!) { recordSteps(sessionId: $s, steps: $steps) { created } }';
+const PUSH_LOGS = 'mutation($s: Int!, $logs: [LogInput!]!) { pushLogs(sessionId: $s, logs: $logs) { id } }';
+const ACTION = 'mutation($s: Int!, $a: SessionAction!) { sessionAction(sessionId: $s, action: $a) { status } }';
+
+/** Warnings about settings tfjs cannot honour are given once per process. */
+const warnedOnce = new Set<string>();
+
+/** Codes of GraphQL errors that re-sending cannot fix: the items are dropped and counted. */
+const PERMANENT = new Set(['SESSION_NOT_RUNNING', 'VALIDATION_FAILED', 'NOT_FOUND', 'BAD_USER_INPUT']);
+const isPermanent = (err: unknown) =>
+  ((err as { graphQLErrors?: { extensions?: { code?: string } }[] }).graphQLErrors ?? []).some((e) => PERMANENT.has(e.extensions?.code ?? ''));
+
+/**
+ * Watches a tfjs training run and streams it to the Observer server (seed §4-§5).
+ *
+ * @example
+ * ```ts
+ * await using obs = await Observer.create({ projectId: 1, runName: 'mlp' });
+ * obs.logHyperparameters({ learningRate: 1e-3, batchSize: 64 });
+ * obs.registerModel(model);
+ * await model.fit(xs, ys, { epochs: 5, callbacks: obs.callbacks() });
+ * ```
+ */
+export class Observer {
+  readonly config: ObserverConfig;
+  readonly runId: string;
+  readonly runName: string;
+  /** The server's session id, once the session exists there. */
+  sessionId: number | null = null;
+  /** The session's last known status. */
+  status: StatusEvent['status'] = 'running';
+
+  private readonly connection: Connection;
+  private readonly outbox: Outbox;
+  private readonly loss = new LossCollector();
+  private readonly throughput = new ThroughputCollector();
+  private system!: SystemCollector;
+  private readonly logs: LogCapture;
+  private hyperparameters: JsonObject = {};
+  private model: ObservableModel | null = null;
+  private flushIndex = 0;
+  private lastFlushAt = performance.now();
+  private readonly records: StepRecord[] = [];
+  private firstNonFinite: JsonObject | null = null;
+  private session: Promise<number> | null = null;
+  private pumping = false;
+  private stopWatching: (() => void) | null = null;
+  private lastEvent: StatusEvent | null = null;
+  private readonly waiters = new Set<(e: StatusEvent) => void>();
+  private rejected = { steps: 0, logs: 0 };
+  private closed = false;
+
+  private constructor(
+    private readonly options: ObserverOptions,
+    config: ObserverConfig,
+  ) {
+    this.config = config;
+    this.runName = options.runName ?? 'run';
+    this.runId = `${options.projectId}_${this.runName}`;
+    this.connection = new Connection(`${config.serverUrl.replace(/^http/, 'ws').replace(/\/$/, '')}/graphql`);
+    this.outbox = new Outbox(config.outboxLimit);
+    this.logs = new LogCapture({ console: config.trackConsoleLogs, errors: config.trackErrorLogs, maxBuffered: 5000 });
+  }
+
+  /**
+   * Creates the observer and its session on the server. A server that is down does not
+   * fail this: the session is created when it comes back, and records wait in the outbox.
+   */
+  static async create(options: ObserverOptions): Promise<Observer> {
+    const obs = new Observer(options, resolveConfig(options.config));
+    await loadNodeOs();
+    obs.system = new SystemCollector(obs.config.trackSystemResources ? await webgpuAdapterInfo() : null);
+    for (const w of unsupportedSettings(obs.config)) if (!warnedOnce.has(w)) (warnedOnce.add(w), obs.warn(w));
+    obs.logs.start();
+    await obs.connection.open();
+    obs.connection.onChange((up) => up && obs.pump());
+    obs.ensureSession();
+    // Wait briefly so a reachable server gives the session an id before training starts.
+    await Promise.race([obs.session, new Promise((r) => setTimeout(r, 3000))]).catch(() => {});
+    return obs;
+  }
+
+  private warn(msg: string): void {
+    this.logs.write('warn', `[observer] ${msg}`);
+    this.logs.push('WARNING', msg, 'console', 'observer');
+  }
+
+  private ensureSession(): Promise<number> {
+    this.session ??= (async () => {
+      const system = this.system.collect();
+      const input = encodeNonFinite({
+        runId: this.runId,
+        runName: this.runName,
+        startedAt: new Date().toISOString(),
+        device: String(system.backend ?? 'unknown'),
+        config: configAsSeed(this.config),
+        metadata: { client: 'observer-tfjs', ...system, ...(this.options.metadata ?? {}) },
+      });
+      const r = await this.connection.request<{ createSession: { id: number } }>(CREATE_SESSION, { p: this.options.projectId, i: input });
+      this.sessionId = r.createSession.id;
+      this.stopWatching = this.connection.watchStatus(this.sessionId, (e) => this.onStatus(e));
+      return this.sessionId;
+    })();
+    this.session.catch((err) => this.warn(`could not create the session: ${(err as Error).message}`));
+    return this.session;
+  }
+
+  /** Stores hyperparameters; they are sent with the model (seed: local only until then). */
+  logHyperparameters(hp: Record<string, unknown>): void {
+    if (this.config.trackHyperparameters) this.hyperparameters = { ...this.hyperparameters, ...(encodeNonFinite(hp) as JsonObject) };
+  }
+
+  /** Describes the model (parameters, layers, graph) and sends it. */
+  registerModel(model: ObservableModel): JsonObject {
+    this.model = model;
+    const architecture = describeModel(model, this.config.trackLayerGraph);
+    this.outbox.push({ kind: 'model', architecture, hyperparameters: this.config.trackHyperparameters ? this.hyperparameters : null });
+    this.pump();
+    return architecture;
+  }
+
+  /** Whether `step` is one to profile (`profileAtStep`, `profileEveryNSteps`). */
+  shouldProfile(step: number): boolean {
+    if (!this.config.trackProfiler) return false;
+    if (this.config.profileAtStep === step) return true;
+    const n = this.config.profileEveryNSteps;
+    return n !== null && step % n === 0;
+  }
+
+  /**
+   * Records one training step. Never reads a tensor back: the loss is kept on the device
+   * and read once per flush.
+   */
+  step(step: number, loss: tf.Tensor | number, opts: { batchSize?: number; seqLength?: number } = {}): void {
+    if (this.config.trackLoss) this.loss.add(step, loss);
+    if (this.config.trackThroughput) this.throughput.add(opts.batchSize, opts.seqLength);
+  }
+
+  /**
+   * Sends everything since the previous flush as one step record (seed §6), then waits for
+   * the server's verdict on it: `running` returns, `pending` waits for a decision (training
+   * pauses), `stop` throws {@link SessionStoppedError}, no decision within `pendingTimeout`
+   * saves a checkpoint, stops the session and throws {@link PendingTimeoutError}.
+   */
+  async flush(opts: { valMetrics?: Record<string, number> } = {}): Promise<StepRecord> {
+    const now = performance.now();
+    const seconds = (now - this.lastFlushAt) / 1000;
+    const loss = await this.loss.collect(opts.valMetrics);
+    const elapsed = (performance.now() - this.lastFlushAt) / 1000;
+    this.lastFlushAt = performance.now();
+    const record: StepRecord = { step_index: this.flushIndex++, timestamp: new Date().toISOString(), duration_seconds: elapsed };
+    if (this.config.trackLoss) record.loss = loss;
+    if (this.config.trackThroughput) record.throughput = this.throughput.collect(Math.max(seconds, elapsed));
+    if (this.config.trackMemory) record.memory = collectMemory();
+    if (this.config.trackSystemResources) record.system = this.system.collect();
+    if (loss.first_non_finite_step != null && !this.firstNonFinite)
+      this.firstNonFinite = { step: loss.first_non_finite_step, flush: record.step_index, channel: 'loss' };
+    const bookkeeping: JsonObject = {};
+    if (this.firstNonFinite) bookkeeping.first_non_finite = this.firstNonFinite;
+    if (this.outbox.dropped.steps || this.outbox.dropped.logs) bookkeeping.dropped = { ...this.outbox.dropped };
+    if (Object.keys(bookkeeping).length) record.observer = bookkeeping;
+    this.records.push(record);
+    this.queueLogs();
+    this.outbox.push({ kind: 'step', record });
+    this.pump();
+    await this.awaitVerdict(record.step_index);
+    return record;
+  }
+
+  /** Moves captured log lines to the outbox, in batches the server accepts. */
+  private queueLogs(): void {
+    const lines = this.logs.take();
+    for (let i = 0; i < lines.length; i += 500) this.outbox.push({ kind: 'logs', lines: lines.slice(i, i + 500) });
+  }
+
+  /** Sends what waits in the outbox, in order, while the server is reachable. */
+  private pump(): void {
+    if (this.pumping || this.closed && this.outbox.size === 0) return;
+    this.pumping = true;
+    void (async () => {
+      try {
+        while (this.outbox.size) {
+          const sessionId = await this.ensureSession();
+          const items = this.outbox.head(this.outbox.head(1)[0]?.kind === 'logs' ? 1 : 100);
+          const first = items[0]!;
+          try {
+            if (first.kind === 'model')
+              await this.connection.request(REGISTER_MODEL, { s: sessionId, i: encodeNonFinite({ architecture: first.architecture, hyperparameters: first.hyperparameters }) });
+            else if (first.kind === 'step')
+              await this.connection.request(RECORD_STEPS, { s: sessionId, steps: items.flatMap((x) => (x.kind === 'step' ? [toStepInput(x.record)] : [])) });
+            else await this.connection.request(PUSH_LOGS, { s: sessionId, logs: items.flatMap((x) => (x.kind === 'logs' ? x.lines.map(toLogInput) : [])) });
+            this.outbox.shift(items.length);
+          } catch (err) {
+            if (!isPermanent(err)) throw err;
+            // The server refused them for good (e.g. the session was stopped): drop and count.
+            if (first.kind === 'step') this.rejected.steps += items.length;
+            if (first.kind === 'logs') this.rejected.logs += items.length;
+            this.outbox.shift(items.length);
+          }
+        }
+      } catch {
+        // Connection trouble: the next reconnect pumps again.
+      } finally {
+        this.pumping = false;
+      }
+    })();
+  }
+
+  private onStatus(e: StatusEvent): void {
+    this.lastEvent = e;
+    this.status = e.status;
+    for (const w of [...this.waiters]) w(e);
+  }
+
+  /** Resolves with the next status event that satisfies `accept`, or null after `seconds`. */
+  private nextStatus(accept: (e: StatusEvent) => boolean, seconds: number): Promise<StatusEvent | null> {
+    return new Promise((resolve) => {
+      const done = (e: StatusEvent | null) => {
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+        resolve(e);
+      };
+      const waiter = (e: StatusEvent) => accept(e) && done(e);
+      const timer = setTimeout(() => done(null), seconds * 1000);
+      this.waiters.add(waiter);
+    });
+  }
+
+  private async awaitVerdict(stepIndex: number): Promise<void> {
+    if (this.sessionId === null || !this.connection.connected) return;
+    // A state (pending, stopped...) applies whatever step it came with; `running` only about this step or later.
+    const decisive = (e: StatusEvent) => e.status !== 'analyzing' && (e.status !== 'running' || (e.stepIndex ?? -1) >= stepIndex);
+    const current = this.lastEvent && this.lastEvent.status !== 'running' && decisive(this.lastEvent) ? this.lastEvent : null;
+    const verdict = current ?? (await this.nextStatus(decisive, this.config.verdictTimeout));
+    if (!verdict) {
+      this.warn(`no verdict on step ${stepIndex} within ${this.config.verdictTimeout} s; training goes on`);
+      return;
+    }
+    await this.act(verdict);
+  }
+
+  private async act(e: StatusEvent): Promise<void> {
+    if (e.status === 'running' || e.status === 'analyzing') return;
+    if (e.status !== 'pending') throw new SessionStoppedError(e.status, this.sessionId);
+    const issues: PendingIssue[] = e.run?.issues ?? [];
+    const deadline = Date.now() + this.config.pendingTimeout * 1000;
+    this.options.onPending?.({
+      sessionId: this.sessionId!,
+      stepIndex: e.stepIndex,
+      issues,
+      healthScore: e.run?.healthScore ?? null,
+      deadline,
+      resume: () => this.decide('resume'),
+      stop: () => this.decide('stop'),
+    });
+    const decision = await this.nextStatus((x) => x.status !== 'pending' && x.status !== 'analyzing', this.config.pendingTimeout);
+    if (decision) return this.act(decision);
+    const checkpoint = this.model ? await saveCheckpoint(this.model, this.runId).catch((err) => (this.warn(`checkpoint failed: ${(err as Error).message}`), null)) : null;
+    await this.decide('stop').catch(() => {});
+    throw new PendingTimeoutError(this.config.pendingTimeout, issues, checkpoint);
+  }
+
+  /** Sends a decision about a pending session (what a UI's buttons call). */
+  async decide(action: 'resume' | 'stop' | 'complete'): Promise<void> {
+    const sessionId = await this.ensureSession();
+    await this.connection.request(ACTION, { s: sessionId, a: action });
+  }
+
+  /**
+   * A tfjs callback for `model.fit`: records every batch's loss without reading it back and
+   * flushes every `flushEvery` batches or at each epoch's end (with its validation metrics).
+   */
+  callbacks(opts: { flushEvery?: number | 'epoch' } = {}): tf.CustomCallbackArgs & tf.Callback {
+    return new ObserverCallback(this, opts.flushEvery ?? 'epoch') as unknown as tf.CustomCallbackArgs & tf.Callback;
+  }
+
+  /** Everything recorded: session, hyperparameters, model, step records, what never reached the server. */
+  report(): JsonObject {
+    return encodeNonFinite({
+      run_id: this.runId,
+      run_name: this.runName,
+      session_id: this.sessionId,
+      config: configAsSeed(this.config),
+      hyperparameters: this.hyperparameters,
+      architecture: this.model ? describeModel(this.model, this.config.trackLayerGraph) : null,
+      steps: this.records,
+      unsent: this.outbox.pending().length,
+      dropped: this.outbox.dropped,
+      rejected: this.rejected,
+    }) as JsonObject;
+  }
+
+  /**
+   * Writes the report as JSON: to `path` in Node (default `observer_reports/<runId>.json`),
+   * as a download in a browser.
+   * @returns the path or file name
+   */
+  async export(path?: string): Promise<string> {
+    const text = JSON.stringify(this.report(), null, 2);
+    const name = path ?? `observer_reports/${this.runId}.json`;
+    if (nodeProcess) {
+      const fs = (await import(/* @vite-ignore */ 'node:' + 'fs/promises')) as typeof import('node:fs/promises');
+      const p = (await import(/* @vite-ignore */ 'node:' + 'path')) as typeof import('node:path');
+      await fs.mkdir(p.dirname(p.resolve(name)), { recursive: true });
+      await fs.writeFile(name, text);
+      return name;
+    }
+    const doc = (globalThis as { document?: Document }).document!;
+    const a = doc.createElement('a');
+    a.href = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+    a.download = name.split('/').pop()!;
+    a.click();
+    URL.revokeObjectURL(a.href);
+    return a.download;
+  }
+
+  /** Records waiting for the server right now. */
+  get unsent(): number {
+    return this.outbox.size;
+  }
+
+  /**
+   * Sends the last logs, waits up to `drainSeconds` for the outbox to empty, restores the
+   * console, and closes the connection.
+   */
+  async close(opts: { drainSeconds?: number } = {}): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.queueLogs();
+    this.logs.stop();
+    this.pump();
+    const until = Date.now() + (opts.drainSeconds ?? 5) * 1000;
+    while (this.outbox.size && this.connection.connected && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    this.stopWatching?.();
+    this.loss.dispose();
+    await this.connection.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** The callback behind {@link Observer.callbacks}; tensors in batch logs are kept, not resolved. */
+class ObserverCallback extends tf.Callback {
+  private globalStep = 0;
+  private batchesSinceFlush = 0;
+
+  constructor(
+    private readonly observer: Observer,
+    private readonly flushEvery: number | 'epoch',
+  ) {
+    super();
+  }
+
+  override async onBatchEnd(_batch: number, logs?: tf.Logs): Promise<void> {
+    const l = (logs as unknown as Record<string, tf.Scalar | number> | undefined)?.loss;
+    const batchSize = (logs as unknown as { size?: number } | undefined)?.size ?? (this.params.batchSize as number | undefined);
+    if (l !== undefined) this.observer.step(this.globalStep, l, { batchSize });
+    this.globalStep++;
+    this.batchesSinceFlush++;
+    // The epoch's last batch is flushed at epoch end, with the validation metrics.
+    const samples = this.params.samples as number | undefined;
+    const perBatch = this.params.batchSize as number | undefined;
+    const lastOfEpoch = Boolean(this.params.doValidation) && samples != null && perBatch != null && (_batch + 1) * perBatch >= samples;
+    if (typeof this.flushEvery === 'number' && this.batchesSinceFlush >= this.flushEvery && !lastOfEpoch) {
+      this.batchesSinceFlush = 0;
+      await this.observer.flush();
+    }
+  }
+
+  override async onEpochEnd(_epoch: number, logs?: tf.Logs): Promise<void> {
+    if (this.batchesSinceFlush === 0) return;
+    const val: Record<string, number> = {};
+    for (const [k, v] of Object.entries((logs ?? {}) as Record<string, number | tf.Scalar>))
+      if (k.startsWith('val_')) val[k] = typeof v === 'number' ? v : (await v.data())[0]!;
+    this.batchesSinceFlush = 0;
+    await this.observer.flush({ valMetrics: val });
+  }
+}

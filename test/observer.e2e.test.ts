@@ -1,0 +1,171 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Observer, PendingTimeoutError, SessionStoppedError, type PendingPrompt } from '../observer/index.ts';
+import { loadMnist, mlp } from './helpers/mnist.ts';
+import { disposeAll, gql, post, startTestServer, waitUntil } from './helpers/server.ts';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+afterEach(disposeAll);
+
+async function serverWithProject() {
+  const s = await startTestServer();
+  await post(`${s.url}/projects`, { name: 'observer' });
+  return s;
+}
+
+type SessionData = { session: { status: string; model: { architecture: any } | null; steps: { stepIndex: number; loss: { trainMean: unknown; numBatches: number }; throughput: { samplesPerSecond: number }; memory: { numTensors: number }; record: any }[]; logs: { msg: string; level: string }[] } };
+const SESSION = `query($id: Int!) { session(id: $id) { status model { architecture }
+  steps { stepIndex loss { trainMean numBatches } throughput { samplesPerSecond } memory { numTensors } record }
+  logs { msg level } } }`;
+
+/** A hand-written training loop (optimizer.minimize), flushing every `flushEvery` steps. */
+async function handLoop(obs: Observer, opts: { steps: number; flushEvery: number; nanAt?: number[] }) {
+  const { xs, ys } = loadMnist(20);
+  const model = mlp(16);
+  obs.registerModel(model);
+  const optimizer = tf.train.sgd(0.1);
+  for (let step = 0; step < opts.steps; step++) {
+    const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs) as tf.Tensor) as tf.Scalar, true)!;
+    // A transient NaN in the reported loss (the weights stay finite, so a later fault is a new one).
+    const reported = opts.nanAt?.includes(step) ? loss.mul(Number.NaN) : loss;
+    obs.step(step, reported, { batchSize: 200 });
+    tf.dispose([loss, reported]);
+    if ((step + 1) % opts.flushEvery === 0) await obs.flush();
+  }
+}
+
+describe('Observer with real tfjs training against the real server', () => {
+  it('streams model.fit on MNIST: model, steps with loss, throughput and memory, and console logs', async () => {
+    const s = await serverWithProject();
+    const obs = await Observer.create({ projectId: 1, runName: 'fit', config: { serverUrl: s.url } });
+    expect(obs.sessionId).toBe(1);
+    obs.logHyperparameters({ learningRate: 0.05, batchSize: 50 });
+    const model = mlp();
+    obs.registerModel(model);
+    const { xs, ys } = loadMnist(30);
+    console.log('training starts');
+    const history = await model.fit(xs, ys, { epochs: 2, batchSize: 50, validationSplit: 0.1, callbacks: obs.callbacks({ flushEvery: 2 }) });
+    await obs.close();
+
+    const { data } = await gql<SessionData>(s.url, SESSION, { id: 1 });
+    const session = data!.session;
+    expect(session.model!.architecture).toMatchObject({ total_parameters: 784 * 32 + 32 + 32 * 10 + 10, layers: { out: { activation: 'softmax' } }, loss: 'categoricalCrossentropy' });
+    expect(session.model!.architecture.layer_graph.edges).toContainEqual({ source: 'hidden', target: 'out' });
+    // 270 training samples, batches of 50: 6 batches an epoch, a flush every 2 and one at each epoch end.
+    expect(session.steps.length).toBeGreaterThanOrEqual(6);
+    const first = session.steps[0]!;
+    expect(first.loss.numBatches).toBe(2);
+    expect(first.loss.trainMean).toBeCloseTo(Math.log(10), 0);
+    expect(first.throughput.samplesPerSecond).toBeGreaterThan(0);
+    expect(first.memory.numTensors).toBeGreaterThan(0);
+    const last = session.steps.at(-1)!;
+    expect(last.record.loss.val.val_loss).toBeCloseTo(history.history.val_loss!.at(-1) as number, 4);
+    expect(session.logs.map((l) => l.msg)).toContain('training starts');
+  });
+
+  it('pauses on a planted NaN, continues on resume, and ends with SessionStoppedError on stop', async () => {
+    const s = await serverWithProject();
+    const prompts: PendingPrompt[] = [];
+    const obs = await Observer.create({
+      projectId: 1,
+      runName: 'nan',
+      config: { serverUrl: s.url, trackConsoleLogs: false },
+      onPending: (p) => {
+        prompts.push(p);
+        void (prompts.length === 1 ? p.resume() : p.stop());
+      },
+    });
+    const run = handLoop(obs, { steps: 40, flushEvery: 4, nanAt: [9, 29] });
+    await expect(run).rejects.toBeInstanceOf(SessionStoppedError);
+    await obs.close();
+    expect(prompts).toHaveLength(2);
+    expect(prompts[0]!.issues[0]).toMatchObject({ severity: 'critical', category: 'loss', title: 'Loss is NaN' });
+    expect(prompts[0]!.stepIndex).toBe(2);
+    const { data } = await gql<SessionData>(s.url, SESSION, { id: 1 });
+    expect(data!.session.status).toBe('stopped');
+    const steps = data!.session.steps;
+    expect(steps.map((x) => x.stepIndex)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(steps[2]!.loss.trainMean).toBe('NaN');
+    expect(steps[2]!.record.observer).toMatchObject({ first_non_finite: { step: 9, flush: 2, channel: 'loss' } });
+  });
+
+  it('saves a checkpoint and stops when nobody decides within pendingTimeout', async () => {
+    const s = await serverWithProject();
+    const dir = mkdtempSync(path.join(tmpdir(), 'observer-ckpt-'));
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      const obs = await Observer.create({ projectId: 1, runName: 'timeout', config: { serverUrl: s.url, pendingTimeout: 1, trackConsoleLogs: false } });
+      const err = await handLoop(obs, { steps: 8, flushEvery: 4, nanAt: [1] }).catch((e) => e);
+      await obs.close();
+      expect(err).toBeInstanceOf(PendingTimeoutError);
+      expect((err as PendingTimeoutError).checkpoint).toContain('observer_checkpoints');
+      const saved = readdirSync(path.join(dir, 'observer_checkpoints'));
+      expect(saved).toHaveLength(1);
+      const manifest = JSON.parse(readFileSync(path.join(dir, 'observer_checkpoints', saved[0]!, 'model.json'), 'utf8'));
+      expect(manifest.weightsManifest[0].weights.map((w: { name: string }) => w.name)).toContain('hidden/kernel');
+      await waitUntil(async () => (await gql<SessionData>(s.url, SESSION, { id: 1 })).data!.session.status === 'stopped', 'the session is stopped');
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('never reads a tensor back in step(), and leaks no tensor', async () => {
+    const s = await serverWithProject();
+    const obs = await Observer.create({ projectId: 1, runName: 'hot', config: { serverUrl: s.url, trackConsoleLogs: false } });
+    const proto = tf.Tensor.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const readbacks: string[] = [];
+    const originals = Object.fromEntries(['dataSync', 'data', 'arraySync', 'array', 'bufferSync', 'buffer'].map((m) => [m, proto[m]!]));
+    for (const [m, f] of Object.entries(originals))
+      proto[m] = function (this: unknown, ...a: unknown[]) {
+        readbacks.push(m);
+        return f.apply(this, a);
+      };
+    const counts: number[] = [];
+    try {
+      const x = tf.randomNormal([8, 4]);
+      const w = tf.variable(tf.randomNormal([4, 1]));
+      const opt = tf.train.sgd(0.01);
+      for (let step = 0; step < 20; step++) {
+        const loss = opt.minimize(() => x.matMul(w).square().mean() as tf.Scalar, true)!;
+        obs.step(step, loss, { batchSize: 8 });
+        loss.dispose();
+        counts.push(tf.memory().numTensors);
+      }
+      expect(readbacks).toEqual([]);
+      expect(new Set(counts).size).toBe(1);
+      const before = tf.memory().numTensors;
+      await obs.flush();
+      expect(readbacks).toEqual(['data']);
+      expect(tf.memory().numTensors).toBe(before - 1);
+      x.dispose();
+      w.dispose();
+    } finally {
+      Object.assign(proto, originals);
+      await obs.close();
+    }
+  });
+
+  it('keeps training while the server is down and delivers every step once when it comes up', async () => {
+    const probe = await startTestServer();
+    const port = probe.port;
+    const databaseUrl = `file:${path.join(mkdtempSync(path.join(tmpdir(), 'observer-down-')), 'app.db')}`;
+    await probe.close();
+    const obs = await Observer.create({ projectId: 1, runName: 'offline', config: { serverUrl: `http://127.0.0.1:${port}`, trackConsoleLogs: false, verdictTimeout: 1 } });
+    expect(obs.sessionId).toBeNull();
+    await handLoop(obs, { steps: 12, flushEvery: 2 });
+    expect(obs.unsent).toBeGreaterThanOrEqual(7);
+    const s = await startTestServer({ port, databaseUrl });
+    await post(`${s.url}/projects`, { name: 'late' });
+    await waitUntil(() => obs.unsent === 0, 'the outbox drains after the server comes up', 15_000);
+    await obs.close();
+    const { data } = await gql<SessionData>(s.url, SESSION, { id: 1 });
+    expect(data!.session.steps.map((x) => x.stepIndex)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(data!.session.model).not.toBeNull();
+  });
+});
