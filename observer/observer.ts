@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { saveCheckpoint } from './checkpoint.ts';
 import { describeModel, type ObservableModel } from './collectors/architecture.ts';
 import { loadNodeOs, nodeProcess, webgpuAdapterInfo } from './collectors/environment.ts';
+import { LayerHealthCollector, type ProbeBatch } from './collectors/layer-health.ts';
 import { LogCapture } from './collectors/logs.ts';
 import { LossCollector } from './collectors/loss.ts';
 import { collectMemory } from './collectors/memory.ts';
@@ -82,6 +83,7 @@ export class Observer {
   private readonly logs: LogCapture;
   private hyperparameters: JsonObject = {};
   private model: ObservableModel | null = null;
+  private health: LayerHealthCollector | null = null;
   private flushIndex = 0;
   private lastFlushAt = performance.now();
   private readonly records: StepRecord[] = [];
@@ -154,9 +156,15 @@ export class Observer {
     if (this.config.trackHyperparameters) this.hyperparameters = { ...this.hyperparameters, ...(encodeNonFinite(hp) as JsonObject) };
   }
 
-  /** Describes the model (parameters, layers, graph) and sends it. */
-  registerModel(model: ObservableModel): JsonObject {
+  /**
+   * Describes the model (parameters, layers, graph) and sends it. With a `probe` batch (a few
+   * dozen samples and their labels), each flush also measures per-layer health on it:
+   * activations, dead units, gradient norms (one backward pass, no update), weight sparsity.
+   */
+  registerModel(model: ObservableModel, opts: { probe?: ProbeBatch } = {}): JsonObject {
     this.model = model;
+    this.health?.dispose();
+    this.health = this.config.trackLayerHealth ? new LayerHealthCollector(model, opts.probe ?? null, this.config.layerHealthZeroThreshold) : null;
     const architecture = describeModel(model, this.config.trackLayerGraph);
     this.outbox.push({ kind: 'model', architecture, hyperparameters: this.config.trackHyperparameters ? this.hyperparameters : null });
     this.pump();
@@ -189,7 +197,8 @@ export class Observer {
   async flush(opts: { valMetrics?: Record<string, number> } = {}): Promise<StepRecord> {
     const now = performance.now();
     const seconds = (now - this.lastFlushAt) / 1000;
-    const loss = await this.loss.collect(opts.valMetrics);
+    this.health?.measure();
+    const [loss, health] = await Promise.all([this.loss.collect(opts.valMetrics), this.health?.collect() ?? null]);
     const elapsed = (performance.now() - this.lastFlushAt) / 1000;
     this.lastFlushAt = performance.now();
     const record: StepRecord = { step_index: this.flushIndex++, timestamp: new Date().toISOString(), duration_seconds: elapsed };
@@ -197,8 +206,10 @@ export class Observer {
     if (this.config.trackThroughput) record.throughput = this.throughput.collect(Math.max(seconds, elapsed));
     if (this.config.trackMemory) record.memory = collectMemory();
     if (this.config.trackSystemResources) record.system = this.system.collect();
-    if (loss.first_non_finite_step != null && !this.firstNonFinite)
-      this.firstNonFinite = { step: loss.first_non_finite_step, flush: record.step_index, channel: 'loss' };
+    if (health) record.layer_health = health;
+    const badLayer = LayerHealthCollector.firstNonFinite(health);
+    if ((loss.first_non_finite_step != null || badLayer) && !this.firstNonFinite)
+      this.firstNonFinite = { step: loss.first_non_finite_step ?? null, flush: record.step_index, channel: loss.first_non_finite_step != null ? 'loss' : 'layer_health', layer: badLayer };
     const bookkeeping: JsonObject = {};
     if (this.firstNonFinite) bookkeeping.first_non_finite = this.firstNonFinite;
     if (this.outbox.dropped.steps || this.outbox.dropped.logs) bookkeeping.dropped = { ...this.outbox.dropped };
@@ -377,6 +388,7 @@ export class Observer {
     while (this.outbox.size && this.connection.connected && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     this.stopWatching?.();
     this.loss.dispose();
+    this.health?.dispose();
     await this.connection.close();
   }
 

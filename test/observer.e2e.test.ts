@@ -115,6 +115,28 @@ describe('Observer with real tfjs training against the real server', () => {
     }
   });
 
+  it('measures per-layer health on a probe batch, and the server names the dead layer', async () => {
+    const s = await serverWithProject();
+    const obs = await Observer.create({ projectId: 1, runName: 'dead', config: { serverUrl: s.url, trackConsoleLogs: false } });
+    const model = tf.sequential();
+    model.add(tf.layers.dense({ inputShape: [784], units: 32, activation: 'relu', name: 'hidden', biasInitializer: tf.initializers.constant({ value: -50 }) }));
+    model.add(tf.layers.dense({ units: 10, activation: 'softmax', name: 'out' }));
+    model.compile({ optimizer: tf.train.sgd(0.05), loss: 'categoricalCrossentropy' });
+    const probe = loadMnist(3, 100);
+    obs.registerModel(model, { probe: { x: probe.xs, y: probe.ys } });
+    const { xs, ys } = loadMnist(20);
+    await model.fit(xs, ys, { epochs: 3, batchSize: 50, callbacks: obs.callbacks() });
+    await obs.close();
+    const { data } = await gql<{ session: { steps: { layerHealth: any }[]; diagnostics: { issues: { code: string; layerId: string | null }[] }[] } }>(
+      s.url,
+      'query { session(id: 1) { steps { layerHealth } diagnostics(withIssuesOnly: true) { issues { code layerId } } } }',
+    );
+    expect(data!.session.steps[0]!.layerHealth.layers.hidden).toMatchObject({ is_dead: true, dead_fraction: 1, has_vanishing_gradients: true });
+    expect(data!.session.steps[0]!.layerHealth.layers.out.is_dead).toBe(false);
+    const issues = data!.session.diagnostics.flatMap((r) => r.issues);
+    expect(issues).toContainEqual({ code: 'layer.dead', layerId: 'hidden' });
+  });
+
   it('never reads a tensor back in step(), and leaks no tensor', async () => {
     const s = await serverWithProject();
     const obs = await Observer.create({ projectId: 1, runName: 'hot', config: { serverUrl: s.url, trackConsoleLogs: false } });

@@ -1,0 +1,60 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LayerHealthCollector } from './layer-health.ts';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+function net(biasInit?: number) {
+  const m = tf.sequential();
+  m.add(tf.layers.dense({ inputShape: [8], units: 16, activation: 'relu', name: 'hidden', ...(biasInit !== undefined ? { biasInitializer: tf.initializers.constant({ value: biasInit }) } : {}) }));
+  m.add(tf.layers.dense({ units: 3, activation: 'softmax', name: 'out' }));
+  m.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
+  return m;
+}
+
+const probe = () => ({ x: tf.randomUniform([32, 8], 0, 1, 'float32', 1), y: tf.oneHot(tf.tensor1d(Array.from({ length: 32 }, (_, i) => i % 3), 'int32'), 3) });
+
+describe('layer health', () => {
+  it('reports activations, gradient norms and sparsity of a healthy net, read once', async () => {
+    const model = net();
+    const h = new LayerHealthCollector(model, probe(), 1e-6);
+    const before = tf.memory().numTensors;
+    h.measure();
+    expect(tf.memory().numTensors).toBe(before + 1);
+    const out = (await h.collect()) as any;
+    expect(tf.memory().numTensors).toBe(before);
+    const hidden = out.layers.hidden;
+    expect(hidden.activation_mean).toBeGreaterThan(0);
+    expect(hidden.gradient_norm_mean).toBeGreaterThan(1e-6);
+    expect(hidden.weight_sparsity).toBeLessThan(0.1);
+    expect(hidden).toMatchObject({ is_dead: false, has_vanishing_gradients: false });
+    expect(out.probe_samples).toBe(32);
+    expect(await h.collect()).toBeNull();
+  });
+
+  it('finds a dead ReLU layer (strongly negative bias): every unit inactive, gradients gone', async () => {
+    const h = new LayerHealthCollector(net(-50), probe(), 1e-6);
+    h.measure();
+    const hidden = ((await h.collect()) as any).layers.hidden;
+    expect(hidden).toMatchObject({ dead_fraction: 1, is_dead: true, has_vanishing_gradients: true, gradient_norm_mean: 0 });
+  });
+
+  it('names the first layer whose statistics went NaN', async () => {
+    const model = net();
+    const [kernel, bias] = model.getLayer('hidden').getWeights();
+    model.getLayer('hidden').setWeights([kernel!.mul(Number.NaN), bias!]);
+    const h = new LayerHealthCollector(model, probe(), 1e-6);
+    h.measure();
+    expect(LayerHealthCollector.firstNonFinite(await h.collect())).toBe('hidden');
+  });
+
+  it('reports weight sparsity without a probe batch', async () => {
+    const h = new LayerHealthCollector(net(), null, 1e-6);
+    h.measure();
+    const hidden = ((await h.collect()) as any).layers.hidden;
+    expect(hidden).toMatchObject({ activation_mean: null, gradient_norm_mean: null });
+    expect(hidden.weight_sparsity).toBeLessThan(0.1);
+  });
+});

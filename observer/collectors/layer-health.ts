@@ -1,0 +1,158 @@
+import * as tf from '@tensorflow/tfjs';
+import type { JsonObject } from '../record.ts';
+import { isLayersModel, type ObservableModel } from './architecture.ts';
+
+/** A batch the observer runs through the model to look inside it (activations, gradients). */
+export interface ProbeBatch {
+  x: tf.Tensor | tf.Tensor[];
+  y?: tf.Tensor | tf.Tensor[];
+}
+
+/** Per-layer statistics, in the seed's shape (`layer_health.layers[name]`). */
+export interface LayerHealth {
+  activation_mean: number | null;
+  activation_std: number | null;
+  /** Fraction of the layer's units never above the zero threshold over the whole probe batch. */
+  dead_fraction: number | null;
+  gradient_norm_mean: number | null;
+  weight_sparsity: number | null;
+  is_dead: boolean;
+  has_vanishing_gradients: boolean;
+}
+
+/** Statistics per layer, in this order, so one tensor carries them all. */
+const FIELDS = ['activation_mean', 'activation_std', 'dead_fraction', 'gradient_norm_mean', 'weight_sparsity'] as const;
+const MISSING = -1e30;
+
+/** A unit is dead when never active over the probe batch; a layer is dead when most of its units are. */
+const DEAD_LAYER_FRACTION = 0.9;
+const VANISHING_GRADIENT = 1e-7;
+
+/**
+ * Computes per-layer health on the device: activation mean/std and dead units from a forward
+ * pass of the probe batch, gradient norms from one backward pass (no weight update), weight
+ * sparsity from the weights. Everything lands in one tensor, read back once at flush.
+ */
+export class LayerHealthCollector {
+  private readonly layers: tf.layers.Layer[];
+  private readonly inspector: tf.LayersModel | null;
+  private pending: tf.Tensor2D | null = null;
+
+  constructor(
+    private readonly model: ObservableModel,
+    private readonly probe: ProbeBatch | null,
+    private readonly zeroThreshold: number,
+  ) {
+    this.layers = isLayersModel(model) ? model.layers.filter((l) => l.countParams() > 0 || l.getClassName() === 'Activation') : [];
+    this.inspector =
+      isLayersModel(model) && probe && this.layers.length
+        ? tf.model({ inputs: model.inputs, outputs: this.layers.map((l) => l.output as tf.SymbolicTensor) })
+        : null;
+  }
+
+  /** Names of the layers reported, in model order. */
+  get layerNames(): string[] {
+    return this.layers.map((l) => l.name);
+  }
+
+  /** Dispatches the computation (no readback); the result waits on the device for `collect`. */
+  measure(): void {
+    if (!isLayersModel(this.model) || !this.layers.length) return;
+    const model = this.model;
+    const next = tf.tidy(() => {
+      const rows: tf.Tensor1D[] = [];
+      const activations = this.inspector ? (this.inspector.predict(this.probe!.x) as tf.Tensor | tf.Tensor[]) : null;
+      const acts = activations ? (Array.isArray(activations) ? activations : [activations]) : null;
+      const grads = this.gradients(model);
+      this.layers.forEach((layer, i) => {
+        const a = acts?.[i];
+        const stats: tf.Scalar[] = [];
+        if (a) {
+          const { mean, variance } = tf.moments(a);
+          const flat = a.reshape([a.shape[0]!, -1]);
+          const everActive = flat.greater(this.zeroThreshold).any(0);
+          stats.push(mean as tf.Scalar, variance.sqrt() as tf.Scalar, tf.scalar(1).sub(everActive.cast('float32').mean()) as tf.Scalar);
+        } else stats.push(tf.scalar(MISSING), tf.scalar(MISSING), tf.scalar(MISSING));
+        const g = grads?.[layer.name];
+        stats.push(g && g.length ? (tf.addN(g.map((t) => t.square().sum())).sqrt() as tf.Scalar) : tf.scalar(MISSING));
+        const kernels = layer.getWeights().filter((w) => w.rank >= 2);
+        stats.push(kernels.length ? (tf.addN(kernels.map((w) => w.abs().less(this.zeroThreshold).cast('float32').sum())).div(kernels.reduce((n, w) => n + w.size, 0)) as tf.Scalar) : tf.scalar(MISSING));
+        rows.push(tf.stack(stats) as tf.Tensor1D);
+      });
+      return tf.stack(rows) as tf.Tensor2D;
+    });
+    this.pending?.dispose();
+    this.pending = next;
+  }
+
+  /** Gradients of the compiled loss on the probe batch, per layer (no optimizer step). */
+  private gradients(model: tf.LayersModel): Record<string, tf.Tensor[]> | null {
+    const lossFn = compiledLoss(model);
+    if (!this.probe?.y || !lossFn) return null;
+    const y = Array.isArray(this.probe.y) ? this.probe.y[0]! : this.probe.y;
+    // Inference mode: batch-norm statistics must not move because the observer looked.
+    const { grads } = tf.variableGrads(() => lossFn(y, model.apply(this.probe!.x, { training: false }) as tf.Tensor).mean() as tf.Scalar);
+    const byLayer: Record<string, tf.Tensor[]> = {};
+    for (const layer of this.layers)
+      byLayer[layer.name] = layer.trainableWeights.map((w) => grads[w.originalName] ?? grads[w.name]).filter((t): t is tf.Tensor => t !== undefined);
+    return byLayer;
+  }
+
+  /** Reads the last measurement (one readback), or null when none was made since the last call. */
+  async collect(): Promise<JsonObject | null> {
+    const t = this.pending;
+    if (!t) return null;
+    this.pending = null;
+    const data = await t.data();
+    t.dispose();
+    const layers: Record<string, LayerHealth> = {};
+    this.layers.forEach((layer, i) => {
+      const v = (k: number) => {
+        const x = data[i * FIELDS.length + k]!;
+        // The sentinel went through float32: compare loosely.
+        return x < MISSING / 2 ? null : x;
+      };
+      const h = Object.fromEntries(FIELDS.map((f, k) => [f, v(k)])) as unknown as LayerHealth;
+      h.is_dead = h.dead_fraction !== null && h.dead_fraction >= DEAD_LAYER_FRACTION && isRelu(layer);
+      h.has_vanishing_gradients = h.gradient_norm_mean !== null && Number.isFinite(h.gradient_norm_mean) && h.gradient_norm_mean < VANISHING_GRADIENT;
+      layers[layer.name] = h;
+    });
+    return { layers: layers as unknown as JsonObject, zero_threshold: this.zeroThreshold, probe_samples: this.probeSize() };
+  }
+
+  private probeSize(): number {
+    const x = this.probe?.x;
+    return x ? (Array.isArray(x) ? x[0]!.shape[0]! : x.shape[0]!) : 0;
+  }
+
+  /** The first layer, in model order, with a non-finite statistic. */
+  static firstNonFinite(health: JsonObject | null): string | null {
+    const layers = (health?.layers ?? {}) as Record<string, Record<string, unknown>>;
+    for (const [name, h] of Object.entries(layers))
+      if (['activation_mean', 'activation_std', 'gradient_norm_mean'].some((k) => typeof h[k] === 'number' && !Number.isFinite(h[k] as number))) return name;
+    return null;
+  }
+
+  dispose(): void {
+    this.pending?.dispose();
+    this.pending = null;
+  }
+}
+
+type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
+
+/** The loss the model was compiled with, as a function (tfjs keeps the name until fit runs). */
+function compiledLoss(model: tf.LayersModel): LossFn | null {
+  const loss = (model as unknown as { loss?: unknown }).loss;
+  const first = Array.isArray(loss) ? loss[0] : loss;
+  if (typeof first === 'function') return first as LossFn;
+  if (typeof first !== 'string') return null;
+  const byName = (tf.metrics as unknown as Record<string, unknown>)[first] ?? (tf.losses as unknown as Record<string, unknown>)[first];
+  return typeof byName === 'function' ? (byName as LossFn) : null;
+}
+
+/** Dead units are a ReLU-family notion: sigmoid/tanh/softmax outputs are never "inactive" in that sense. */
+function isRelu(layer: tf.layers.Layer): boolean {
+  const act = (layer.getConfig() as { activation?: string }).activation;
+  return act === 'relu' || act === 'relu6' || (layer.getClassName() === 'ReLU');
+}
