@@ -49,6 +49,8 @@ export interface ObserverConfig {
   carbonTrackerMode: 'online' | 'offline';
   /** ISO 3166-1 alpha-3 country for grid carbon intensity. @default 'IRL' */
   carbonCountryIso: string;
+  /** Power the device draws while training, watts, for the carbon estimate; null assumes a figure per backend (see carbon-intensity.ts). @default null */
+  carbonDeviceWatts: number | null;
   /** Seconds to wait for a decision while the session is pending, then checkpoint and stop. @default 39 */
   pendingTimeout: number;
   /** The observer's own log level. @default 'info' */
@@ -85,6 +87,7 @@ export const defaultObserverConfig: ObserverConfig = {
   trackCarbonEmissions: true,
   carbonTrackerMode: 'online',
   carbonCountryIso: 'IRL',
+  carbonDeviceWatts: null,
   pendingTimeout: 39,
   logLevel: 'info',
   serverUrl: 'http://127.0.0.1:8000',

@@ -4,8 +4,10 @@ import { describeModel, type ObservableModel } from './collectors/architecture.t
 import { loadNodeOs, nodeProcess, webgpuAdapterInfo } from './collectors/environment.ts';
 import { LayerHealthCollector, type ProbeBatch } from './collectors/layer-health.ts';
 import { LogCapture } from './collectors/logs.ts';
+import { profileFunction, profileTrainingStep, type ProfiledStep } from './collectors/profiler.ts';
 import { LossCollector } from './collectors/loss.ts';
 import { collectMemory } from './collectors/memory.ts';
+import { SustainabilityCollector } from './collectors/sustainability.ts';
 import { SystemCollector } from './collectors/system.ts';
 import { ThroughputCollector } from './collectors/throughput.ts';
 import { configAsSeed, resolveConfig, unsupportedSettings, type ObserverConfig } from './config.ts';
@@ -84,6 +86,9 @@ export class Observer {
   private hyperparameters: JsonObject = {};
   private model: ObservableModel | null = null;
   private health: LayerHealthCollector | null = null;
+  private probe: ProbeBatch | null = null;
+  private profile: JsonObject | null = null;
+  private sustainability: SustainabilityCollector | null = null;
   private flushIndex = 0;
   private lastFlushAt = performance.now();
   private readonly records: StepRecord[] = [];
@@ -163,8 +168,10 @@ export class Observer {
    */
   registerModel(model: ObservableModel, opts: { probe?: ProbeBatch } = {}): JsonObject {
     this.model = model;
+    this.probe = opts.probe ?? null;
     this.health?.dispose();
     this.health = this.config.trackLayerHealth ? new LayerHealthCollector(model, opts.probe ?? null, this.config.layerHealthZeroThreshold) : null;
+    this.sustainability = this.newSustainability(model);
     const architecture = describeModel(model, this.config.trackLayerGraph);
     this.outbox.push({ kind: 'model', architecture, hyperparameters: this.config.trackHyperparameters ? this.hyperparameters : null });
     this.pump();
@@ -177,6 +184,42 @@ export class Observer {
     if (this.config.profileAtStep === step) return true;
     const n = this.config.profileEveryNSteps;
     return n !== null && step % n === 0;
+  }
+
+  private newSustainability(model: ObservableModel | null): SustainabilityCollector {
+    return new SustainabilityCollector(model, { countryIso: this.config.carbonCountryIso, deviceWatts: this.config.carbonDeviceWatts });
+  }
+
+  private get profilerOptions() {
+    return { topN: this.config.profilerTopNOps, recordShapes: this.config.profilerRecordShapes, profileMemory: this.config.profilerProfileMemory };
+  }
+
+  /**
+   * Runs one training step under the profiler; the profile goes out with the next flush.
+   * Given a function (any step), kernels and wall time are measured. Given `{ model, x, y,
+   * optimizer }`, the observer runs the step itself and also splits forward from backward
+   * and times each layer's forward pass (backward per layer is estimated; see README).
+   * Profiling waits for every kernel, so use it on the steps `shouldProfile` picks.
+   */
+  async profileStep(step: ProfiledStep): Promise<tf.Scalar>;
+  async profileStep<T extends tf.TensorContainer>(step: () => T | Promise<T>): Promise<T>;
+  async profileStep<T extends tf.TensorContainer>(step: ProfiledStep | (() => T | Promise<T>)): Promise<T | tf.Scalar> {
+    if (typeof step === 'function') {
+      const { result, profile } = await profileFunction(step, this.profilerOptions);
+      this.profile = profile;
+      return result;
+    }
+    const { loss, profile } = await profileTrainingStep(step, this.profilerOptions);
+    this.profile = profile;
+    return loss;
+  }
+
+  /** Profiles a forward and backward pass of the probe batch without updating (for `model.fit`, which runs its own steps). */
+  async profileProbe(): Promise<void> {
+    if (!this.probe?.y || !this.model || !(this.model instanceof tf.LayersModel)) return;
+    const { loss, profile } = await profileTrainingStep({ model: this.model, x: this.probe.x, y: this.probe.y }, this.profilerOptions);
+    loss.dispose();
+    this.profile = { ...profile, measured_on: 'probe batch, no weight update' };
   }
 
   /**
@@ -207,6 +250,18 @@ export class Observer {
     if (this.config.trackMemory) record.memory = collectMemory();
     if (this.config.trackSystemResources) record.system = this.system.collect();
     if (health) record.layer_health = health;
+    if (this.profile) {
+      record.profiler = this.profile;
+      this.sustainability?.notePerLayer(this.profile.per_layer as JsonObject[] | undefined);
+      this.profile = null;
+    }
+    if (this.config.trackSustainability || this.config.trackCarbonEmissions) {
+      this.sustainability ??= this.newSustainability(null);
+      const samples = typeof record.throughput?.samples_processed === 'number' ? record.throughput.samples_processed : 0;
+      const { sustainability, carbon } = this.sustainability.collect(samples, elapsed, loss.train_mean);
+      if (this.config.trackSustainability) record.sustainability = sustainability;
+      if (this.config.trackCarbonEmissions) record.carbon_emissions = carbon;
+    }
     const badLayer = LayerHealthCollector.firstNonFinite(health);
     if ((loss.first_non_finite_step != null || badLayer) && !this.firstNonFinite)
       this.firstNonFinite = { step: loss.first_non_finite_step ?? null, flush: record.step_index, channel: loss.first_non_finite_step != null ? 'loss' : 'layer_health', layer: badLayer };
@@ -413,6 +468,7 @@ class ObserverCallback extends tf.Callback {
     const l = (logs as unknown as Record<string, tf.Scalar | number> | undefined)?.loss;
     const batchSize = (logs as unknown as { size?: number } | undefined)?.size ?? (this.params.batchSize as number | undefined);
     if (l !== undefined) this.observer.step(this.globalStep, l, { batchSize });
+    if (this.observer.shouldProfile(this.globalStep)) await this.observer.profileProbe();
     this.globalStep++;
     this.batchesSinceFlush++;
     // The epoch's last batch is flushed at epoch end, with the validation metrics.

@@ -127,10 +127,16 @@ describe('Observer with real tfjs training against the real server', () => {
     const { xs, ys } = loadMnist(20);
     await model.fit(xs, ys, { epochs: 3, batchSize: 50, callbacks: obs.callbacks() });
     await obs.close();
-    const { data } = await gql<{ session: { steps: { layerHealth: any }[]; diagnostics: { issues: { code: string; layerId: string | null }[] }[] } }>(
+    const { data } = await gql<{ session: { steps: { layerHealth: any; profiler: any; sustainability: any; carbonEmissions: any }[]; diagnostics: { issues: { code: string; layerId: string | null }[] }[] } }>(
       s.url,
-      'query { session(id: 1) { steps { layerHealth } diagnostics(withIssuesOnly: true) { issues { code layerId } } } }',
+      'query { session(id: 1) { steps { layerHealth profiler sustainability carbonEmissions } diagnostics(withIssuesOnly: true) { issues { code layerId } } } }',
     );
+    // profileAtStep 0: the first flush carries a profile of the probe batch (forward/backward split, per layer).
+    expect(data!.session.steps[0]!.profiler).toMatchObject({ forward_ms: expect.any(Number), backward_ms: expect.any(Number), measured_on: 'probe batch, no weight update' });
+    expect(data!.session.steps[0]!.profiler.per_layer.map((l: { layer: string }) => l.layer)).toEqual(['hidden', 'out']);
+    expect(data!.session.steps[1]!.profiler).toBeNull();
+    expect(data!.session.steps[1]!.sustainability.cumulative_compute.total_samples).toBe(400);
+    expect(data!.session.steps[1]!.carbonEmissions).toMatchObject({ country_iso: 'IRL', mode: 'offline' });
     expect(data!.session.steps[0]!.layerHealth.layers.hidden).toMatchObject({ is_dead: true, dead_fraction: 1, has_vanishing_gradients: true });
     expect(data!.session.steps[0]!.layerHealth.layers.out.is_dead).toBe(false);
     const issues = data!.session.diagnostics.flatMap((r) => r.issues);

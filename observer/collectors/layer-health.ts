@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { JsonObject } from '../record.ts';
 import { isLayersModel, type ObservableModel } from './architecture.ts';
+import { compiledLoss } from './model-loss.ts';
 
 /** A batch the observer runs through the model to look inside it (activations, gradients). */
 export interface ProbeBatch {
@@ -137,18 +138,6 @@ export class LayerHealthCollector {
     this.pending?.dispose();
     this.pending = null;
   }
-}
-
-type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
-
-/** The loss the model was compiled with, as a function (tfjs keeps the name until fit runs). */
-function compiledLoss(model: tf.LayersModel): LossFn | null {
-  const loss = (model as unknown as { loss?: unknown }).loss;
-  const first = Array.isArray(loss) ? loss[0] : loss;
-  if (typeof first === 'function') return first as LossFn;
-  if (typeof first !== 'string') return null;
-  const byName = (tf.metrics as unknown as Record<string, unknown>)[first] ?? (tf.losses as unknown as Record<string, unknown>)[first];
-  return typeof byName === 'function' ? (byName as LossFn) : null;
 }
 
 /** Dead units are a ReLU-family notion: sigmoid/tanh/softmax outputs are never "inactive" in that sense. */
