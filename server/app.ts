@@ -13,6 +13,7 @@ import { createGraphQL } from './graphql/yoga.ts';
 import { isAllowedOrigin } from './lib/origin.ts';
 import { readBody, sendError, sendJson } from './rest/http.ts';
 import { createRouter } from './rest/router.ts';
+import { serveStatic } from './rest/static.ts';
 import { createServices, type Services } from './services.ts';
 
 /** A running Observer server. */
@@ -86,6 +87,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         return sendJson(res, 200, { status: 'ok', database: 'ok' });
       }
       if (await rest(req, res, url)) return;
+      if (config.webRoot && (await serveStatic(config.webRoot, req, res, url))) return;
       if (url.pathname === '/' && req.method === 'GET') {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
         return void res.end(LANDING);

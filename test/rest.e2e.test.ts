@@ -1,7 +1,10 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseExtendedJson, stringifyExtendedJson } from '../server/lib/extended-json.ts';
 import { seedSession, seedStep } from './helpers/payloads.ts';
-import { disposeAll, post, startTestServer, waitUntil } from './helpers/server.ts';
+import { disposeAll, post, startTestServer, tempDir, waitUntil } from './helpers/server.ts';
 
 afterEach(disposeAll);
 
@@ -146,6 +149,30 @@ describe('legacy REST contract, as the seed Python Observer speaks it', () => {
     expect(preflight.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
     const foreign = await fetch(`${s.url}/graphql`, { method: 'OPTIONS', headers: { origin: 'https://evil.example.com', 'access-control-request-method': 'POST' } });
     expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('serves the built web app from WEB_ROOT, with index.html for client routes and nothing outside it', async () => {
+    const root = tempDir();
+    writeFileSync(path.join(root, 'index.html'), '<!doctype html><title>app</title>');
+    mkdirSync(path.join(root, 'assets'));
+    writeFileSync(path.join(root, 'assets', 'main-abcdef12.js'), 'console.log(1)');
+    const s = await startTestServer({ webRoot: root });
+    const index = await fetch(`${s.url}/`);
+    expect(await index.text()).toContain('<title>app</title>');
+    const js = await fetch(`${s.url}/assets/main-abcdef12.js`);
+    expect(js.headers.get('content-type')).toContain('text/javascript');
+    expect(js.headers.get('cache-control')).toContain('immutable');
+    expect(await (await fetch(`${s.url}/app/runs`)).text()).toContain('<title>app</title>');
+    const escape = await new Promise<string>((resolve) =>
+      request(`${s.url}/../../etc/passwd`, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve(body));
+      }).end(),
+    );
+    expect(escape).not.toContain('root:');
+    expect((await fetch(`${s.url}/assets/missing.js`)).status).toBe(404);
+    expect((await fetch(`${s.url}/projects`)).headers.get('content-type')).toBe('application/json');
   });
 
   it('reports health once the database is ready', async () => {
