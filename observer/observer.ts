@@ -360,14 +360,23 @@ export class Observer {
       issues,
       healthScore: e.run?.healthScore ?? null,
       deadline,
-      resume: () => this.decide('resume'),
-      stop: () => this.decide('stop'),
+      resume: () => this.decideFromPrompt('resume'),
+      stop: () => this.decideFromPrompt('stop'),
     });
     const decision = await this.nextStatus((x) => x.status !== 'pending' && x.status !== 'analyzing', this.config.pendingTimeout);
     if (decision) return this.act(decision);
     const checkpoint = this.model ? await saveCheckpoint(this.model, this.runId).catch((err) => (this.warn(`checkpoint failed: ${(err as Error).message}`), null)) : null;
     await this.decide('stop').catch(() => {});
     throw new PendingTimeoutError(this.config.pendingTimeout, issues, checkpoint);
+  }
+
+  /** A prompt's button: once the decision took effect the observer may close before its answer arrives; that is no failure. */
+  private async decideFromPrompt(action: 'resume' | 'stop'): Promise<void> {
+    try {
+      await this.decide(action);
+    } catch (err) {
+      if (!this.closed) throw err;
+    }
   }
 
   /** Sends a decision about a pending session (what a UI's buttons call). */

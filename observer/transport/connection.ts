@@ -76,7 +76,7 @@ export class Connection {
             else result = r.data as T;
           },
           error: (e) => reject(e instanceof Error ? e : new Error(describeClose(e))),
-          complete: () => (result === undefined ? reject(new Error('no result')) : resolve(result)),
+          complete: () => (result === undefined ? reject(new Error('the connection closed before the answer arrived')) : resolve(result)),
         },
       );
     });

@@ -1,0 +1,39 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { build } from 'vite';
+
+/** Debian's Chromium (PLATFORM.md); the browser suites run whenever it is installed. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const hasChromium = existsSync(CHROMIUM);
+
+/** Headless Chromium with real WebGPU (SwiftShader on these machines) and no background traffic. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless=new',
+      '--no-sandbox',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--enable-unsafe-webgpu',
+    ],
+  });
+}
+
+/** Builds one of the test pages under test/browser with Vite into `outDir`. */
+export async function buildTestPage(page: string, outDir: string): Promise<void> {
+  const root = path.resolve(import.meta.dirname, '../browser');
+  await build({
+    root,
+    configFile: false,
+    logLevel: 'warn',
+    build: { outDir, emptyOutDir: true, rollupOptions: { input: path.join(root, page) }, chunkSizeWarningLimit: 10_000 },
+  });
+}
+
+/** Where browser tests keep screenshots (not committed). */
+export const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
