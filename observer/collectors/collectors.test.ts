@@ -18,19 +18,32 @@ describe('loss collector', () => {
     expect(lossStats([{ step: 0, value: 1 }, { step: 1, value: 3 }])).toMatchObject({ train_mean: 2, train_min: 1, train_max: 3, train_std: 1, first_non_finite_step: null });
   });
 
-  it('reads tensors and numbers once at collect, and keeps one device buffer meanwhile', async () => {
+  it('reads tensors and numbers once at collect, with a flat tensor count meanwhile', async () => {
     const c = new LossCollector();
-    const before = tf.memory().numTensors;
-    for (let i = 0; i < 5; i++) {
-      const t = tf.scalar(i);
+    const counts: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const t = tf.scalar(i === 7 ? Number.NaN : i);
       c.add(i, t);
       t.dispose();
+      counts.push(tf.memory().numTensors);
     }
-    c.add(5, 10);
-    expect(tf.memory().numTensors).toBe(before + 1);
+    c.add(200, 1000);
+    // One more live buffer per 128 steps, nothing per step.
+    expect(new Set(counts.slice(1, 128)).size).toBe(1);
+    expect(counts[199]).toBe(counts[1]! + 1);
     const stats = await c.collect({ val_loss: 0.5 });
-    expect(stats).toMatchObject({ num_batches: 6, train_min: 0, train_max: 10, val: { val_loss: 0.5 } });
-    expect(tf.memory().numTensors).toBe(before);
+    expect(stats).toMatchObject({ num_batches: 201, train_max: Number.NaN, first_non_finite_step: 7, val: { val_loss: 0.5 } });
+    expect(tf.memory().numTensors).toBe(counts[0]! - 1);
+    c.dispose();
+  });
+
+  it('keeps a NaN loss in its own slot', async () => {
+    const c = new LossCollector();
+    for (const v of [1, Number.NaN, 3]) c.add(c.count, tf.scalar(v));
+    const stats = await c.collect();
+    expect(stats.first_non_finite_step).toBe(1);
+    expect(lossStats([{ step: 0, value: 1 }, { step: 2, value: 3 }]).train_mean).toBe(2);
+    c.dispose();
   });
 });
 

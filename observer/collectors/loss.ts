@@ -1,14 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LossStats } from '../record.ts';
 
+/** Losses held per device buffer: shapes stay fixed, so WebGL/WebGPU compile their kernels once. */
+const CAPACITY = 128;
+
 /**
- * Accumulates the losses of one flush without reading them back: tensors are appended to
- * one buffer on the device (so the tensor count stays flat), numbers to an array, and both
- * are read once, asynchronously, at flush.
+ * Accumulates the losses of one flush without reading them back. Each loss is added into a
+ * fixed-size buffer on the device (where(slot i, loss, buffer): the same few kernels, the same
+ * shapes every step, one live tensor per 128 steps), numbers go to an array, and everything
+ * is read once, asynchronously, at flush.
  */
 export class LossCollector {
+  private full: tf.Tensor1D[] = [];
   private buffer: tf.Tensor1D | null = null;
+  private slot = 0;
   private bufferSteps: number[] = [];
+  private basis: tf.Tensor1D[] | null = null;
   private numbers: { step: number; value: number }[] = [];
 
   /** Records one step's loss. Never reads a tensor back. */
@@ -17,12 +24,21 @@ export class LossCollector {
       this.numbers.push({ step, value: loss });
       return;
     }
+    this.basis ??= Array.from({ length: CAPACITY }, (_, i) => tf.keep(tf.oneHot(tf.tensor1d([i], 'int32'), CAPACITY).reshape([CAPACITY]).asType('bool') as tf.Tensor1D));
+    if (this.slot === CAPACITY) {
+      this.full.push(this.buffer!);
+      this.buffer = null;
+      this.slot = 0;
+    }
+    const slot = this.slot;
+    // where(), not a multiply by the one-hot: 0 x NaN would spread a NaN loss to every slot.
     const next = tf.tidy(() => {
-      const v = loss.reshape([1]).asType('float32') as tf.Tensor1D;
-      return this.buffer ? (tf.concat([this.buffer, v]) as tf.Tensor1D) : v.clone();
+      const value = tf.broadcastTo(loss.reshape([1]).asType('float32'), [CAPACITY]);
+      return tf.where(this.basis![slot]!, value, this.buffer ?? tf.zeros([CAPACITY])) as tf.Tensor1D;
     });
     this.buffer?.dispose();
     this.buffer = tf.keep(next);
+    this.slot++;
     this.bufferSteps.push(step);
   }
 
@@ -30,23 +46,26 @@ export class LossCollector {
     return this.bufferSteps.length + this.numbers.length;
   }
 
-  /** Reads the flush's losses (one readback) and resets. */
+  /** Reads the flush's losses (one readback per 128 steps) and resets. */
   async collect(val?: Record<string, number>): Promise<LossStats> {
     const values: { step: number; value: number }[] = [...this.numbers];
-    if (this.buffer) {
-      const data = await this.buffer.data();
-      this.bufferSteps.forEach((step, i) => values.push({ step, value: data[i]! }));
-      this.buffer.dispose();
-    }
+    const buffers = this.buffer ? [...this.full, this.buffer] : this.full;
+    const data = await Promise.all(buffers.map((b) => b.data()));
+    this.bufferSteps.forEach((step, i) => values.push({ step, value: data[Math.floor(i / CAPACITY)]![i % CAPACITY]! }));
+    tf.dispose(buffers);
+    this.full = [];
     this.buffer = null;
+    this.slot = 0;
     this.bufferSteps = [];
     this.numbers = [];
     return lossStats(values, val);
   }
 
   dispose(): void {
-    this.buffer?.dispose();
+    tf.dispose([...this.full, ...(this.buffer ? [this.buffer] : []), ...(this.basis ?? [])]);
+    this.full = [];
     this.buffer = null;
+    this.basis = null;
   }
 }
 

@@ -1,0 +1,97 @@
+/**
+ * `npm run bench:observer`: the same training with and without the observer, in Node (cpu)
+ * and in headless Chromium (webgl, webgpu), default config and everything on. Prints the
+ * step-time ratios, writes bench/results/observer.json. `--quick` runs fewer steps.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { buildTestPage, hasChromium, launchChromium } from '../test/helpers/browser.ts';
+import { loadMnist } from '../test/helpers/mnist.ts';
+import { compareModes, type Mode } from './observer-workload.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const QUICK = process.argv.includes('--quick');
+const tmp = mkdtempSync(path.join(tmpdir(), 'observer-bench-'));
+const web = path.join(tmp, 'web');
+
+async function startServer(): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', DATABASE_URL: `file:${path.join(tmp, 'bench.db')}`, WEB_ROOT: web },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /serving on (http:\/\/\S+) /.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (c) => reject(new Error(`server exited ${c}: ${out}`)));
+  });
+  await fetch(`${url}/projects`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"bench"}' });
+  return { child, url };
+}
+
+const results: Record<string, Record<Mode, number> & { steps: number }> = {};
+const { child, url } = await startServer();
+try {
+  await tf.setBackend('cpu');
+  const data = loadMnist(64, 0);
+  const steps = QUICK ? 60 : 200;
+  results.node_cpu = { steps, ...(await compareModes({ xs: data.xs, ys: data.ys, serverUrl: url, projectId: 1, steps, batchSize: 64, flushEvery: 20 }, QUICK ? 1 : 3)) };
+  if (hasChromium) {
+    mkdirSync(web, { recursive: true });
+    await buildTestPage('bench.html', web);
+    const x = await data.xs.mul(255).round().data();
+    const y = await data.ys.argMax(1).data();
+    const bytes = new Uint8Array(data.count * 785);
+    for (let i = 0; i < data.count; i++) {
+      bytes[i * 785] = y[i]!;
+      bytes.set(x.slice(i * 784, (i + 1) * 784), i * 785 + 1);
+    }
+    writeFileSync(path.join(web, 'mnist-sample.bin'), bytes);
+    const browser = await launchChromium();
+    try {
+      for (const backend of ['webgl', 'webgpu']) {
+        const page = await browser.newPage();
+        const browserSteps = QUICK ? 40 : 100;
+        await page.goto(`${url.replace('127.0.0.1', 'localhost')}/bench.html?backend=${backend}&steps=${browserSteps}&reps=${QUICK ? 1 : 3}`);
+        await page.waitForFunction(() => window.__bench !== undefined, null, { timeout: 600_000 });
+        const r = (await page.evaluate(() => window.__bench)) as Record<string, unknown>;
+        if (r.fatal) throw new Error(`${backend}: ${r.fatal}`);
+        results[`chromium_${r.backend}`] = { steps: browserSteps, off: r.off as number, default: r.default as number, all: r.all as number };
+        await page.close();
+      }
+    } finally {
+      await browser.close();
+    }
+  } else console.log('Chromium not found: browser backends skipped');
+} finally {
+  await new Promise<void>((r) => (child.once('exit', () => r()), child.kill('SIGTERM')));
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+const rows = Object.entries(results).map(([where, r]) => [
+  where,
+  String(r.steps),
+  r.off.toFixed(2),
+  r.default.toFixed(2),
+  `${(r.default / r.off).toFixed(3)}x`,
+  r.all.toFixed(2),
+  `${(r.all / r.off).toFixed(3)}x`,
+]);
+const header = ['backend', 'steps', 'off ms/step', 'default ms/step', 'default ratio', 'all-on ms/step', 'all-on ratio'];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+console.log(header.map((h, i) => h.padEnd(widths[i]!)).join('  '));
+console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
+writeFileSync(
+  path.join(ROOT, 'bench/results/observer.json'),
+  JSON.stringify({ quick: QUICK, at: new Date().toISOString(), targets: { default: 1.05, all: 1.2 }, results: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, { ...r, defaultRatio: r.default / r.off, allRatio: r.all / r.off }])) }, null, 2),
+);
+console.log('\nwrote bench/results/observer.json');
