@@ -85,19 +85,26 @@ function chain(model: tf.LayersModel): tf.layers.Layer[] | null {
 /**
  * Runs one full training step (forward, loss, backward, update) under the profiler.
  * Measured: every kernel's time; forward vs backward (the step's first kernels are the
- * forward pass, as many as a forward pass alone launches); per-layer forward time on a
- * chain model (each layer applied on its own). Estimated: per-layer backward time, as the
- * layer's share of forward time times the whole backward time.
+ * forward pass, as many as a forward pass alone launches, counted once per model); each
+ * layer's share of the forward time on a chain model (each layer timed on its own, once per
+ * model). Estimated: a layer's forward and backward time, as its share times the step's
+ * measured forward and backward time.
  */
 export async function profileTrainingStep(step: ProfiledStep, o: ProfilerOptions): Promise<{ loss: tf.Scalar; profile: JsonObject }> {
   const lossFn = step.loss ?? compiledLoss(step.model);
   if (!lossFn) throw new TypeError('profileStep needs a compiled model or a `loss` function');
   const yTrue = Array.isArray(step.y) ? step.y[0]! : step.y;
   const forward = () => lossFn(yTrue, step.model.apply(step.x, { training: true }) as tf.Tensor).mean() as tf.Scalar;
-  // tfjs hands back one profile object that its next profile() call overwrites: copy what is needed at once.
-  const fwdOnly = await tf.profile(() => forward());
-  (fwdOnly.result as tf.Tensor).dispose();
-  const n = fwdOnly.kernels.length;
+  const key = shapeKey(step.x);
+  let known = measured.get(step.model);
+  if (!known || known.key !== key) {
+    // tfjs hands back one profile object that its next profile() call overwrites: copy what is needed at once.
+    const fwdOnly = await tf.profile(() => forward());
+    (fwdOnly.result as tf.Tensor).dispose();
+    known = { key, forwardKernels: fwdOnly.kernels.length, shares: null };
+    measured.set(step.model, known);
+  }
+  const n = known.forwardKernels;
   const start = performance.now();
   const fullInfo = await tf.profile(() => {
     const { value, grads } = tf.variableGrads(forward);
@@ -120,12 +127,31 @@ export async function profileTrainingStep(step: ProfiledStep, o: ProfilerOptions
     backend: tf.getBackend(),
   };
   if (o.profileMemory) Object.assign(profile, { new_bytes: full.newBytes, new_tensors: full.newTensors, peak_bytes: full.peakBytes });
-  const perLayer = await perLayerForward(step, bwdMs);
-  if (perLayer) profile.per_layer = perLayer;
+  known.shares ??= await layerShares(step);
+  if (known.shares) profile.per_layer = perLayer(known.shares, fwdMs, bwdMs);
   return { loss: full.result as tf.Scalar, profile };
 }
 
-async function perLayerForward(step: ProfiledStep, bwdMs: number): Promise<JsonObject[] | null> {
+/**
+ * What a model's profile does not need to measure twice (each profile() call waits on every
+ * kernel, which is slow on WebGL): how many kernels its forward pass launches, and each
+ * layer's share of the forward time, measured on its first profiled step.
+ */
+const measured = new WeakMap<tf.LayersModel, { key: string; forwardKernels: number; shares: { layer: string; share: number }[] | null }>();
+
+const shapeKey = (x: tf.Tensor | tf.Tensor[]) => (Array.isArray(x) ? x.map((t) => t.shape.join('x')).join(',') : x.shape.join('x'));
+
+function perLayer(shares: { layer: string; share: number }[], fwdMs: number, bwdMs: number): JsonObject[] {
+  const grand = fwdMs + bwdMs || 1;
+  return shares.map(({ layer, share }) => {
+    const fwd = share * fwdMs;
+    const bwd = share * bwdMs;
+    return { layer, fwd_us: fwd * 1000, bwd_us: bwd * 1000, total_us: (fwd + bwd) * 1000, pct_of_total: (100 * (fwd + bwd)) / grand, share_of_forward: share, bwd_estimated: true };
+  });
+}
+
+/** Each layer's share of the forward time, timed layer by layer (chain models only). */
+async function layerShares(step: ProfiledStep): Promise<{ layer: string; share: number }[] | null> {
   const layers = chain(step.model);
   if (!layers || Array.isArray(step.x)) return null;
   const times: { layer: string; fwd: number }[] = [];
@@ -139,9 +165,5 @@ async function perLayerForward(step: ProfiledStep, bwdMs: number): Promise<JsonO
   }
   h.dispose();
   const fwdTotal = times.reduce((s, t) => s + t.fwd, 0) || 1;
-  const grand = fwdTotal + bwdMs || 1;
-  return times.map((t) => {
-    const bwd = (t.fwd / fwdTotal) * bwdMs;
-    return { layer: t.layer, fwd_us: t.fwd * 1000, bwd_us: bwd * 1000, total_us: (t.fwd + bwd) * 1000, pct_of_total: (100 * (t.fwd + bwd)) / grand, bwd_estimated: true };
-  });
+  return times.map((t) => ({ layer: t.layer, share: t.fwd / fwdTotal }));
 }
