@@ -179,6 +179,22 @@ describe('Observer with real tfjs training against the real server', () => {
     }
   });
 
+  it('closes with `await using` like Python\'s `with`, restoring the console, and exports a report', async () => {
+    const s = await serverWithProject();
+    const original = console.info;
+    const dir = mkdtempSync(path.join(tmpdir(), 'observer-report-'));
+    {
+      await using obs = await Observer.create({ projectId: 1, runName: 'scoped', config: { serverUrl: s.url } });
+      expect(console.info).not.toBe(original);
+      obs.step(0, 2.5, { batchSize: 4 });
+      await obs.flush();
+      const file = await obs.export(path.join(dir, 'report.json'));
+      const report = JSON.parse(readFileSync(file, 'utf8'));
+      expect(report).toMatchObject({ run_id: '1_scoped', session_id: 1, steps: [{ step_index: 0, loss: { train_mean: 2.5 } }] });
+    }
+    expect(console.info).toBe(original);
+  });
+
   it('keeps training while the server is down and delivers every step once when it comes up', async () => {
     const probe = await startTestServer();
     const port = probe.port;
