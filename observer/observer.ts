@@ -12,9 +12,12 @@ import { SystemCollector } from './collectors/system.ts';
 import { ThroughputCollector } from './collectors/throughput.ts';
 import { configAsSeed, resolveConfig, unsupportedSettings, type ObserverConfig } from './config.ts';
 import { PendingTimeoutError, SessionStoppedError } from './errors.ts';
-import type { JsonObject, PendingIssue, StepRecord } from './record.ts';
+import type { Json, JsonObject, PendingIssue, StepRecord } from './record.ts';
 import { Connection, type StatusEvent } from './transport/connection.ts';
-import { encodeNonFinite, toLogInput, toStepInput } from './transport/encode.ts';
+import { encodeNonFinite } from './transport/encode.ts';
+import { hasIndexedDb, idbStore } from './transport/idb-store.ts';
+import { holdLock, recoverLeftovers } from './transport/recovery.ts';
+import { Sender, type SessionSpec } from './transport/sender.ts';
 import { Outbox } from './transport/outbox.ts';
 
 /** What `onPending` receives when the server pauses training. */
@@ -43,19 +46,10 @@ export interface ObserverOptions {
   metadata?: JsonObject;
 }
 
-const CREATE_SESSION = 'mutation($p: Int!, $i: SessionInput) { createSession(projectId: $p, input: $i) { id } }';
-const REGISTER_MODEL = 'mutation($s: Int!, $i: ModelInput!) { registerModel(sessionId: $s, input: $i) { diagnostics { healthScore } } }';
-const RECORD_STEPS = 'mutation($s: Int!, $steps: [StepInput!]!) { recordSteps(sessionId: $s, steps: $steps) { created } }';
-const PUSH_LOGS = 'mutation($s: Int!, $logs: [LogInput!]!) { pushLogs(sessionId: $s, logs: $logs) { id } }';
 const ACTION = 'mutation($s: Int!, $a: SessionAction!) { sessionAction(sessionId: $s, action: $a) { status } }';
 
 /** Warnings about settings tfjs cannot honour are given once per process. */
 const warnedOnce = new Set<string>();
-
-/** Codes of GraphQL errors that re-sending cannot fix: the items are dropped and counted. */
-const PERMANENT = new Set(['SESSION_NOT_RUNNING', 'VALIDATION_FAILED', 'NOT_FOUND', 'BAD_USER_INPUT']);
-const isPermanent = (err: unknown) =>
-  ((err as { graphQLErrors?: { extensions?: { code?: string } }[] }).graphQLErrors ?? []).some((e) => PERMANENT.has(e.extensions?.code ?? ''));
 
 /**
  * Watches a tfjs training run and streams it to the Observer server (seed §4-§5).
@@ -78,7 +72,7 @@ export class Observer {
   status: StatusEvent['status'] = 'running';
 
   private readonly connection: Connection;
-  private readonly outbox: Outbox;
+  private sender!: Sender;
   private readonly loss = new LossCollector();
   private readonly throughput = new ThroughputCollector();
   private system!: SystemCollector;
@@ -93,12 +87,9 @@ export class Observer {
   private lastFlushAt = performance.now();
   private readonly records: StepRecord[] = [];
   private firstNonFinite: JsonObject | null = null;
-  private session: Promise<number> | null = null;
-  private pumping = false;
   private stopWatching: (() => void) | null = null;
   private lastEvent: StatusEvent | null = null;
   private readonly waiters = new Set<(e: StatusEvent) => void>();
-  private rejected = { steps: 0, logs: 0 };
   private closed = false;
 
   private constructor(
@@ -109,7 +100,6 @@ export class Observer {
     this.runName = options.runName ?? 'run';
     this.runId = `${options.projectId}_${this.runName}`;
     this.connection = new Connection(`${config.serverUrl.replace(/^http/, 'ws').replace(/\/$/, '')}/graphql`);
-    this.outbox = new Outbox(config.outboxLimit);
     this.logs = new LogCapture({ console: config.trackConsoleLogs, errors: config.trackErrorLogs, maxBuffered: 5000 });
   }
 
@@ -124,36 +114,44 @@ export class Observer {
     for (const w of unsupportedSettings(obs.config)) if (!warnedOnce.has(w)) (warnedOnce.add(w), obs.warn(w));
     obs.logs.start();
     await obs.connection.open();
-    obs.connection.onChange((up) => up && obs.pump());
-    obs.ensureSession();
+    const spec: SessionSpec = { projectId: options.projectId, sessionInput: obs.sessionInput(), sessionId: null };
+    const key = `${obs.runId}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+    const store = hasIndexedDb() ? await idbStore({ key, ...spec }).catch(() => null) : null;
+    obs.sender = new Sender(obs.connection, new Outbox(obs.config.outboxLimit, store), spec, store, (id) => obs.onSession(id));
+    obs.connection.onChange((up) => up && obs.sender.pump());
+    obs.releaseLock = await holdLock(key);
+    obs.recovered = await recoverLeftovers(obs.connection, obs.config.outboxLimit, key);
+    const session = obs.sender.ensureSession();
+    session.catch((err) => obs.warn(`could not create the session: ${(err as Error).message}`));
     // Wait briefly so a reachable server gives the session an id before training starts.
-    await Promise.race([obs.session, new Promise((r) => setTimeout(r, 3000))]).catch(() => {});
+    await Promise.race([session, new Promise((r) => setTimeout(r, 3000))]).catch(() => {});
     return obs;
+  }
+
+  /** Outboxes of earlier pages (a reload, a closed tab) being delivered by this observer. */
+  private recovered: Sender[] = [];
+  private releaseLock: () => void = () => {};
+
+  private sessionInput(): Json {
+    const system = this.system.collect();
+    return encodeNonFinite({
+      runId: this.runId,
+      runName: this.runName,
+      startedAt: new Date().toISOString(),
+      device: String(system.backend ?? 'unknown'),
+      config: configAsSeed(this.config),
+      metadata: { client: 'observer-tfjs', ...system, ...(this.options.metadata ?? {}) },
+    });
+  }
+
+  private onSession(id: number): void {
+    this.sessionId = id;
+    this.stopWatching = this.connection.watchStatus(id, (e) => this.onStatus(e));
   }
 
   private warn(msg: string): void {
     this.logs.write('warn', `[observer] ${msg}`);
     this.logs.push('WARNING', msg, 'console', 'observer');
-  }
-
-  private ensureSession(): Promise<number> {
-    this.session ??= (async () => {
-      const system = this.system.collect();
-      const input = encodeNonFinite({
-        runId: this.runId,
-        runName: this.runName,
-        startedAt: new Date().toISOString(),
-        device: String(system.backend ?? 'unknown'),
-        config: configAsSeed(this.config),
-        metadata: { client: 'observer-tfjs', ...system, ...(this.options.metadata ?? {}) },
-      });
-      const r = await this.connection.request<{ createSession: { id: number } }>(CREATE_SESSION, { p: this.options.projectId, i: input });
-      this.sessionId = r.createSession.id;
-      this.stopWatching = this.connection.watchStatus(this.sessionId, (e) => this.onStatus(e));
-      return this.sessionId;
-    })();
-    this.session.catch((err) => this.warn(`could not create the session: ${(err as Error).message}`));
-    return this.session;
   }
 
   /** Stores hyperparameters; they are sent with the model (seed: local only until then). */
@@ -173,8 +171,7 @@ export class Observer {
     this.health = this.config.trackLayerHealth ? new LayerHealthCollector(model, opts.probe ?? null, this.config.layerHealthZeroThreshold) : null;
     this.sustainability = this.newSustainability(model);
     const architecture = describeModel(model, this.config.trackLayerGraph);
-    this.outbox.push({ kind: 'model', architecture, hyperparameters: this.config.trackHyperparameters ? this.hyperparameters : null });
-    this.pump();
+    this.sender.push({ kind: 'model', architecture, hyperparameters: this.config.trackHyperparameters ? this.hyperparameters : null });
     return architecture;
   }
 
@@ -267,12 +264,12 @@ export class Observer {
       this.firstNonFinite = { step: loss.first_non_finite_step ?? null, flush: record.step_index, channel: loss.first_non_finite_step != null ? 'loss' : 'layer_health', layer: badLayer };
     const bookkeeping: JsonObject = {};
     if (this.firstNonFinite) bookkeeping.first_non_finite = this.firstNonFinite;
-    if (this.outbox.dropped.steps || this.outbox.dropped.logs) bookkeeping.dropped = { ...this.outbox.dropped };
+    const dropped = this.sender.outbox.dropped;
+    if (dropped.steps || dropped.logs) bookkeeping.dropped = { ...dropped };
     if (Object.keys(bookkeeping).length) record.observer = bookkeeping;
     this.records.push(record);
     this.queueLogs();
-    this.outbox.push({ kind: 'step', record });
-    this.pump();
+    this.sender.push({ kind: 'step', record });
     await this.awaitVerdict(record.step_index);
     return record;
   }
@@ -280,40 +277,7 @@ export class Observer {
   /** Moves captured log lines to the outbox, in batches the server accepts. */
   private queueLogs(): void {
     const lines = this.logs.take();
-    for (let i = 0; i < lines.length; i += 500) this.outbox.push({ kind: 'logs', lines: lines.slice(i, i + 500) });
-  }
-
-  /** Sends what waits in the outbox, in order, while the server is reachable. */
-  private pump(): void {
-    if (this.pumping || this.closed && this.outbox.size === 0) return;
-    this.pumping = true;
-    void (async () => {
-      try {
-        while (this.outbox.size) {
-          const sessionId = await this.ensureSession();
-          const items = this.outbox.head(this.outbox.head(1)[0]?.kind === 'logs' ? 1 : 100);
-          const first = items[0]!;
-          try {
-            if (first.kind === 'model')
-              await this.connection.request(REGISTER_MODEL, { s: sessionId, i: encodeNonFinite({ architecture: first.architecture, hyperparameters: first.hyperparameters }) });
-            else if (first.kind === 'step')
-              await this.connection.request(RECORD_STEPS, { s: sessionId, steps: items.flatMap((x) => (x.kind === 'step' ? [toStepInput(x.record)] : [])) });
-            else await this.connection.request(PUSH_LOGS, { s: sessionId, logs: items.flatMap((x) => (x.kind === 'logs' ? x.lines.map(toLogInput) : [])) });
-            this.outbox.shift(items.length);
-          } catch (err) {
-            if (!isPermanent(err)) throw err;
-            // The server refused them for good (e.g. the session was stopped): drop and count.
-            if (first.kind === 'step') this.rejected.steps += items.length;
-            if (first.kind === 'logs') this.rejected.logs += items.length;
-            this.outbox.shift(items.length);
-          }
-        }
-      } catch {
-        // Connection trouble: the next reconnect pumps again.
-      } finally {
-        this.pumping = false;
-      }
-    })();
+    for (let i = 0; i < lines.length; i += 500) this.sender.push({ kind: 'logs', lines: lines.slice(i, i + 500) });
   }
 
   private onStatus(e: StatusEvent): void {
@@ -381,7 +345,7 @@ export class Observer {
 
   /** Sends a decision about a pending session (what a UI's buttons call). */
   async decide(action: 'resume' | 'stop' | 'complete'): Promise<void> {
-    const sessionId = await this.ensureSession();
+    const sessionId = await this.sender.ensureSession();
     await this.connection.request(ACTION, { s: sessionId, a: action });
   }
 
@@ -403,9 +367,9 @@ export class Observer {
       hyperparameters: this.hyperparameters,
       architecture: this.model ? describeModel(this.model, this.config.trackLayerGraph) : null,
       steps: this.records,
-      unsent: this.outbox.pending().length,
-      dropped: this.outbox.dropped,
-      rejected: this.rejected,
+      unsent: this.sender.outbox.size,
+      dropped: this.sender.outbox.dropped,
+      rejected: this.sender.rejected,
     }) as JsonObject;
   }
 
@@ -435,7 +399,7 @@ export class Observer {
 
   /** Records waiting for the server right now. */
   get unsent(): number {
-    return this.outbox.size;
+    return this.sender.outbox.size;
   }
 
   /**
@@ -447,9 +411,12 @@ export class Observer {
     this.closed = true;
     this.queueLogs();
     this.logs.stop();
-    this.pump();
+    this.sender.pump();
     const until = Date.now() + (opts.drainSeconds ?? 5) * 1000;
-    while (this.outbox.size && this.connection.connected && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    const busy = () => this.sender.outbox.size + this.recovered.reduce((n, r) => n + r.outbox.size, 0);
+    while (busy() && this.connection.connected && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    this.sender.finish();
+    this.releaseLock();
     this.stopWatching?.();
     this.loss.dispose();
     this.health?.dispose();

@@ -22,7 +22,7 @@ describe('Outbox', () => {
     o.push({ kind: 'model', architecture: {}, hyperparameters: null });
     for (let i = 0; i < 5; i++) o.push(step(i));
     expect(o.size).toBe(3);
-    expect(o.pending().map((x) => (x.kind === 'step' ? x.record.step_index : x.kind))).toEqual(['model', 3, 4]);
+    expect(o.pending().map((x) => (x.kind === "step" ? x.record.step_index : x.kind))).toEqual(['model', 3, 4]);
     expect(o.dropped.steps).toBe(3);
   });
 });

@@ -1,5 +1,6 @@
 import type { LogLine } from '../collectors/logs.ts';
 import type { JsonObject, StepRecord } from '../record.ts';
+import type { OutboxStore } from './idb-store.ts';
 
 /** What waits to be sent, in order. */
 export type OutboxItem =
@@ -8,24 +9,36 @@ export type OutboxItem =
   | { kind: 'logs'; lines: LogLine[] };
 
 /**
- * Records waiting for the server, bounded and in order. When the bound is hit the oldest
- * step or log items are dropped (never the model) and counted, so what was lost is known.
+ * Records waiting for the server, bounded and in order, mirrored to a store (IndexedDB in a
+ * browser) when one is given. When the bound is hit the oldest step or log items are
+ * dropped (never the model) and counted, so what was lost is known.
  */
 export class Outbox {
-  private items: OutboxItem[] = [];
+  private items: { seq: number; item: OutboxItem }[] = [];
+  private nextSeq = 0;
   /** Items dropped because the outbox was full, by kind. */
   readonly dropped = { steps: 0, logs: 0 };
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly store: OutboxStore | null = null,
+    restored: { seq: number; item: OutboxItem }[] = [],
+  ) {
+    this.items = [...restored];
+    this.nextSeq = restored.length ? restored[restored.length - 1]!.seq + 1 : 0;
+  }
 
   push(item: OutboxItem): void {
-    this.items.push(item);
+    const seq = this.nextSeq++;
+    this.items.push({ seq, item });
+    this.store?.put(seq, item);
     while (this.items.length > this.limit) {
-      const i = this.items.findIndex((x) => x.kind !== 'model');
+      const i = this.items.findIndex((x) => x.item.kind !== 'model');
       if (i < 0) break;
       const [gone] = this.items.splice(i, 1);
-      if (gone!.kind === 'step') this.dropped.steps++;
-      else if (gone!.kind === 'logs') this.dropped.logs += gone!.lines.length;
+      this.store?.delete([gone!.seq]);
+      if (gone!.item.kind === 'step') this.dropped.steps++;
+      else if (gone!.item.kind === 'logs') this.dropped.logs += gone!.item.lines.length;
     }
   }
 
@@ -33,26 +46,27 @@ export class Outbox {
     return this.items.length;
   }
 
-  /** The run of items at the head that share the head's kind (at most `max`). */
+  /** The run of items at the head that share the head's kind (at most `max`; a model alone). */
   head(max: number): OutboxItem[] {
-    const first = this.items[0];
+    const first = this.items[0]?.item;
     if (!first) return [];
     const out: OutboxItem[] = [];
-    for (const x of this.items) {
-      if (x.kind !== first.kind || out.length >= max) break;
-      out.push(x);
-      if (x.kind === 'model') break;
+    for (const { item } of this.items) {
+      if (item.kind !== first.kind || out.length >= max) break;
+      out.push(item);
+      if (item.kind === 'model') break;
     }
     return out;
   }
 
   /** Removes the first `n` items (after they were sent). */
   shift(n: number): void {
-    this.items.splice(0, n);
+    const gone = this.items.splice(0, n);
+    this.store?.delete(gone.map((g) => g.seq));
   }
 
   /** Everything still waiting (for export). */
-  pending(): readonly OutboxItem[] {
-    return this.items;
+  pending(): OutboxItem[] {
+    return this.items.map((x) => x.item);
   }
 }
