@@ -119,3 +119,32 @@ describe('log capture', () => {
     expect(capture.dropped).toBe(1);
   });
 });
+
+describe('memory and system', () => {
+  it('reads tf.memory() and the process without syncing the device', async () => {
+    const { collectMemory } = await import('./memory.ts');
+    const { loadNodeOs } = await import('./environment.ts');
+    await loadNodeOs();
+    const t = tf.ones([256, 256]);
+    const m = collectMemory() as Record<string, number>;
+    expect(m.num_tensors).toBe(tf.memory().numTensors);
+    expect(m.num_bytes).toBeGreaterThanOrEqual(256 * 256 * 4);
+    expect(m.process_rss_mb).toBeGreaterThan(10);
+    expect(m.system_total_mb).toBeGreaterThan(m.process_rss_mb!);
+    t.dispose();
+  });
+
+  it('reports the backend and, in Node, CPU use over the interval and RAM use', async () => {
+    const { SystemCollector } = await import('./system.ts');
+    const { loadNodeOs } = await import('./environment.ts');
+    await loadNodeOs();
+    const s = new SystemCollector(null);
+    const until = performance.now() + 50;
+    while (performance.now() < until);
+    const info = s.collect() as Record<string, number | string>;
+    expect(info).toMatchObject({ backend: 'cpu', tfjs_version: tf.version.tfjs });
+    expect(info.cpu_percent).toBeGreaterThan(0);
+    expect(info.ram_percent).toBeGreaterThan(0);
+    expect(info.cores).toBeGreaterThan(0);
+  });
+});
