@@ -48,6 +48,3 @@ export const notFound = (what: string, id: number | string): DomainError =>
 
 export const validationError = (message: string, details?: Record<string, unknown>): DomainError =>
   new DomainError(ErrorCode.VALIDATION, message, details);
-
-export const conflict = (message: string, details?: Record<string, unknown>): DomainError =>
-  new DomainError(ErrorCode.CONFLICT, message, details);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { validationError } from '../errors.ts';
-import type { JsonObject, JsonValue } from './extended-json.ts';
+import type { JsonObject } from './extended-json.ts';
 
 /**
  * Validates input against a schema.
@@ -16,13 +16,8 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, what:
 /** A number, NaN and ±Infinity included (they are data here, not errors). */
 export const metric = z.custom<number>((v) => typeof v === 'number', { message: 'expected a number (NaN and Infinity allowed)' });
 
-const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
-  z.union([z.number(), metric, z.string(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
-);
-
 /** A JSON object (a telemetry channel, a config). Contents are kept verbatim. */
 export const jsonObject = z.custom<JsonObject>((v) => v !== null && typeof v === 'object' && !Array.isArray(v), {
   message: 'expected a JSON object',
 });
 
-export { jsonValue };

@@ -33,10 +33,6 @@ export const isTerminal = (s: SessionStatus): boolean => TERMINAL.has(s);
 /** Steps are accepted while training runs or its last step is being analysed. */
 export const acceptsSteps = (s: SessionStatus): boolean => s === 'running' || s === 'analyzing';
 
-export function isSessionAction(value: unknown): value is SessionAction {
-  return typeof value === 'string' && (SESSION_ACTIONS as string[]).includes(value);
-}
-
 /**
  * The status an action leads to from `current`.
  * @throws DomainError CONFLICT naming why the action is not allowed now
