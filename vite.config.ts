@@ -1,15 +1,32 @@
 import { createRequire } from 'node:module';
+import path from 'node:path';
+import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
+const server = process.env.OBSERVER_URL ?? 'http://127.0.0.1:8000';
 
 export default defineConfig({
+  // The web app (npm run build:web / npm run dev); tests run from the repository root.
+  root: path.resolve(import.meta.dirname, 'web'),
+  plugins: [react()],
+  build: { outDir: path.resolve(import.meta.dirname, 'dist/web'), emptyOutDir: true, chunkSizeWarningLimit: 4000 },
+  server: {
+    // `npm run dev`: the app from Vite, the API from a running server.
+    proxy: {
+      '/graphql': { target: server, ws: true, changeOrigin: true },
+      '/projects': server,
+      '/sessions': server,
+      '/health': server,
+    },
+  },
   resolve: {
     // Vite would give our sources graphql's ESM build while Node gives yoga and Pothos its
     // CommonJS build: two copies of graphql that reject each other's types. Use Node's one.
     alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
   },
   test: {
+    dir: import.meta.dirname,
     include: ['server/**/*.test.ts', 'observer/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,

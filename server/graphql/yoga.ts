@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { isDomainError } from '../errors.ts';
 import type { Services } from '../services.ts';
@@ -54,6 +55,8 @@ query Projects {
 # subscription Status { sessionStatus(sessionId: 1) { status stepIndex reason run { healthScore issues { severity title } } } }
 `,
     },
+    // GraphiQL bundled into the page: the default loads it from a CDN, which machines without internet cannot reach.
+    renderGraphiQL,
     maskedErrors: { maskError: (e, m) => maskError(e, m, opts.onUnexpected) },
     landingPage: false,
     cors: (request) => {

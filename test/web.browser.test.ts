@@ -1,0 +1,102 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringifyExtendedJson } from '../server/lib/extended-json.ts';
+import { ARTIFACTS, hasChromium, launchChromium } from './helpers/browser.ts';
+import { seedSession, seedStep } from './helpers/payloads.ts';
+import { disposeAll, post, startTestServer, tempDir, waitUntil } from './helpers/server.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+let webRoot = '';
+
+beforeAll(async () => {
+  if (!hasChromium) return;
+  await import('../scripts/build-data.ts');
+  webRoot = tempDir();
+  await build({ configFile: path.join(ROOT, 'vite.config.ts'), logLevel: 'warn', build: { outDir: webRoot, emptyOutDir: true } });
+  mkdirSync(ARTIFACTS, { recursive: true });
+}, 120_000);
+afterAll(disposeAll);
+
+async function withPage(run: (page: Page, base: string, server: Awaited<ReturnType<typeof startTestServer>>) => Promise<void>, shot: string) {
+  const server = await startTestServer({ webRoot });
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  try {
+    await run(page, server.url.replace('127.0.0.1', 'localhost'), server);
+    expect(errors).toEqual([]);
+  } finally {
+    await page.screenshot({ path: path.join(ARTIFACTS, `${shot}.png`), fullPage: true }).catch(() => {});
+    await browser.close();
+  }
+}
+
+describe.runIf(hasChromium)('web app in Chromium', () => {
+  it('trains the MLP on MNIST on webgpu: the loss chart gets points, a NaN pauses, Resume goes on, a second NaN and Stop end it', async () => {
+    await withPage(async (page, base) => {
+      await page.goto(`${base}/#/train`);
+      await page.waitForFunction(() => document.querySelector('[data-testid=trainer-status]')?.textContent?.startsWith('Ready'), null, { timeout: 30_000 });
+      await page.fill('[data-testid=steps]', '80');
+      await page.fill('[data-testid=flush-every]', '10');
+      await page.fill('[data-testid=nan-at]', '25, 55');
+      await page.click('[data-testid=start]');
+      await page.waitForSelector('[data-testid=pending-dialog]', { timeout: 120_000 });
+      expect(await page.textContent('[data-testid=pending-dialog]')).toContain('Loss is NaN');
+      await page.screenshot({ path: path.join(ARTIFACTS, 'web-trainer-pending.png'), fullPage: true });
+      await page.click('[data-testid=pending-dialog] >> text=Resume');
+      await page.waitForFunction(() => !document.querySelector('[data-testid=pending-dialog]'));
+      await page.waitForSelector('[data-testid=pending-dialog]', { timeout: 120_000 });
+      await page.click('[data-testid=pending-dialog] >> text=Stop');
+      await page.waitForFunction(() => document.querySelector('[data-testid=trainer-status]')?.textContent?.startsWith('Ended'), null, { timeout: 60_000 });
+      expect(await page.textContent('[data-testid=trainer-status]')).toContain('stopped');
+      expect(Number(await page.getAttribute('[data-testid="chart-Loss"]', 'data-points'))).toBeGreaterThanOrEqual(5);
+      expect(Number(await page.getAttribute('[data-testid="chart-Loss"]', 'data-nonfinite'))).toBeGreaterThanOrEqual(1);
+      expect(await page.textContent('[data-testid=status]')).toBe('stopped');
+      await page.goto(`${base}/#/`);
+      await page.waitForSelector('text=Web trainer');
+      expect(await page.textContent('[data-testid=status]')).toBe('stopped');
+    }, 'web-trainer');
+  }, 240_000);
+
+  it('shows a session from the legacy REST client with its steps, diagnostics and logs, live', async () => {
+    await withPage(async (page, base, s) => {
+      await post(`${s.url}/projects`, { name: 'Python project' });
+      await post(`${s.url}/sessions/project/1`, seedSession('legacy'));
+      for (let i = 0; i < 5; i++) await post(`${s.url}/sessions/1/step`, seedStep(i));
+      await post(`${s.url}/sessions/1/log`, { level: 'ERROR', msg: 'CUDA out of memory, retrying', kind: 'error' });
+      await page.goto(`${base}/#/`);
+      await page.waitForSelector('[data-testid=session-row-1]');
+      expect(await page.textContent('[data-testid=session-row-1]')).toContain('legacy');
+      await page.click('text=legacy');
+      await page.waitForFunction(() => document.querySelector('[data-testid="chart-Loss"]')?.getAttribute('data-points') === '5');
+      await post(`${s.url}/sessions/1/step`, stringifyExtendedJson(seedStep(5, Number.NaN)));
+      await page.waitForFunction(() => document.querySelector('[data-testid="chart-Loss"]')?.getAttribute('data-points') === '6');
+      await page.waitForSelector('[data-testid=pending-dialog]');
+      expect(await page.textContent('[data-testid=diagnostics]')).toContain('Loss is NaN');
+      expect(await page.textContent('[data-testid=logs]')).toContain('CUDA out of memory');
+      await page.screenshot({ path: path.join(ARTIFACTS, 'web-legacy-pending.png'), fullPage: true });
+      await page.click('[data-testid=pending-dialog] >> text=Resume');
+      await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent === 'running');
+    }, 'web-legacy');
+  }, 120_000);
+
+  it('runs a subscription typed into GraphiQL and shows its live events', async () => {
+    await withPage(async (page, base, s) => {
+      await post(`${s.url}/projects`, { name: 'p' });
+      await post(`${s.url}/sessions/project/1`, seedSession('graphiql'));
+      const query = 'subscription { sessionSteps(sessionId: 1) { step { stepIndex loss { trainMean } } } }';
+      await page.goto(`${base}/graphql?query=${encodeURIComponent(query)}`);
+      await page.waitForSelector('.graphiql-execute-button', { timeout: 30_000 });
+      await page.click('.graphiql-execute-button');
+      await waitUntil(() => s.services.pubsub.subscriberCount('sessionSteps', 1) === 1, 'GraphiQL subscribed', 15_000);
+      await post(`${s.url}/sessions/1/step`, seedStep(42, 1.25));
+      // The result editor lays text out with non-breaking spaces: compare without whitespace.
+      await page.waitForFunction(() => document.body.innerText.replace(/\s/g, '').includes('"stepIndex":42'), null, { timeout: 15_000 });
+      expect(await page.evaluate(() => document.body.innerText.replace(/\s/g, ''))).toContain('"trainMean":1.25');
+    }, 'web-graphiql');
+  }, 120_000);
+});

@@ -1,0 +1,102 @@
+import { useEffect, useRef } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+export interface Series {
+  label: string;
+  color: string;
+  values: (number | null)[];
+}
+
+/**
+ * Keeps at most ~2 points per pixel: each bucket contributes its min and max, so spikes and
+ * NaN markers survive downsampling while the raw data stays untouched (and exportable).
+ */
+export function downsample(xs: number[], series: (number | null)[][], width: number): { xs: number[]; series: (number | null)[][] } {
+  const buckets = Math.max(50, Math.floor(width));
+  if (xs.length <= buckets * 2) return { xs, series };
+  const size = xs.length / buckets;
+  const keep = new Set<number>();
+  for (let b = 0; b < buckets; b++) {
+    const start = Math.floor(b * size);
+    const end = Math.min(xs.length, Math.floor((b + 1) * size));
+    for (const s of series) {
+      let lo = -1;
+      let hi = -1;
+      for (let i = start; i < end; i++) {
+        const v = s[i];
+        if (v === null || v === undefined) continue;
+        if (!Number.isFinite(v)) keep.add(i);
+        else {
+          if (lo < 0 || v < s[lo]!) lo = i;
+          if (hi < 0 || v > s[hi]!) hi = i;
+        }
+      }
+      if (lo >= 0) keep.add(lo);
+      if (hi >= 0) keep.add(hi);
+    }
+  }
+  const idx = [...keep].sort((a, b) => a - b);
+  return { xs: idx.map((i) => xs[i]!), series: series.map((s) => idx.map((i) => s[i] ?? null)) };
+}
+
+/** A live line chart (uPlot). NaN and ±Infinity are drawn as red markers at the top, not dropped. */
+export function LineChart({ title, xs, series, height = 220, logScale = false }: { title: string; xs: number[]; series: Series[]; height?: number; logScale?: boolean }) {
+  const el = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const nonFinite = useRef<{ x: number; label: string }[]>([]);
+
+  useEffect(() => {
+    if (!el.current) return;
+    const width = el.current.clientWidth || 600;
+    const opts: uPlot.Options = {
+      width,
+      height,
+      title,
+      scales: { x: { time: false }, y: logScale ? { distr: 3 } : {} },
+      axes: [{ stroke: '#8b93a7', grid: { stroke: '#232838' } }, { stroke: '#8b93a7', grid: { stroke: '#232838' } }],
+      series: [{ label: 'step' }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, spanGaps: true, points: { show: false } }))],
+      legend: { live: true },
+      hooks: {
+        draw: [
+          (u) => {
+            const ctx = u.ctx;
+            ctx.save();
+            ctx.fillStyle = '#ff4d4f';
+            for (const m of nonFinite.current) {
+              const x = u.valToPos(m.x, 'x', true);
+              if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+              ctx.beginPath();
+              ctx.moveTo(x, u.bbox.top);
+              ctx.lineTo(x - 5 * devicePixelRatio, u.bbox.top - 8 * devicePixelRatio);
+              ctx.lineTo(x + 5 * devicePixelRatio, u.bbox.top - 8 * devicePixelRatio);
+              ctx.fill();
+            }
+            ctx.restore();
+          },
+        ],
+      },
+    };
+    plot.current = new uPlot(opts, [[], ...series.map(() => [])], el.current);
+    const resize = new ResizeObserver(() => plot.current?.setSize({ width: el.current!.clientWidth, height }));
+    resize.observe(el.current);
+    return () => {
+      resize.disconnect();
+      plot.current?.destroy();
+      plot.current = null;
+    };
+    // The series' identity (count and labels) defines the chart; values flow through setData.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [title, height, logScale, series.map((s) => s.label).join('|')]);
+
+  useEffect(() => {
+    if (!plot.current) return;
+    nonFinite.current = [];
+    series.forEach((s) => s.values.forEach((v, i) => v !== null && !Number.isFinite(v) && nonFinite.current.push({ x: xs[i]!, label: s.label })));
+    const clean = series.map((s) => s.values.map((v) => (v !== null && Number.isFinite(v) && (!logScale || v > 0) ? v : null)));
+    const d = downsample(xs, clean, plot.current.width);
+    plot.current.setData([d.xs, ...d.series] as uPlot.AlignedData);
+  }, [xs, series, logScale]);
+
+  return <div className="chart" ref={el} data-testid={`chart-${title}`} data-points={xs.length} data-nonfinite={series.reduce((n, s) => n + s.values.filter((v) => v !== null && !Number.isFinite(v)).length, 0)} />;
+}

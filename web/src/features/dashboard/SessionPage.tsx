@@ -1,0 +1,220 @@
+import { useMemo, useState } from 'react';
+import { useMutation } from 'urql';
+import { LineChart, type Series } from '../../components/LineChart.tsx';
+import { Severity, StatusBadge } from '../../components/StatusBadge.tsx';
+import { metric } from '../../graphql/client.ts';
+import { ACTION, type StepRow } from '../../graphql/queries.ts';
+import { useSession } from '../../graphql/useSession.ts';
+import { LayerHeatmap } from './LayerHeatmap.tsx';
+import { PendingDialog } from './PendingDialog.tsx';
+import { exportCsv, exportJson } from './export.ts';
+
+const LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'];
+
+function seriesOf(steps: StepRow[], pick: (s: StepRow) => unknown): (number | null)[] {
+  return steps.map((s) => metric(pick(s)));
+}
+
+/** One session, live: charts, diagnostics, logs, model and the pending prompt. */
+export function SessionPage({ id, embedded = false }: { id: number; embedded?: boolean }) {
+  const { session, steps, runs, logs, pending, error } = useSession(id);
+  const [, act] = useMutation(ACTION);
+  const [minLevel, setMinLevel] = useState('INFO');
+  const xs = useMemo(() => steps.map((s) => s.stepIndex), [steps]);
+  const lossSeries = useMemo<Series[]>(() => {
+    const valKey = steps.find((s) => s.loss?.val)?.loss?.val;
+    const key = valKey ? (Object.keys(valKey).find((k) => /loss/.test(k)) ?? Object.keys(valKey)[0]) : undefined;
+    return [
+      { label: 'train loss', color: '#4f8cff', values: seriesOf(steps, (s) => s.loss?.trainMean) },
+      ...(key ? [{ label: key, color: '#f5a623', values: seriesOf(steps, (s) => s.loss?.val?.[key]) }] : []),
+    ];
+  }, [steps]);
+  const speed = useMemo<Series[]>(() => [{ label: 'samples/s', color: '#2ecc71', values: seriesOf(steps, (s) => s.throughput?.samplesPerSecond) }], [steps]);
+  const memory = useMemo<Series[]>(() => [{ label: 'tensors', color: '#b06cff', values: seriesOf(steps, (s) => s.memory?.numTensors) }], [steps]);
+  const health = useMemo(() => {
+    const byStep = new Map(runs.filter((r) => r.stepIndex !== null).map((r) => [r.stepIndex!, r.healthScore]));
+    return [{ label: 'health (runs with issues)', color: '#ff7a45', values: steps.map((s) => byStep.get(s.stepIndex) ?? null) }];
+  }, [runs, steps]);
+
+  if (error) return <div className="error">{error}</div>;
+  if (!session) return <div className="muted">Loading session…</div>;
+  const hp = session.model?.hyperparameters ?? {};
+  const arch = session.model?.architecture;
+  const last = steps[steps.length - 1];
+  const carbon = last?.carbonEmissions;
+  const profile = [...steps].reverse().find((s) => s.profiler?.top_operations)?.profiler;
+  const pendingTimeout = Number((session.config as { pending_timeout?: number } | null)?.pending_timeout ?? 39);
+  const visibleLogs = logs.filter((l) => LEVELS.indexOf(l.level) >= LEVELS.indexOf(minLevel));
+
+  return (
+    <div>
+      <div className="toolbar">
+        <h1>
+          {session.runName ?? session.runId} <span className="muted">#{session.id}</span>
+        </h1>
+        <StatusBadge status={session.status} />
+        <span className="health" data-testid="health">
+          health {session.latestDiagnostics?.healthScore ?? '–'}
+        </span>
+        <span className="spacer" />
+        {['running', 'analyzing', 'pending'].includes(session.status) && (
+          <button className="button danger" onClick={() => act({ id, action: 'stop' })}>
+            Stop
+          </button>
+        )}
+        <button className="button" onClick={() => exportJson(id)}>
+          Export JSON
+        </button>
+        <button className="button" onClick={() => exportCsv(session.runId, steps)}>
+          Export CSV
+        </button>
+        <a className="button" href="/graphql" target="_blank" rel="noreferrer">
+          GraphiQL
+        </a>
+      </div>
+      <p className="muted">
+        {session.device ?? 'device unknown'} · started {new Date(session.startedAt).toLocaleString()} · {steps.length} steps
+        {carbon ? ` · ${((carbon.cumulative_energy_kwh ?? 0) * 1000).toFixed(2)} Wh, ${((carbon.cumulative_emissions_kg ?? 0) * 1000).toFixed(2)} g CO₂e (${carbon.country_iso}, ${carbon.device_watts} W assumed)` : ''}
+      </p>
+      <div className="grid">
+        <div className="card">
+          <LineChart title="Loss" xs={xs} series={lossSeries} />
+        </div>
+        <div className="card">
+          <LineChart title="Throughput" xs={xs} series={speed} />
+        </div>
+        <div className="card">
+          <LineChart title="Memory" xs={xs} series={memory} />
+        </div>
+        <div className="card">
+          <LineChart title="Health score" xs={xs} series={health} />
+        </div>
+      </div>
+      <div className="grid">
+        <section className="card">
+          <h2>Diagnostics</h2>
+          {runs.length === 0 && <p className="muted">No issue so far.</p>}
+          <ul className="issues timeline" data-testid="diagnostics">
+            {runs.slice(0, 50).map((r) =>
+              r.issues.map((i, k) => (
+                <li key={`${r.id}-${k}`} className={`issue issue-${i.severity}`}>
+                  <div>
+                    <Severity severity={i.severity} /> <strong>{i.title}</strong>{' '}
+                    <span className="muted">
+                      step {r.stepIndex ?? 'model'} · {i.category}
+                      {i.layerId ? ` · layer ${i.layerId}` : ''}
+                    </span>
+                  </div>
+                  <p>{i.description}</p>
+                  <p className="suggestion">{i.suggestion}</p>
+                </li>
+              )),
+            )}
+          </ul>
+        </section>
+        <section className="card">
+          <div className="toolbar small">
+            <h2>Logs</h2>
+            <select value={minLevel} onChange={(e) => setMinLevel(e.target.value)} aria-label="minimum log level">
+              {LEVELS.map((l) => (
+                <option key={l}>{l}</option>
+              ))}
+            </select>
+          </div>
+          <pre className="logs" data-testid="logs">
+            {visibleLogs.slice(-200).map((l) => (
+              <div key={l.id} className={`log log-${l.level}`}>
+                <span className="muted">{l.ts?.slice(11, 19) ?? ''}</span> {l.level.padEnd(7)} {l.msg}
+              </div>
+            ))}
+          </pre>
+        </section>
+      </div>
+      <div className="grid">
+        <section className="card">
+          <h2>Layer health</h2>
+          <LayerHeatmap steps={steps} />
+        </section>
+        <section className="card">
+          <h2>Profiler</h2>
+          {profile ? (
+            <table className="table">
+              <thead>
+                <tr>
+                  <th>kernel</th>
+                  <th>calls</th>
+                  <th>ms</th>
+                </tr>
+              </thead>
+              <tbody>
+                {(profile.top_operations ?? []).slice(0, 12).map((o, k) => (
+                  <tr key={`${o.name}-${k}`}>
+                    <td>{String(o.name)}</td>
+                    <td>{o.calls ?? ''}</td>
+                    {/* tfjs observers send time_ms; the seed's Python one cpu_time_ms. */}
+                    <td>{Number(o.time_ms ?? o.cpu_time_ms ?? 0).toFixed(2)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          ) : (
+            <p className="muted">No profile yet.</p>
+          )}
+        </section>
+      </div>
+      <div className="grid">
+        <section className="card">
+          <h2>Hyperparameters</h2>
+          <table className="table">
+            <tbody>
+              {Object.entries(hp).map(([k, v]) => (
+                <tr key={k}>
+                  <td>{k}</td>
+                  <td>{JSON.stringify(v)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+        <section className="card">
+          <h2>Architecture</h2>
+          {arch ? (
+            <>
+              <p className="muted">{Number(arch.total_parameters ?? 0).toLocaleString()} parameters</p>
+              <table className="table">
+                <thead>
+                  <tr>
+                    <th>layer</th>
+                    <th>type</th>
+                    <th>params</th>
+                    <th>%</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {Object.entries((arch.layers ?? {}) as Record<string, { type?: string; parameters?: number; pct_of_total?: number }>).map(([name, l]) => (
+                    <tr key={name}>
+                      <td>{name}</td>
+                      <td>{String(l.type ?? '')}</td>
+                      <td>{Number(l.parameters ?? 0).toLocaleString()}</td>
+                      <td>{Number(l.pct_of_total ?? 0).toFixed(1)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
+          ) : (
+            <p className="muted">No model registered.</p>
+          )}
+        </section>
+      </div>
+      {!embedded && pending && session.status === 'pending' && (
+        <PendingDialog
+          issues={pending.issues}
+          deadline={new Date(pending.createdAt).getTime() + pendingTimeout * 1000}
+          onResume={() => act({ id, action: 'resume' })}
+          onStop={() => act({ id, action: 'stop' })}
+        />
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,171 @@
+import { useEffect, useRef, useState } from 'react';
+import { useClient } from 'urql';
+import type { PendingPrompt } from '../../../../observer/index.ts';
+import { SessionPage } from '../dashboard/SessionPage.tsx';
+import { PendingDialog } from '../dashboard/PendingDialog.tsx';
+import { loadMnist, type Dataset } from './data.ts';
+import { chooseBackend, train, type Backend, type Faults, type Hyperparameters } from './training.ts';
+
+const DEFAULTS: Hyperparameters = { model: 'mlp', learningRate: 0.001, batchSize: 64, steps: 300, flushEvery: 20, hidden: 64 };
+
+async function projectId(client: ReturnType<typeof useClient>): Promise<number> {
+  const r = await client.query('{ projects { id name } }', {}, { requestPolicy: 'network-only' }).toPromise();
+  const existing = (r.data?.projects as { id: number; name: string }[] | undefined)?.find((p) => p.name === 'Web trainer');
+  if (existing) return existing.id;
+  const c = await client.mutation('mutation { createProject(name: "Web trainer") { id } }', {}).toPromise();
+  return c.data.createProject.id;
+}
+
+/** Train on MNIST in this tab with the Observer watching; the session's dashboard shows below. */
+export function TrainerPage() {
+  const client = useClient();
+  const [hyper, setHyper] = useState(DEFAULTS);
+  const [backend, setBackend] = useState<Backend>('webgpu');
+  const [faults, setFaults] = useState<Faults>({ lrSpikeAt: null, nanAt: [], deadRelu: false, leak: false });
+  const [data, setData] = useState<{ train: Dataset; test: Dataset } | null>(null);
+  const [status, setStatus] = useState<string>('Loading MNIST…');
+  const [backendNote, setBackendNote] = useState<string | null>(null);
+  const [running, setRunning] = useState(false);
+  const [progress, setProgress] = useState<{ step: number; lastLoss: number | null; unsent: number; sessionId: number | null } | null>(null);
+  const [prompt, setPrompt] = useState<PendingPrompt | null>(null);
+  const stop = useRef(false);
+
+  useEffect(() => {
+    const started = performance.now();
+    Promise.all([loadMnist('train'), loadMnist('test')])
+      .then(([train, test]) => {
+        setData({ train, test });
+        setStatus(`Ready: ${train.count} training and ${test.count} test digits loaded in ${Math.round(performance.now() - started)} ms`);
+      })
+      .catch((e) => setStatus(`Could not load MNIST: ${(e as Error).message}`));
+  }, []);
+
+  async function start() {
+    if (!data) return;
+    stop.current = false;
+    setRunning(true);
+    setProgress(null);
+    try {
+      const chosen = await chooseBackend(backend);
+      setBackendNote(chosen.note);
+      setStatus(`Training on ${chosen.backend}…`);
+      const id = await projectId(client).catch(() => 1);
+      const result = await train({
+        projectId: id,
+        runName: `${hyper.model}-${chosen.backend}-${new Date().toISOString().slice(11, 19)}`,
+        hyper,
+        faults,
+        train: data.train,
+        test: data.test,
+        onProgress: setProgress,
+        onPending: setPrompt,
+        shouldStop: () => stop.current,
+      });
+      setStatus(`Ended (${result.ended}): ${result.message}`);
+    } catch (e) {
+      const msg = (e as Error).message;
+      setStatus(/memory|OOM|allocate/i.test(msg) ? `The model does not fit in this device's memory: ${msg}. Try a smaller model or batch.` : `Training failed: ${msg}`);
+    } finally {
+      setPrompt(null);
+      setRunning(false);
+    }
+  }
+
+  const num = (k: keyof Hyperparameters) => (e: React.ChangeEvent<HTMLInputElement>) => setHyper({ ...hyper, [k]: Number(e.target.value) });
+  const [nanText, setNanText] = useState('');
+  const lrSpike = (e: React.ChangeEvent<HTMLInputElement>) => setFaults({ ...faults, lrSpikeAt: e.target.value === '' ? null : Number(e.target.value) });
+  const nanSteps = (e: React.ChangeEvent<HTMLInputElement>) => {
+    setNanText(e.target.value);
+    setFaults({ ...faults, nanAt: e.target.value.split(/[,\s]+/).filter(Boolean).map(Number).filter(Number.isInteger) });
+  };
+
+  return (
+    <div>
+      <h1>Trainer</h1>
+      <div className="grid">
+        <section className="card form">
+          <h2>Model and data</h2>
+          <label>
+            model
+            <select value={hyper.model} onChange={(e) => setHyper({ ...hyper, model: e.target.value as Hyperparameters['model'] })} disabled={running}>
+              <option value="mlp">MLP on MNIST</option>
+              <option value="cnn">CNN on MNIST</option>
+            </select>
+          </label>
+          <label>
+            backend
+            <select value={backend} onChange={(e) => setBackend(e.target.value as Backend)} disabled={running} data-testid="backend">
+              <option value="webgpu">WebGPU</option>
+              <option value="webgl">WebGL</option>
+              <option value="cpu">CPU</option>
+            </select>
+          </label>
+          <label>
+            learning rate <input type="number" step="0.0001" value={hyper.learningRate} onChange={num('learningRate')} disabled={running} />
+          </label>
+          <label>
+            batch size <input type="number" value={hyper.batchSize} onChange={num('batchSize')} disabled={running} />
+          </label>
+          <label>
+            steps <input type="number" value={hyper.steps} onChange={num('steps')} disabled={running} data-testid="steps" />
+          </label>
+          <label>
+            flush every <input type="number" value={hyper.flushEvery} onChange={num('flushEvery')} disabled={running} data-testid="flush-every" />
+          </label>
+          <label>
+            hidden units <input type="number" value={hyper.hidden} onChange={num('hidden')} disabled={running} />
+          </label>
+        </section>
+        <section className="card form">
+          <h2>Plant a fault</h2>
+          <label>
+            learning rate x100 at step <input type="number" value={faults.lrSpikeAt ?? ''} placeholder="off" onChange={lrSpike} disabled={running} />
+          </label>
+          <label>
+            NaN loss at steps <input value={nanText} placeholder="e.g. 25, 45" onChange={nanSteps} disabled={running} data-testid="nan-at" />
+          </label>
+          <label className="check">
+            <input type="checkbox" checked={faults.deadRelu} onChange={(e) => setFaults({ ...faults, deadRelu: e.target.checked })} disabled={running} /> dead-ReLU initialisation
+          </label>
+          <label className="check">
+            <input type="checkbox" checked={faults.leak} onChange={(e) => setFaults({ ...faults, leak: e.target.checked })} disabled={running} /> leak a tensor every step
+          </label>
+          <div className="actions">
+            {!running ? (
+              <button className="button primary" onClick={start} disabled={!data} data-testid="start">
+                Start training
+              </button>
+            ) : (
+              <button className="button danger" onClick={() => (stop.current = true)}>
+                Stop
+              </button>
+            )}
+          </div>
+          <p data-testid="trainer-status">{status}</p>
+          {backendNote && <p className="warning" data-testid="backend-note">{backendNote}</p>}
+          {progress && (
+            <p className="muted" data-testid="progress">
+              step {progress.step}/{hyper.steps} · loss {progress.lastLoss?.toFixed(4) ?? '–'}
+              {progress.unsent > 1 && <span className="warning"> · server unreachable, {progress.unsent} records wait in the outbox (training goes on)</span>}
+            </p>
+          )}
+        </section>
+      </div>
+      {progress?.sessionId != null && <SessionPage id={progress.sessionId} embedded />}
+      {prompt && (
+        <PendingDialog
+          issues={prompt.issues.map((i) => ({ ...i, code: '' }))}
+          deadline={prompt.deadline}
+          onResume={() => {
+            setPrompt(null);
+            void prompt.resume();
+          }}
+          onStop={() => {
+            setPrompt(null);
+            void prompt.stop();
+          }}
+        />
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,71 @@
+/** GraphQL documents of the web app. */
+
+export const PROJECTS = `query Projects { projects { id name createdAt sessions { id runName runId status startedAt stepCount } } }`;
+
+export const STEP_FIELDS = `stepIndex timestamp durationSeconds loss { trainMean trainMin trainMax trainStd numBatches val }
+  throughput { samplesPerSecond tokensPerSecond } memory { numTensors numBytes jsHeapUsedMb processRssMb }
+  layerHealth profiler sustainability carbonEmissions`;
+
+export const SESSION = `query Session($id: Int!, $last: Int!) {
+  session(id: $id) {
+    id runId runName status startedAt endedAt device config metadata projectId
+    model { architecture hyperparameters }
+    steps(last: $last) { ${STEP_FIELDS} }
+    diagnostics(first: 200, withIssuesOnly: true) { id stepIndex healthScore verdict createdAt issues { severity category code title description suggestion layerId epochIndex } }
+    latestDiagnostics { healthScore issueCount }
+    logs(last: 300) { id ts level msg module kind }
+  }
+}`;
+
+export const STEPS_AFTER = `query StepsAfter($id: Int!, $after: Int!) { session(id: $id) { steps(after: $after, first: 10000) { ${STEP_FIELDS} } } }`;
+
+export const STEP_EVENTS = `subscription Steps($id: Int!) { sessionSteps(sessionId: $id) { missedBefore step { ${STEP_FIELDS} } } }`;
+
+export const STATUS_EVENTS = `subscription Status($id: Int!) { sessionStatus(sessionId: $id) {
+  status stepIndex reason at run { id stepIndex healthScore verdict createdAt issues { severity category code title description suggestion layerId epochIndex } } } }`;
+
+export const LOG_EVENTS = `subscription Logs($id: Int!) { sessionLogs(sessionId: $id) { log { id ts level msg module kind } } }`;
+
+export const ACTION = `mutation Action($id: Int!, $action: SessionAction!) { sessionAction(sessionId: $id, action: $action) { id status } }`;
+
+export interface StepRow {
+  stepIndex: number;
+  timestamp: string | null;
+  durationSeconds: unknown;
+  loss: { trainMean: unknown; trainMin: unknown; trainMax: unknown; trainStd: unknown; numBatches: number | null; val: Record<string, unknown> | null } | null;
+  throughput: { samplesPerSecond: unknown; tokensPerSecond: unknown } | null;
+  memory: { numTensors: unknown; numBytes: unknown; jsHeapUsedMb: unknown; processRssMb: unknown } | null;
+  layerHealth: { layers?: Record<string, Record<string, unknown>> } | null;
+  profiler: { top_operations?: { name: string; calls?: number; time_ms?: number; cpu_time_ms?: number }[]; forward_ms?: unknown; backward_ms?: unknown } | null;
+  sustainability: Record<string, unknown> | null;
+  carbonEmissions: { cumulative_energy_kwh?: number; cumulative_emissions_kg?: number; country_iso?: string; device_watts?: number } | null;
+}
+
+export interface Issue {
+  severity: 'critical' | 'warning' | 'info';
+  category: string;
+  code: string;
+  title: string;
+  description: string;
+  suggestion: string;
+  layerId: string | null;
+  epochIndex: number | null;
+}
+
+export interface Run {
+  id: number;
+  stepIndex: number | null;
+  healthScore: number;
+  verdict: string;
+  createdAt: string;
+  issues: Issue[];
+}
+
+export interface LogRow {
+  id: number;
+  ts: string | null;
+  level: string;
+  msg: string;
+  module: string | null;
+  kind: string;
+}
