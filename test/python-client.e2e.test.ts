@@ -11,7 +11,7 @@ describe("the seed's Python Observer client (real python3, urllib, json.dumps)",
   it('pauses on its NaN loss, continues when resumed, and ends when stopped', async () => {
     const s = await startTestServer();
     await post(`${s.url}/projects`, { name: 'python' });
-    const child = spawn('python3', [path.join(import.meta.dirname, 'fixtures/seed_client.py'), s.url, '1', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('python3', [path.join(import.meta.dirname, 'fixtures/seed_client.py'), s.url, '1', '3,12'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const events: Record<string, unknown>[] = [];
     let stderr = '';
     // Whole lines only: a chunk of stdout can end in the middle of one.
@@ -23,6 +23,8 @@ describe("the seed's Python Observer client (real python3, urllib, json.dumps)",
     expect(events.find((e) => e.event === 'step' && e.step === 3)).toEqual({ event: 'step', step: 3, nan: true });
     await post(`${s.url}/sessions/1/action`, { action: 'resume' });
     await waitUntil(() => events.some((e) => e.event === 'step' && e.step === 10), 'training continues after resume');
+    // Stop while it waits on its second NaN: it must see "stopped" on its next poll.
+    await waitUntil(() => events.some((e) => e.event === 'pending' && e.step === 12), 'the second NaN pauses it');
     await post(`${s.url}/sessions/1/action`, { action: 'stop' });
     expect(await exit).toBe(0);
     expect(stderr).toBe('');
