@@ -397,6 +397,11 @@ export class Observer {
     return a.download;
   }
 
+  /** Whether the connection to the server is up right now. */
+  get connected(): boolean {
+    return this.connection.connected;
+  }
+
   /** Records waiting for the server right now. */
   get unsent(): number {
     return this.sender.outbox.size;

@@ -33,7 +33,8 @@ function spawnServer(databaseUrl: string): Promise<{ child: ChildProcess; url: s
 
 const exited = (child: ChildProcess) => new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code))));
 
-describe('durability', () => {
+// Each test starts the server as its own process (tsx compiles on start): slow while browser suites share the 2 cores.
+describe('durability', { timeout: 90_000 }, () => {
   it('keeps every step answered 2xx across a kill -9 of the server', async () => {
     const databaseUrl = `file:${path.join(tempDir(), 'app.db')}`;
     const first = await spawnServer(databaseUrl);

@@ -4,7 +4,7 @@ import type { PendingPrompt } from '../../../../observer/index.ts';
 import { SessionPage } from '../dashboard/SessionPage.tsx';
 import { PendingDialog } from '../dashboard/PendingDialog.tsx';
 import { loadMnist, type Dataset } from './data.ts';
-import { chooseBackend, train, type Backend, type Faults, type Hyperparameters } from './training.ts';
+import { chooseBackend, train, type Backend, type Faults, type Hyperparameters, type Progress } from './training.ts';
 
 const DEFAULTS: Hyperparameters = { model: 'mlp', learningRate: 0.001, batchSize: 64, steps: 300, flushEvery: 20, hidden: 64 };
 
@@ -26,7 +26,9 @@ export function TrainerPage() {
   const [status, setStatus] = useState<string>('Loading MNIST…');
   const [backendNote, setBackendNote] = useState<string | null>(null);
   const [running, setRunning] = useState(false);
-  const [progress, setProgress] = useState<{ step: number; lastLoss: number | null; unsent: number; sessionId: number | null } | null>(null);
+  const [progress, setProgress] = useState<Progress | null>(null);
+  const [paused, setPaused] = useState(false);
+  const pausedRef = useRef(false);
   const [prompt, setPrompt] = useState<PendingPrompt | null>(null);
   const stop = useRef(false);
 
@@ -43,6 +45,8 @@ export function TrainerPage() {
   async function start() {
     if (!data) return;
     stop.current = false;
+    pausedRef.current = false;
+    setPaused(false);
     setRunning(true);
     setProgress(null);
     try {
@@ -60,6 +64,7 @@ export function TrainerPage() {
         onProgress: setProgress,
         onPending: setPrompt,
         shouldStop: () => stop.current,
+        isPaused: () => pausedRef.current,
       });
       setStatus(`Ended (${result.ended}): ${result.message}`);
     } catch (e) {
@@ -136,9 +141,21 @@ export function TrainerPage() {
                 Start training
               </button>
             ) : (
-              <button className="button danger" onClick={() => (stop.current = true)}>
-                Stop
-              </button>
+              <>
+                <button
+                  className="button"
+                  data-testid="pause"
+                  onClick={() => {
+                    pausedRef.current = !pausedRef.current;
+                    setPaused(pausedRef.current);
+                  }}
+                >
+                  {paused ? 'Continue' : 'Pause'}
+                </button>
+                <button className="button danger" onClick={() => (stop.current = true)}>
+                  Stop
+                </button>
+              </>
             )}
           </div>
           <p data-testid="trainer-status">{status}</p>
@@ -146,7 +163,12 @@ export function TrainerPage() {
           {progress && (
             <p className="muted" data-testid="progress">
               step {progress.step}/{hyper.steps} · loss {progress.lastLoss?.toFixed(4) ?? '–'}
-              {progress.unsent > 1 && <span className="warning"> · server unreachable, {progress.unsent} records wait in the outbox (training goes on)</span>}
+              {progress.paused && ' · paused'}
+            </p>
+          )}
+          {progress && !progress.connected && (
+            <p className="warning" data-testid="offline">
+              The server is unreachable: training goes on, and {progress.unsent} record{progress.unsent === 1 ? '' : 's'} wait in the outbox (kept across a reload) until it is back.
             </p>
           )}
         </section>

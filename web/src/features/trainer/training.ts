@@ -87,6 +87,8 @@ export interface Progress {
   step: number;
   lastLoss: number | null;
   unsent: number;
+  connected: boolean;
+  paused: boolean;
   sessionId: number | null;
 }
 
@@ -101,6 +103,8 @@ export interface TrainOptions {
   onPending: (p: PendingPrompt) => void;
   /** Polled between steps: true asks the loop to stop. */
   shouldStop: () => boolean;
+  /** Polled between steps: while true the loop waits (nothing is computed or sent). */
+  isPaused: () => boolean;
 }
 
 /** Trains with the Observer; resolves with how it ended. Yields to the browser every step. */
@@ -151,8 +155,12 @@ export async function train(o: TrainOptions): Promise<{ ended: 'finished' | 'sto
         const record = await obs.flush({ valMetrics: { val_loss: valLoss } });
         lastLoss = (record.loss?.train_mean as number) ?? null;
       }
-      o.onProgress({ step: step + 1, lastLoss, unsent: obs.unsent, sessionId: obs.sessionId });
+      o.onProgress({ step: step + 1, lastLoss, unsent: obs.unsent, connected: obs.connected, paused: false, sessionId: obs.sessionId });
       await tf.nextFrame();
+      while (o.isPaused() && !o.shouldStop()) {
+        o.onProgress({ step: step + 1, lastLoss, unsent: obs.unsent, connected: obs.connected, paused: true, sessionId: obs.sessionId });
+        await new Promise((r) => setTimeout(r, 200));
+      }
     }
     if (ended === 'finished') await obs.decide('complete').catch(() => {});
   } catch (e) {
