@@ -28,7 +28,8 @@ export default defineConfig({
   test: {
     dir: import.meta.dirname,
     include: ['server/**/*.test.ts', 'observer/**/*.test.ts', 'test/**/*.test.ts'],
-    testTimeout: 20_000,
+    // Generous: end-to-end suites share 2 cores with headless Chromium; a hang is still caught.
+    testTimeout: 60_000,
     hookTimeout: 30_000,
     // The machines have 2 cores; end-to-end suites each start a real server.
     maxWorkers: 2,
