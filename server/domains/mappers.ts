@@ -44,23 +44,22 @@ export const toModelView = (r: Model): ModelView => ({
   createdAt: r.createdAt,
 });
 
-export const toStepView = (r: TrainStep): StepView => ({
-  id: r.id,
-  sessionId: r.sessionId,
-  stepIndex: r.stepIndex,
-  timestamp: r.timestamp,
-  durationSeconds: readNumber(r.durationSeconds),
-  loss: readObject(r.loss),
-  throughput: readObject(r.throughput),
-  profiler: readObject(r.profiler),
-  memory: readObject(r.memory),
-  system: readObject(r.system),
-  layerHealth: readObject(r.layerHealth),
-  sustainability: readObject(r.sustainability),
-  carbonEmissions: readObject(r.carbonEmissions),
-  extra: readObject(r.extra),
-  createdAt: r.createdAt,
-});
+const CHANNELS = ['loss', 'throughput', 'profiler', 'memory', 'system', 'layerHealth', 'sustainability', 'carbonEmissions', 'extra'] as const;
+
+/**
+ * A stored step. Its channels are parsed when first read: a chart that asks for the loss of
+ * 10,000 steps does not pay for parsing their per-layer health and profiles.
+ */
+export function toStepView(r: TrainStep): StepView {
+  const view = { id: r.id, sessionId: r.sessionId, stepIndex: r.stepIndex, timestamp: r.timestamp, createdAt: r.createdAt } as StepView;
+  let duration: number | null | undefined;
+  Object.defineProperty(view, 'durationSeconds', { enumerable: true, get: () => (duration === undefined ? (duration = readNumber(r.durationSeconds ?? null)) : duration) });
+  for (const key of CHANNELS) {
+    let parsed: JsonObject | null | undefined;
+    Object.defineProperty(view, key, { enumerable: true, get: () => (parsed === undefined ? (parsed = readObject(r[key] ?? null)) : parsed) });
+  }
+  return view;
+}
 
 /** The step as the seed's record (what the rules and legacy clients read). */
 export const toStepRecord = (v: StepView): StepRecord & JsonObject =>

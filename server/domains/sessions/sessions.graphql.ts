@@ -1,6 +1,26 @@
 import { builder } from '../../graphql/builder.ts';
 import { LogRef, ModelRef, ProjectRef, RunRef, SessionRef, StatusEventRef, StepRef } from '../../graphql/refs.ts';
+import { selectedFields } from '../../graphql/selection.ts';
+import type { StepChannel } from '../steps/steps.service.ts';
 import { SESSION_ACTIONS, SESSION_STATUSES } from './status.ts';
+
+/** TrainStep fields → the stored channels they read; undefined (all) when `record` is asked. */
+const FIELD_CHANNELS: Record<string, StepChannel> = {
+  durationSeconds: 'durationSeconds',
+  loss: 'loss',
+  throughput: 'throughput',
+  memory: 'memory',
+  system: 'system',
+  profiler: 'profiler',
+  layerHealth: 'layerHealth',
+  sustainability: 'sustainability',
+  carbonEmissions: 'carbonEmissions',
+};
+
+function stepChannels(fields: Set<string>): StepChannel[] | undefined {
+  if (fields.has('record')) return undefined;
+  return [...fields].flatMap((f) => (FIELD_CHANNELS[f] ? [FIELD_CHANNELS[f]] : []));
+}
 
 export const SessionStatusEnum = builder.enumType('SessionStatus', { values: SESSION_STATUSES });
 const SessionActionEnum = builder.enumType('SessionAction', { values: SESSION_ACTIONS });
@@ -37,7 +57,7 @@ SessionRef.implement({
       type: [StepRef],
       description: 'Steps by ascending index: `after` a step index, at most `first` (default 1000, max 10000); or the `last` N.',
       args: { first: t.arg.int(), after: t.arg.int(), last: t.arg.int() },
-      resolve: async (s, args, { services }) => (await services.steps.list(s.id, args)).items,
+      resolve: async (s, args, { services }, info) => (await services.steps.list(s.id, args, stepChannels(selectedFields(info)))).items,
     }),
     logs: t.field({
       type: [LogRef],

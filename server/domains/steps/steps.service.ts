@@ -4,6 +4,7 @@ import type { JsonObject } from '../../lib/extended-json.ts';
 import type { Delivered, PubSub } from '../../lib/pubsub.ts';
 import { parseInput } from '../../lib/validate.ts';
 import type { DiagnosticsService } from '../diagnostics/diagnostics.service.ts';
+import type { TrainStep } from '../../generated/prisma/client.ts';
 import { toStepRecord, toStepView } from '../mappers.ts';
 import type { SessionRuntime, SessionState } from '../sessions/session-runtime.ts';
 import { acceptsSteps } from '../sessions/status.ts';
@@ -59,6 +60,17 @@ function toView(id: number, sessionId: number, s: StepRecordInput, createdAt: Da
     extra: extraOf(s),
     createdAt,
   };
+}
+
+/** The channels of a stored step (its JSON columns). */
+export const STEP_CHANNELS = ['durationSeconds', 'loss', 'throughput', 'profiler', 'memory', 'system', 'layerHealth', 'sustainability', 'carbonEmissions', 'extra'] as const;
+export type StepChannel = (typeof STEP_CHANNELS)[number];
+
+/** Columns to read: the step's identity and the asked channels (the others read as null). */
+function selectOf(channels: readonly StepChannel[]) {
+  const select: Record<string, true> = { id: true, sessionId: true, stepIndex: true, timestamp: true, createdAt: true };
+  for (const c of channels) select[c] = true;
+  return select;
 }
 
 /** Result of recording steps: each stored step, and whether this call stored it. */
@@ -130,19 +142,29 @@ export class StepsService {
     this.diagnostics.schedule(state);
   }
 
-  /** Steps of a session by ascending index, after the cursor (a step index). */
-  async list(sessionId: number, opts: { first?: number | null; after?: number | null; last?: number | null }): Promise<Page<StepView>> {
+  /**
+   * Steps of a session by ascending index, after the cursor (a step index), or the `last` N.
+   * `channels` names the channels the caller will read (all when omitted): a chart of 10,000
+   * steps then reads their loss without loading their per-layer health from the database.
+   */
+  async list(
+    sessionId: number,
+    opts: { first?: number | null; after?: number | null; last?: number | null },
+    channels?: readonly StepChannel[],
+  ): Promise<Page<StepView>> {
     await this.runtime.state(sessionId);
+    const select = channels ? selectOf(channels) : undefined;
     if (opts.last) {
-      const rows = await this.db.trainStep.findMany({ where: { sessionId }, orderBy: { stepIndex: 'desc' }, take: Math.min(opts.last, 10_000) });
-      return { items: rows.reverse().map(toStepView), nextCursor: null };
+      const rows = await this.db.trainStep.findMany({ where: { sessionId }, orderBy: { stepIndex: 'desc' }, take: Math.min(opts.last, 10_000), select });
+      return { items: (rows as TrainStep[]).reverse().map(toStepView), nextCursor: null };
     }
     const take = Math.min(opts.first ?? 1000, 10_000);
-    const rows = await this.db.trainStep.findMany({
+    const rows = (await this.db.trainStep.findMany({
       where: { sessionId, ...(opts.after != null ? { stepIndex: { gt: opts.after } } : {}) },
       orderBy: { stepIndex: 'asc' },
       take: take + 1,
-    });
+      select,
+    })) as TrainStep[];
     const items = rows.slice(0, take).map(toStepView);
     return { items, nextCursor: rows.length > take ? items[items.length - 1]!.stepIndex : null };
   }

@@ -2,15 +2,23 @@
 
 export const PROJECTS = `query Projects { projects { id name createdAt sessions { id runName runId status startedAt stepCount } } }`;
 
-export const STEP_FIELDS = `stepIndex timestamp durationSeconds loss { trainMean trainMin trainMax trainStd numBatches val }
-  throughput { samplesPerSecond tokensPerSecond } memory { numTensors numBytes jsHeapUsedMb processRssMb }
-  layerHealth profiler sustainability carbonEmissions`;
+/** What the charts need of every step (small). */
+export const CHART_FIELDS = `stepIndex loss { trainMean val } throughput { samplesPerSecond } memory { numTensors }`;
+
+/** The heavy channels (per-layer health, profiles): fetched for recent steps only. */
+export const DETAIL_FIELDS = `stepIndex layerHealth profiler sustainability carbonEmissions`;
+
+export const STEP_FIELDS = `${CHART_FIELDS} layerHealth profiler sustainability carbonEmissions`;
+
+/** Steps fetched with their heavy channels when a session opens. */
+export const DETAIL_WINDOW = 200;
 
 export const SESSION = `query Session($id: Int!, $last: Int!) {
   session(id: $id) {
     id runId runName status startedAt endedAt device config metadata projectId
     model { architecture hyperparameters }
-    steps(last: $last) { ${STEP_FIELDS} }
+    steps(last: $last) { ${CHART_FIELDS} }
+    recent: steps(last: ${DETAIL_WINDOW}) { ${DETAIL_FIELDS} }
     diagnostics(first: 200, withIssuesOnly: true) { id stepIndex healthScore verdict createdAt issues { severity category code title description suggestion layerId epochIndex } }
     latestDiagnostics { healthScore issueCount }
     logs(last: 300) { id ts level msg module kind }
@@ -30,11 +38,9 @@ export const ACTION = `mutation Action($id: Int!, $action: SessionAction!) { ses
 
 export interface StepRow {
   stepIndex: number;
-  timestamp: string | null;
-  durationSeconds: unknown;
-  loss: { trainMean: unknown; trainMin: unknown; trainMax: unknown; trainStd: unknown; numBatches: number | null; val: Record<string, unknown> | null } | null;
-  throughput: { samplesPerSecond: unknown; tokensPerSecond: unknown } | null;
-  memory: { numTensors: unknown; numBytes: unknown; jsHeapUsedMb: unknown; processRssMb: unknown } | null;
+  loss: { trainMean: unknown; val: Record<string, unknown> | null } | null;
+  throughput: { samplesPerSecond: unknown } | null;
+  memory: { numTensors: unknown } | null;
   layerHealth: { layers?: Record<string, Record<string, unknown>> } | null;
   profiler: { top_operations?: { name: string; calls?: number; time_ms?: number; cpu_time_ms?: number }[]; forward_ms?: unknown; backward_ms?: unknown } | null;
   sustainability: Record<string, unknown> | null;

@@ -127,7 +127,10 @@ export function useSession(id: number) {
         if (r.error) return dispatch({ type: 'error', error: r.error.message });
         const s = r.data.session;
         lastIndex = Math.max(lastIndex, s.steps.at(-1)?.stepIndex ?? -1);
-        dispatch({ type: 'loaded', session: s, steps: s.steps, runs: s.diagnostics, logs: s.logs });
+        // Heavy channels came for the recent steps only: attach them to their steps.
+        const details = new Map<number, Partial<StepRow>>((s.recent as (Partial<StepRow> & { stepIndex: number })[]).map((d) => [d.stepIndex, d]));
+        const steps = (s.steps as StepRow[]).map((x) => (details.has(x.stepIndex) ? { ...x, ...details.get(x.stepIndex) } : { ...x, layerHealth: null, profiler: null, sustainability: null, carbonEmissions: null }));
+        dispatch({ type: 'loaded', session: s, steps, runs: s.diagnostics, logs: s.logs });
       });
     return () => {
       alive = false;

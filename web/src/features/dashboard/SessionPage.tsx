@@ -65,7 +65,7 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
         <button className="button" onClick={() => exportJson(id)}>
           Export JSON
         </button>
-        <button className="button" onClick={() => exportCsv(session.runId, steps)}>
+        <button className="button" onClick={() => exportCsv(id, session.runId)}>
           Export CSV
         </button>
         <a className="button" href="/graphql" target="_blank" rel="noreferrer">

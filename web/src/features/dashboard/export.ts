@@ -1,5 +1,4 @@
 import { client, metric } from '../../graphql/client.ts';
-import type { StepRow } from '../../graphql/queries.ts';
 
 function download(name: string, text: string, type: string) {
   const a = document.createElement('a');
@@ -28,12 +27,42 @@ const csvCell = (v: unknown) => {
   return n === null ? '' : String(n);
 };
 
-/** Loss, validation, throughput and memory per step as CSV (NaN written as NaN). */
-export function exportCsv(runId: string, steps: StepRow[]): void {
+interface CsvStep {
+  stepIndex: number;
+  durationSeconds: unknown;
+  loss: { trainMean: unknown; trainMin: unknown; trainMax: unknown; trainStd: unknown; numBatches: number | null; val: Record<string, unknown> | null } | null;
+  throughput: { samplesPerSecond: unknown; tokensPerSecond: unknown } | null;
+  memory: { numTensors: unknown; numBytes: unknown } | null;
+}
+
+/** Every step's loss, validation, throughput and memory as CSV, fetched raw (NaN written as NaN). */
+export async function exportCsv(id: number, runId: string): Promise<void> {
+  const r = await client
+    .query(
+      `query($id: Int!) { session(id: $id) { steps(first: 10000) { stepIndex durationSeconds loss { trainMean trainMin trainMax trainStd numBatches val }
+        throughput { samplesPerSecond tokensPerSecond } memory { numTensors numBytes } } } }`,
+      { id },
+      { requestPolicy: 'network-only' },
+    )
+    .toPromise();
+  const steps = (r.data?.session.steps ?? []) as CsvStep[];
   const valKeys = [...new Set(steps.flatMap((s) => Object.keys(s.loss?.val ?? {})))];
-  const header = ['step_index', 'train_mean', 'train_min', 'train_max', 'train_std', ...valKeys, 'samples_per_second', 'num_tensors'];
+  const header = ['step_index', 'duration_seconds', 'train_mean', 'train_min', 'train_max', 'train_std', 'num_batches', ...valKeys, 'samples_per_second', 'tokens_per_second', 'num_tensors', 'num_bytes'];
   const rows = steps.map((s) =>
-    [s.stepIndex, csvCell(s.loss?.trainMean), csvCell(s.loss?.trainMin), csvCell(s.loss?.trainMax), csvCell(s.loss?.trainStd), ...valKeys.map((k) => csvCell(s.loss?.val?.[k])), csvCell(s.throughput?.samplesPerSecond), csvCell(s.memory?.numTensors)].join(','),
+    [
+      s.stepIndex,
+      csvCell(s.durationSeconds),
+      csvCell(s.loss?.trainMean),
+      csvCell(s.loss?.trainMin),
+      csvCell(s.loss?.trainMax),
+      csvCell(s.loss?.trainStd),
+      s.loss?.numBatches ?? '',
+      ...valKeys.map((k) => csvCell(s.loss?.val?.[k])),
+      csvCell(s.throughput?.samplesPerSecond),
+      csvCell(s.throughput?.tokensPerSecond),
+      csvCell(s.memory?.numTensors),
+      csvCell(s.memory?.numBytes),
+    ].join(','),
   );
   download(`${runId}.csv`, [header.join(','), ...rows].join('\n'), 'text/csv');
 }
