@@ -23,6 +23,7 @@ export function createServices(db: Db, opts: { subscriberQueueLimit: number; rep
     sessionStatus: 'latest',
     sessionSteps: 'drop-oldest',
     sessionLogs: 'drop-oldest',
+    sessionCreated: 'drop-oldest',
   });
   const runtime = new SessionRuntime(db, pubsub);
   const projects = new ProjectsService(db);

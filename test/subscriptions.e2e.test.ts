@@ -72,6 +72,17 @@ describe('live subscriptions over graphql-ws', () => {
     expect(steps.events[0]!.sessionSteps.step).toEqual({ stepIndex: 7, loss: { trainMean: 'Infinity' } });
   });
 
+  it('announces each new session to dashboards', async () => {
+    const s = await startTestServer();
+    await post(`${s.url}/projects`, { name: 'p' });
+    const client = wsClient(s.wsUrl);
+    const created = collect<{ sessionCreated: { id: number; runName: string } }>(client, 'subscription { sessionCreated { id runName } }', {});
+    await waitUntil(() => s.services.pubsub.subscriberCount('sessionCreated', 0) === 1, 'subscribed');
+    await post(`${s.url}/sessions/project/1`, seedSession('fresh'));
+    await waitUntil(() => created.events.length === 1, 'the new session is announced');
+    expect(created.events[0]!.sessionCreated).toEqual({ id: 1, runName: 'fresh' });
+  });
+
   it('answers a subscription to an unknown session with a coded error', async () => {
     const s = await startTestServer();
     const client = wsClient(s.wsUrl);

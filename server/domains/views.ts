@@ -108,6 +108,8 @@ export type Topics = {
   sessionStatus: StatusEvent;
   sessionSteps: StepView;
   sessionLogs: LogView;
+  /** Keyed by 0: every new session, of any project. */
+  sessionCreated: SessionView;
 };
 
 export type { JsonObject, JsonValue };

@@ -154,6 +154,12 @@ StatusEventRef.implement({
 });
 
 builder.subscriptionFields((t) => ({
+  sessionCreated: t.field({
+    type: SessionRef,
+    description: 'Each session created from now on, of any project.',
+    subscribe: (_r, _a, { services }) => services.sessions.watchCreated(),
+    resolve: (s) => s,
+  }),
   sessionStatus: t.field({
     type: StatusEventRef,
     description: "Each change of the session's status, starting with its current status.",

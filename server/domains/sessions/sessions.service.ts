@@ -45,7 +45,9 @@ export class SessionsService {
       },
     });
     this.runtime.adopt(row.id, projectId, 'running');
-    return toSessionView(row);
+    const view = toSessionView(row);
+    this.pubsub.publish('sessionCreated', 0, view);
+    return view;
   }
 
   /** @throws DomainError NOT_FOUND */
@@ -116,6 +118,11 @@ export class SessionsService {
   async ofProject(projectId: number): Promise<SessionView[]> {
     const rows = await this.db.trainSession.findMany({ where: { projectId }, orderBy: { id: 'desc' } });
     return Promise.all(rows.map(async (r) => toSessionView(r, await this.runtime.cachedStatus(r.id))));
+  }
+
+  /** Every session created from now on, of any project (dashboards list them live). */
+  watchCreated(): AsyncIterableIterator<Delivered<SessionView>> {
+    return this.pubsub.subscribe('sessionCreated', 0);
   }
 
   /**

@@ -31,10 +31,15 @@ function LiveStatus({ id, initial }: { id: number; initial: string }) {
 export function ProjectsPage() {
   const [{ data, fetching, error }, refetch] = useQuery<{ projects: { id: number; name: string; sessions: SessionRow[] }[] }>({ query: PROJECTS });
   const [compare, setCompare] = useState<number[]>([]);
-  useEffect(() => {
-    const t = setInterval(() => refetch({ requestPolicy: 'network-only' }), 5000);
-    return () => clearInterval(t);
-  }, [refetch]);
+  // A new session (from any client) re-reads the list; statuses update through their own subscriptions.
+  useEffect(
+    () =>
+      wsClient.subscribe(
+        { query: 'subscription { sessionCreated { id } }' },
+        { next: () => refetch({ requestPolicy: 'network-only' }), error: () => {}, complete: () => {} },
+      ),
+    [refetch],
+  );
   if (error) return <div className="error">Could not reach the server: {error.message}</div>;
   if (fetching && !data) return <div className="muted">Loading…</div>;
   const projects = data?.projects ?? [];
