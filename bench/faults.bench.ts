@@ -43,7 +43,7 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
   const n = task.xs.shape[0];
   const probe = { x: task.valXs.slice([0, 0], [32, -1]), y: task.valYs.slice([0, 0], [32, -1]) };
   obs?.registerModel(run.model, { probe });
-  const lossFn = (x: tf.Tensor, y: tf.Tensor) => tf.losses.softmaxCrossEntropy(y, run.model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar;
+  const lossFn = (x: tf.Tensor, y: tf.Tensor) => tf.metrics.categoricalCrossentropy(y, run.model.apply(x, { training: true }) as tf.Tensor).mean() as tf.Scalar;
   const startTensors = tf.memory().numTensors;
   const times: number[] = [];
   let sawNonFinite = false;

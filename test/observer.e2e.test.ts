@@ -30,7 +30,7 @@ async function handLoop(obs: Observer, opts: { steps: number; flushEvery: number
   obs.registerModel(model);
   const optimizer = tf.train.sgd(0.1);
   for (let step = 0; step < opts.steps; step++) {
-    const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs) as tf.Tensor) as tf.Scalar, true)!;
+    const loss = optimizer.minimize(() => tf.metrics.categoricalCrossentropy(ys, model.apply(xs) as tf.Tensor).mean() as tf.Scalar, true)!;
     // A transient NaN in the reported loss (the weights stay finite, so a later fault is a new one).
     const reported = opts.nanAt?.includes(step) ? loss.mul(Number.NaN) : loss;
     obs.step(step, reported, { batchSize: 200 });

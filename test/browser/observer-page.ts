@@ -50,7 +50,7 @@ async function main() {
   const losses: number[] = [];
   try {
     for (let step = 0; step < 60; step++) {
-      const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs) as tf.Tensor) as tf.Scalar, true)!;
+      const loss = optimizer.minimize(() => tf.metrics.categoricalCrossentropy(ys, model.apply(xs) as tf.Tensor).mean() as tf.Scalar, true)!;
       const reported = step === 9 || step === 29 ? loss.mul(Number.NaN) : loss;
       obs.step(step, reported, { batchSize: n });
       tf.dispose([loss, reported]);

@@ -143,13 +143,13 @@ export async function train(o: TrainOptions): Promise<{ ended: 'finished' | 'sto
       const y = trainSet.ys.slice([b * h.batchSize, 0], [h.batchSize, 10]);
       const loss = obs.shouldProfile(step)
         ? await obs.profileStep({ model, x, y, optimizer })
-        : optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x) as tf.Tensor) as tf.Scalar, true)!;
+        : optimizer.minimize(() => tf.metrics.categoricalCrossentropy(y, model.apply(x) as tf.Tensor).mean() as tf.Scalar, true)!;
       const reported = faults.nanAt.includes(step) ? loss.mul(Number.NaN) : loss;
       obs.step(step, reported, { batchSize: h.batchSize });
       if (faults.leak) leaked.push(tf.keep(x.clone()));
       tf.dispose([x, y, loss, reported]);
       if ((step + 1) % h.flushEvery === 0 || step === h.steps - 1) {
-        const val = tf.tidy(() => tf.losses.softmaxCrossEntropy(testSet.ys.slice([0, 0], [256, 10]), model.predict(testSet.xs.slice([0, 0], [256, 784])) as tf.Tensor));
+        const val = tf.tidy(() => tf.metrics.categoricalCrossentropy(testSet.ys.slice([0, 0], [256, 10]), model.predict(testSet.xs.slice([0, 0], [256, 784])) as tf.Tensor).mean());
         const valLoss = (await val.data())[0]!;
         val.dispose();
         const record = await obs.flush({ valMetrics: { val_loss: valLoss } });
