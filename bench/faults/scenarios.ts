@@ -68,6 +68,10 @@ function dense(inputs: number, layers: { units: number; activation: string; bias
 
 const compile = (m: tf.LayersModel, loss = 'categoricalCrossentropy') => (m.compile({ optimizer: 'sgd', loss }), m);
 
+/** The base model of most scenarios: one ReLU hidden layer named 'hidden', a softmax 'out'. */
+const mlp = (t: Task, seed: number, bias?: number) =>
+  compile(dense(t.inputs, [{ units: 32, activation: 'relu', name: 'hidden', ...(bias !== undefined ? { bias } : {}) }, { units: t.classes, activation: 'softmax', name: 'out' }], seed));
+
 function busyWait(ms: number) {
   const until = performance.now() + ms;
   while (performance.now() < until);
@@ -84,7 +88,7 @@ export const SCENARIOS: Scenario[] = [
     onset: 0,
     expect: { categories: ['loss', 'layer_health'] },
     build: (t, seed, faulty) => {
-      const model = compile(dense(t.inputs, [{ units: 32, activation: 'relu', name: 'hidden' }, { units: t.classes, activation: 'softmax', name: 'out' }], seed));
+      const model = mlp(t, seed);
       return { model, optimizer: tf.train.sgd(faulty ? 2000 : 0.1) };
     },
     manifested: (f, twin) => f.sawNonFinite || f.finalLoss > 2 * twin.finalLoss + 0.1,
@@ -99,7 +103,7 @@ export const SCENARIOS: Scenario[] = [
     onset: 40,
     expect: { categories: ['loss'], codes: ['loss.non_finite'] },
     build: (t, seed, faulty) => {
-      const model = compile(dense(t.inputs, [{ units: 32, activation: 'relu', name: 'hidden' }, { units: t.classes, activation: 'softmax', name: 'out' }], seed));
+      const model = mlp(t, seed);
       return {
         model,
         optimizer: tf.train.sgd(0.1),
@@ -136,7 +140,7 @@ export const SCENARIOS: Scenario[] = [
     onset: 0,
     expect: { categories: ['layer_health', 'loss'], layer: 'hidden' },
     build: (t, seed, faulty) => {
-      const model = compile(dense(t.inputs, [{ units: 32, activation: 'relu', name: 'hidden', ...(faulty ? { bias: -20 } : {}) }, { units: t.classes, activation: 'softmax', name: 'out' }], seed));
+      const model = mlp(t, seed, faulty ? -20 : undefined);
       return { model, optimizer: tf.train.sgd(0.1) };
     },
     manifested: (f, twin) => f.valAccuracy < twin.valAccuracy - 0.2,
@@ -155,7 +159,7 @@ export const SCENARIOS: Scenario[] = [
     onset: 0,
     expect: { categories: ['loss'] },
     build: (t, seed) => {
-      const model = compile(dense(t.inputs, [{ units: 32, activation: 'relu', name: 'hidden' }, { units: t.classes, activation: 'softmax', name: 'out' }], seed));
+      const model = mlp(t, seed);
       return { model, optimizer: tf.train.sgd(0.05) };
     },
     manifested: (f) => f.valAccuracy < 0.25,
@@ -170,7 +174,7 @@ export const SCENARIOS: Scenario[] = [
     onset: 0,
     expect: { categories: ['memory'], codes: ['memory.leak'] },
     build: (t, seed, faulty) => {
-      const model = compile(dense(t.inputs, [{ units: 32, activation: 'relu', name: 'hidden' }, { units: t.classes, activation: 'softmax', name: 'out' }], seed));
+      const model = mlp(t, seed);
       return { model, optimizer: tf.train.sgd(0.1), after: () => faulty && tf.keep(tf.zeros([8])) && undefined };
     },
     manifested: (f) => f.tensorGrowth >= 50,
@@ -185,7 +189,7 @@ export const SCENARIOS: Scenario[] = [
     onset: 100,
     expect: { categories: ['throughput'], codes: ['throughput.collapse'] },
     build: (t, seed, faulty) => {
-      const model = compile(dense(t.inputs, [{ units: 32, activation: 'relu', name: 'hidden' }, { units: t.classes, activation: 'softmax', name: 'out' }], seed));
+      const model = mlp(t, seed);
       return { model, optimizer: tf.train.sgd(0.1), after: (step) => faulty && step >= 100 && busyWait(15) };
     },
     manifested: (f) => f.msPerStepLate > 2 * f.msPerStepEarly,
@@ -206,7 +210,7 @@ export const SCENARIOS: Scenario[] = [
       flushEvery: 5,
       onset: 0,
       build: (t, seed) => {
-        const model = compile(dense(t.inputs, [{ units: 32, activation: 'relu', name: 'hidden' }, { units: t.classes, activation: 'softmax', name: 'out' }], seed));
+        const model = mlp(t, seed);
         return { model, optimizer: tf.train.adam(0.01) };
       },
     }),
