@@ -44,7 +44,10 @@ export const toModelView = (r: Model): ModelView => ({
   createdAt: r.createdAt,
 });
 
-const CHANNELS = ['loss', 'throughput', 'profiler', 'memory', 'system', 'layerHealth', 'sustainability', 'carbonEmissions', 'extra'] as const;
+/** The JSON channels of a stored step (its text columns holding objects). */
+export const JSON_CHANNELS = ['loss', 'throughput', 'profiler', 'memory', 'system', 'layerHealth', 'sustainability', 'carbonEmissions', 'extra'] as const;
+/** Every stored channel: the JSON ones and the duration. */
+export type StepChannel = 'durationSeconds' | (typeof JSON_CHANNELS)[number];
 
 /**
  * A stored step. Its channels are parsed when first read: a chart that asks for the loss of
@@ -54,7 +57,7 @@ export function toStepView(r: TrainStep): StepView {
   const view = { id: r.id, sessionId: r.sessionId, stepIndex: r.stepIndex, timestamp: r.timestamp, createdAt: r.createdAt } as StepView;
   let duration: number | null | undefined;
   Object.defineProperty(view, 'durationSeconds', { enumerable: true, get: () => (duration === undefined ? (duration = readNumber(r.durationSeconds ?? null)) : duration) });
-  for (const key of CHANNELS) {
+  for (const key of JSON_CHANNELS) {
     let parsed: JsonObject | null | undefined;
     Object.defineProperty(view, key, { enumerable: true, get: () => (parsed === undefined ? (parsed = readObject(r[key] ?? null)) : parsed) });
   }

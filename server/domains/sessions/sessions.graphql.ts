@@ -1,7 +1,7 @@
 import { builder } from '../../graphql/builder.ts';
 import { LogRef, ModelRef, ProjectRef, RunRef, SessionRef, StatusEventRef, StepRef } from '../../graphql/refs.ts';
 import { selectedFields } from '../../graphql/selection.ts';
-import type { StepChannel } from '../steps/steps.service.ts';
+import type { StepChannel } from '../mappers.ts';
 import { SESSION_ACTIONS, SESSION_STATUSES } from './status.ts';
 
 /** TrainStep fields → the stored channels they read; undefined (all) when `record` is asked. */

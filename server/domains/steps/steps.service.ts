@@ -5,7 +5,7 @@ import type { Delivered, PubSub } from '../../lib/pubsub.ts';
 import { parseInput } from '../../lib/validate.ts';
 import type { DiagnosticsService } from '../diagnostics/diagnostics.service.ts';
 import type { TrainStep } from '../../generated/prisma/client.ts';
-import { toStepRecord, toStepView } from '../mappers.ts';
+import { toStepRecord, toStepView, type StepChannel } from '../mappers.ts';
 import type { SessionRuntime, SessionState } from '../sessions/session-runtime.ts';
 import { acceptsSteps } from '../sessions/status.ts';
 import type { Page, StepView, Topics } from '../views.ts';
@@ -61,10 +61,6 @@ function toView(id: number, sessionId: number, s: StepRecordInput, createdAt: Da
     createdAt,
   };
 }
-
-/** The channels of a stored step (its JSON columns). */
-export const STEP_CHANNELS = ['durationSeconds', 'loss', 'throughput', 'profiler', 'memory', 'system', 'layerHealth', 'sustainability', 'carbonEmissions', 'extra'] as const;
-export type StepChannel = (typeof STEP_CHANNELS)[number];
 
 /** Columns to read: the step's identity and the asked channels (the others read as null). */
 function selectOf(channels: readonly StepChannel[]) {

@@ -77,18 +77,18 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
         {carbon ? ` · ${((carbon.cumulative_energy_kwh ?? 0) * 1000).toFixed(2)} Wh, ${((carbon.cumulative_emissions_kg ?? 0) * 1000).toFixed(2)} g CO₂e (${carbon.country_iso}, ${carbon.device_watts} W assumed)` : ''}
       </p>
       <div className="grid">
-        <div className="card">
-          <LineChart title="Loss" xs={xs} series={lossSeries} />
-        </div>
-        <div className="card">
-          <LineChart title="Throughput" xs={xs} series={speed} />
-        </div>
-        <div className="card">
-          <LineChart title="Memory" xs={xs} series={memory} />
-        </div>
-        <div className="card">
-          <LineChart title="Health score" xs={xs} series={health} />
-        </div>
+        {(
+          [
+            ['Loss', lossSeries],
+            ['Throughput', speed],
+            ['Memory', memory],
+            ['Health score', health],
+          ] as const
+        ).map(([title, series]) => (
+          <div className="card" key={title}>
+            <LineChart title={title} xs={xs} series={series} />
+          </div>
+        ))}
       </div>
       <div className="grid">
         <section className="card">
