@@ -43,6 +43,8 @@ export interface ObserverOptions {
   config?: Partial<ObserverConfig>;
   /** Called when the session goes pending, with the issues that paused it. */
   onPending?: (prompt: PendingPrompt) => void;
+  /** Called with true when training holds because the session was paused, false when it goes on. */
+  onPaused?: (paused: boolean) => void;
   /** Extra session metadata (shown in the dashboard). */
   metadata?: JsonObject;
 }
@@ -296,7 +298,7 @@ export class Observer {
         resolve(e);
       };
       const waiter = (e: StatusEvent) => accept(e) && done(e);
-      const timer = setTimeout(() => done(null), seconds * 1000);
+      const timer = Number.isFinite(seconds) ? setTimeout(() => done(null), seconds * 1000) : undefined;
       this.waiters.add(waiter);
     });
   }
@@ -316,6 +318,13 @@ export class Observer {
 
   private async act(e: StatusEvent): Promise<void> {
     if (e.status === 'running' || e.status === 'analyzing') return;
+    if (e.status === 'paused') {
+      // A person paused: hold, with no timeout, until someone resumes or stops.
+      this.options.onPaused?.(true);
+      const next = await this.nextStatus((x) => x.status !== 'paused' && x.status !== 'analyzing', Infinity);
+      this.options.onPaused?.(false);
+      return this.act(next!);
+    }
     if (e.status !== 'pending') throw new SessionStoppedError(e.status, this.sessionId);
     const issues: PendingIssue[] = e.run?.issues ?? [];
     const deadline = Date.now() + this.config.pendingTimeout * 1000;
@@ -344,8 +353,30 @@ export class Observer {
     }
   }
 
-  /** Sends a decision about a pending session (what a UI's buttons call). */
-  async decide(action: 'resume' | 'stop' | 'complete'): Promise<void> {
+  /**
+   * Pauses the session on the server (status `paused`, seen by every dashboard); the next
+   * {@link holdIfPaused} or flush holds until {@link resume} or a dashboard's Resume.
+   */
+  async pause(): Promise<void> {
+    await this.decide('pause');
+  }
+
+  /** Resumes a paused (or pending) session. */
+  async resume(): Promise<void> {
+    await this.decide('resume');
+  }
+
+  /**
+   * For a training loop, once per step: returns at once unless the session is paused (from
+   * this page or any dashboard), then holds until it is resumed; throws
+   * {@link SessionStoppedError} if it was stopped meanwhile. Costs nothing while running.
+   */
+  async holdIfPaused(): Promise<void> {
+    if (this.status === 'paused' && this.lastEvent) await this.act(this.lastEvent);
+  }
+
+  /** Sends a decision about the session (what a UI's buttons call). */
+  async decide(action: 'pause' | 'resume' | 'stop' | 'complete'): Promise<void> {
     const sessionId = await this.sender.ensureSession();
     await this.connection.request(ACTION, { s: sessionId, a: action });
   }

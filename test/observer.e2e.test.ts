@@ -24,7 +24,7 @@ const SESSION = `query($id: Int!) { session(id: $id) { status model { architectu
   logs { msg level } } }`;
 
 /** A hand-written training loop (optimizer.minimize), flushing every `flushEvery` steps. */
-async function handLoop(obs: Observer, opts: { steps: number; flushEvery: number; nanAt?: number[] }) {
+async function handLoop(obs: Observer, opts: { steps: number; flushEvery: number; nanAt?: number[]; onStep?: (step: number) => void }) {
   const { xs, ys } = loadMnist(20);
   const model = mlp(16);
   obs.registerModel(model);
@@ -36,6 +36,8 @@ async function handLoop(obs: Observer, opts: { steps: number; flushEvery: number
     obs.step(step, reported, { batchSize: 200 });
     tf.dispose([loss, reported]);
     if ((step + 1) % opts.flushEvery === 0) await obs.flush();
+    opts.onStep?.(step);
+    await obs.holdIfPaused();
   }
 }
 
@@ -92,6 +94,38 @@ describe('Observer with real tfjs training against the real server', () => {
     expect(steps.map((x) => x.stepIndex)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(steps[2]!.loss.trainMean).toBe('NaN');
     expect(steps[2]!.record.observer).toMatchObject({ first_non_finite: { step: 9, flush: 2, channel: 'loss' } });
+  });
+
+  it('holds while any client pauses the session, without a timeout, and goes on when resumed', async () => {
+    const s = await serverWithProject();
+    const held: boolean[] = [];
+    const obs = await Observer.create({ projectId: 1, runName: 'pause', config: { serverUrl: s.url, trackConsoleLogs: false, pendingTimeout: 0.2 }, onPaused: (p) => held.push(p) });
+    let last = -1;
+    const action = (a: string) => gql<{ sessionAction: { status: string } }>(s.url, 'mutation($a: SessionAction!) { sessionAction(sessionId: 1, action: $a) { status } }', { a });
+    const run = handLoop(obs, {
+      steps: 40,
+      flushEvery: 4,
+      onStep: (step) => {
+        last = step;
+        // A dashboard (another client) pauses once the run is under way.
+        if (step === 9) void action('pause');
+      },
+    });
+    await waitUntil(() => held.length === 1, 'the loop holds');
+    const at = last;
+    // Held well past pendingTimeout: a person's pause never times out into a stop.
+    await new Promise((r) => setTimeout(r, 800));
+    expect(last).toBe(at);
+    expect(at).toBeLessThan(39);
+    const { data: paused } = await gql<SessionData>(s.url, SESSION, { id: 1 });
+    expect(paused!.session.status).toBe('paused');
+    expect((await action('resume')).data!.sessionAction.status).toBe('running');
+    await run;
+    await obs.close();
+    expect(held).toEqual([true, false]);
+    const { data } = await gql<SessionData>(s.url, SESSION, { id: 1 });
+    expect(data!.session.steps.map((x) => x.stepIndex)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(data!.session.status).toBe('running');
   });
 
   it('saves a checkpoint and stops when nobody decides within pendingTimeout', async () => {

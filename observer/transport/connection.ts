@@ -9,7 +9,7 @@ async function webSocketImpl(): Promise<unknown> {
 
 /** Status events of the server's `sessionStatus` subscription. */
 export interface StatusEvent {
-  status: 'running' | 'analyzing' | 'pending' | 'stopped' | 'completed' | 'failed';
+  status: 'running' | 'analyzing' | 'pending' | 'paused' | 'stopped' | 'completed' | 'failed';
   stepIndex: number | null;
   reason: string;
   run: { healthScore: number; issues: { severity: 'critical' | 'warning' | 'info'; category: string; title: string; description: string; suggestion: string; layerId: string | null; epochIndex: number | null }[] } | null;

@@ -5,6 +5,8 @@ export const SessionStatus = {
   running: 'running',
   analyzing: 'analyzing',
   pending: 'pending',
+  /** Held by a person (Pause in a dashboard or the trainer); the observer waits until resumed. */
+  paused: 'paused',
   stopped: 'stopped',
   completed: 'completed',
   failed: 'failed',
@@ -13,16 +15,17 @@ export type SessionStatus = (typeof SessionStatus)[keyof typeof SessionStatus];
 export const SESSION_STATUSES = Object.values(SessionStatus);
 
 /** What a person (or a client) can ask of a session. */
-export const SessionAction = { resume: 'resume', stop: 'stop', complete: 'complete', fail: 'fail' } as const;
+export const SessionAction = { pause: 'pause', resume: 'resume', stop: 'stop', complete: 'complete', fail: 'fail' } as const;
 export type SessionAction = (typeof SessionAction)[keyof typeof SessionAction];
 export const SESSION_ACTIONS = Object.values(SessionAction);
 
 const TERMINAL: ReadonlySet<SessionStatus> = new Set(['stopped', 'completed', 'failed']);
-const LIVE: readonly SessionStatus[] = ['running', 'analyzing', 'pending'];
+const LIVE: readonly SessionStatus[] = ['running', 'analyzing', 'pending', 'paused'];
 
 /** The statuses each action may start from, and where it leads. */
 const TRANSITIONS: Record<SessionAction, { from: readonly SessionStatus[]; to: SessionStatus }> = {
-  resume: { from: ['pending'], to: 'running' },
+  pause: { from: ['running', 'analyzing'], to: 'paused' },
+  resume: { from: ['pending', 'paused'], to: 'running' },
   stop: { from: LIVE, to: 'stopped' },
   complete: { from: LIVE, to: 'completed' },
   fail: { from: LIVE, to: 'failed' },
@@ -30,8 +33,11 @@ const TRANSITIONS: Record<SessionAction, { from: readonly SessionStatus[]; to: S
 
 export const isTerminal = (s: SessionStatus): boolean => TERMINAL.has(s);
 
-/** Steps are accepted while training runs or its last step is being analysed. */
-export const acceptsSteps = (s: SessionStatus): boolean => s === 'running' || s === 'analyzing';
+/**
+ * Steps are accepted while training runs or its last step is being analysed, and while paused
+ * (a step computed before the pause reached the client is kept, not refused).
+ */
+export const acceptsSteps = (s: SessionStatus): boolean => s === 'running' || s === 'analyzing' || s === 'paused';
 
 /**
  * The status an action leads to from `current`.
