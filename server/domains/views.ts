@@ -34,6 +34,16 @@ export interface ModelView {
 }
 
 /** A stored step: the seed's step record (snake_case channels) plus its ids. */
+/** Chart quantities of a session's steps, one array per quantity (null where a step lacks it). */
+export interface StepSeries {
+  stepIndex: number[];
+  trainLoss: (number | null)[];
+  /** Validation metrics by name. */
+  val: Record<string, (number | null)[]>;
+  samplesPerSecond: (number | null)[];
+  numTensors: (number | null)[];
+}
+
 export interface StepView {
   id: number;
   sessionId: number;

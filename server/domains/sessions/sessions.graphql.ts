@@ -2,6 +2,7 @@ import { builder } from '../../graphql/builder.ts';
 import { LogRef, ModelRef, ProjectRef, RunRef, SessionRef, StatusEventRef, StepRef } from '../../graphql/refs.ts';
 import { selectedFields } from '../../graphql/selection.ts';
 import type { StepChannel } from '../mappers.ts';
+import type { StepSeries } from '../views.ts';
 import { SESSION_ACTIONS, SESSION_STATUSES } from './status.ts';
 
 /** TrainStep fields → the stored channels they read; undefined (all) when `record` is asked. */
@@ -21,6 +22,25 @@ function stepChannels(fields: Set<string>): StepChannel[] | undefined {
   if (fields.has('record')) return undefined;
   return [...fields].flatMap((f) => (FIELD_CHANNELS[f] ? [FIELD_CHANNELS[f]] : []));
 }
+
+const ValSeriesRef = builder.objectRef<{ name: string; values: (number | null)[] }>('ValSeries').implement({
+  description: 'One validation metric over the steps.',
+  fields: (t) => ({ name: t.exposeString('name'), values: t.field({ type: ['Metric'], nullable: { list: false, items: true }, resolve: (v) => v.values }) }),
+});
+
+const StepSeriesRef = builder.objectRef<StepSeries>('StepSeries').implement({
+  description: 'Chart columns of a session: entry i of each list belongs to stepIndex[i].',
+  fields: (t) => {
+    const column = (pick: (s: StepSeries) => (number | null)[]) => t.field({ type: ['Metric'], nullable: { list: false, items: true }, resolve: pick });
+    return {
+      stepIndex: t.exposeIntList('stepIndex'),
+      trainLoss: column((s) => s.trainLoss),
+      samplesPerSecond: column((s) => s.samplesPerSecond),
+      numTensors: column((s) => s.numTensors),
+      val: t.field({ type: [ValSeriesRef], resolve: (s) => Object.entries(s.val).map(([name, values]) => ({ name, values })) }),
+    };
+  },
+});
 
 export const SessionStatusEnum = builder.enumType('SessionStatus', { values: SESSION_STATUSES });
 const SessionActionEnum = builder.enumType('SessionAction', { values: SESSION_ACTIONS });
@@ -58,6 +78,13 @@ SessionRef.implement({
       description: 'Steps by ascending index: `after` a step index, at most `first` (default 1000, max 10000); or the `last` N.',
       args: { first: t.arg.int(), after: t.arg.int(), last: t.arg.int() },
       resolve: async (s, args, { services }, info) => (await services.steps.list(s.id, args, stepChannels(selectedFields(info)))).items,
+    }),
+    series: t.field({
+      type: StepSeriesRef,
+      description:
+        'The chart quantities of every step (after the step index `after`), one array per quantity in step order: the cheap way to draw a long session. NaN and Infinity come as strings.',
+      args: { after: t.arg.int() },
+      resolve: (s, { after }, { services }) => services.steps.series(s.id, after ?? null),
     }),
     logs: t.field({
       type: [LogRef],

@@ -5,10 +5,10 @@ import type { Delivered, PubSub } from '../../lib/pubsub.ts';
 import { parseInput } from '../../lib/validate.ts';
 import type { DiagnosticsService } from '../diagnostics/diagnostics.service.ts';
 import type { TrainStep } from '../../generated/prisma/client.ts';
-import { toStepRecord, toStepView, type StepChannel } from '../mappers.ts';
+import { readObject, toStepRecord, toStepView, type StepChannel } from '../mappers.ts';
 import type { SessionRuntime, SessionState } from '../sessions/session-runtime.ts';
 import { acceptsSteps } from '../sessions/status.ts';
-import type { Page, StepView, Topics } from '../views.ts';
+import type { Page, StepSeries, StepView, Topics } from '../views.ts';
 import { channelText, type StepRow, StepWriter } from './step-writer.ts';
 import { stepBatchInput, stepRecordInput, type StepRecordInput } from './steps.schemas.ts';
 
@@ -163,6 +163,36 @@ export class StepsService {
     })) as TrainStep[];
     const items = rows.slice(0, take).map(toStepView);
     return { items, nextCursor: rows.length > take ? items[items.length - 1]!.stepIndex : null };
+  }
+
+  /**
+   * The chart quantities of every step after `after` (a step index), one array per quantity in
+   * step order: what a dashboard draws for a long session. One raw read of four columns: for
+   * 10,000 steps about a quarter of the time of reading them as step objects.
+   */
+  async series(sessionId: number, after: number | null = null): Promise<StepSeries> {
+    await this.runtime.state(sessionId);
+    const rows = await this.db.$queryRaw<{ stepIndex: number | bigint; loss: string | null; throughput: string | null; memory: string | null }[]>`
+      SELECT "stepIndex", "loss", "throughput", "memory" FROM "TrainStep"
+      WHERE "sessionId" = ${sessionId} AND "stepIndex" > ${after ?? -1} ORDER BY "stepIndex"`;
+    const n = rows.length;
+    const out: StepSeries = { stepIndex: new Array(n), trainLoss: new Array(n), val: {}, samplesPerSecond: new Array(n), numTensors: new Array(n) };
+    const num = (o: JsonObject | null, k: string) => (typeof o?.[k] === 'number' ? (o[k] as number) : null);
+    rows.forEach((r, i) => {
+      out.stepIndex[i] = Number(r.stepIndex);
+      const loss = readObject(r.loss);
+      out.trainLoss[i] = num(loss, 'train_mean');
+      const val = loss?.val;
+      if (val && typeof val === 'object' && !Array.isArray(val)) {
+        for (const [k, v] of Object.entries(val)) {
+          if (typeof v !== 'number') continue;
+          (out.val[k] ??= new Array<number | null>(n).fill(null))[i] = v;
+        }
+      }
+      out.samplesPerSecond[i] = num(readObject(r.throughput), 'samples_per_second');
+      out.numTensors[i] = num(readObject(r.memory), 'num_tensors');
+    });
+    return out;
   }
 
   async count(sessionId: number): Promise<number> {

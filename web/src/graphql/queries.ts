@@ -13,11 +13,11 @@ export const STEP_FIELDS = `${CHART_FIELDS} layerHealth profiler sustainability 
 /** Steps fetched with their heavy channels when a session opens. */
 export const DETAIL_WINDOW = 200;
 
-export const SESSION = `query Session($id: Int!, $last: Int!) {
+export const SESSION = `query Session($id: Int!) {
   session(id: $id) {
     id runId runName status startedAt endedAt device config metadata projectId
     model { architecture hyperparameters }
-    steps(last: $last) { ${CHART_FIELDS} }
+    series { stepIndex trainLoss samplesPerSecond numTensors val { name values } }
     recent: steps(last: ${DETAIL_WINDOW}) { ${DETAIL_FIELDS} }
     diagnostics(first: 200, withIssuesOnly: true) { id stepIndex healthScore verdict createdAt issues { severity category code title description suggestion layerId epochIndex } }
     latestDiagnostics { healthScore issueCount }
@@ -35,6 +35,32 @@ export const STATUS_EVENTS = `subscription Status($id: Int!) { sessionStatus(ses
 export const LOG_EVENTS = `subscription Logs($id: Int!) { sessionLogs(sessionId: $id) { log { id ts level msg module kind } } }`;
 
 export const ACTION = `mutation Action($id: Int!, $action: SessionAction!) { sessionAction(sessionId: $id, action: $action) { id status } }`;
+
+/** The session's chart columns (`series`): entry i of each belongs to stepIndex[i]. */
+export interface SeriesColumns {
+  stepIndex: number[];
+  trainLoss: unknown[];
+  samplesPerSecond: unknown[];
+  numTensors: unknown[];
+  val: { name: string; values: unknown[] }[];
+}
+
+/** Rows for the charts from the columns (the heavy channels empty until details arrive). */
+export function rowsFromSeries(c: SeriesColumns): StepRow[] {
+  return c.stepIndex.map((stepIndex, i) => {
+    const val = c.val.length ? Object.fromEntries(c.val.filter((v) => v.values[i] !== null).map((v) => [v.name, v.values[i]])) : {};
+    return {
+      stepIndex,
+      loss: { trainMean: c.trainLoss[i], val: Object.keys(val).length ? val : null },
+      throughput: { samplesPerSecond: c.samplesPerSecond[i] },
+      memory: { numTensors: c.numTensors[i] },
+      layerHealth: null,
+      profiler: null,
+      sustainability: null,
+      carbonEmissions: null,
+    };
+  });
+}
 
 export interface StepRow {
   stepIndex: number;

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useReducer } from 'react';
 import { useClient } from 'urql';
 import { wsClient } from './client.ts';
-import { LOG_EVENTS, SESSION, STATUS_EVENTS, STEP_EVENTS, STEPS_AFTER, type LogRow, type Run, type StepRow } from './queries.ts';
+import { LOG_EVENTS, rowsFromSeries, SESSION, STATUS_EVENTS, STEP_EVENTS, STEPS_AFTER, type LogRow, type Run, type SeriesColumns, type StepRow } from './queries.ts';
 
 export interface SessionData {
   id: number;
@@ -120,16 +120,17 @@ export function useSession(id: number) {
       ),
     );
     client
-      .query(SESSION, { id, last: 10_000 }, { requestPolicy: 'network-only' })
+      .query(SESSION, { id }, { requestPolicy: 'network-only' })
       .toPromise()
       .then((r) => {
         if (!alive) return;
         if (r.error) return dispatch({ type: 'error', error: r.error.message });
         const s = r.data.session;
-        lastIndex = Math.max(lastIndex, s.steps.at(-1)?.stepIndex ?? -1);
-        // Heavy channels came for the recent steps only: attach them to their steps.
+        const series = s.series as SeriesColumns;
+        lastIndex = Math.max(lastIndex, series.stepIndex.at(-1) ?? -1);
+        // Chart columns for every step; heavy channels for the recent steps only, attached to theirs.
         const details = new Map<number, Partial<StepRow>>((s.recent as (Partial<StepRow> & { stepIndex: number })[]).map((d) => [d.stepIndex, d]));
-        const steps = (s.steps as StepRow[]).map((x) => (details.has(x.stepIndex) ? { ...x, ...details.get(x.stepIndex) } : { ...x, layerHealth: null, profiler: null, sustainability: null, carbonEmissions: null }));
+        const steps = rowsFromSeries(series).map((x) => (details.has(x.stepIndex) ? { ...x, ...details.get(x.stepIndex) } : x));
         dispatch({ type: 'loaded', session: s, steps, runs: s.diagnostics, logs: s.logs });
       });
     return () => {
