@@ -78,6 +78,8 @@ describe.runIf(hasChromium)('web app in Chromium', () => {
       // token + position embeddings, their sum, 6 per block x 2, final norm, head; residuals included.
       expect(await page.getAttribute('[data-testid=layer-graph]', 'data-nodes')).toBe('17');
       expect(Number(await page.getAttribute('[data-testid=layer-graph]', 'data-edges'))).toBe(2 + 2 * 8 + 2);
+      // Layer health from the model's probeLoss: gradient norms for each layer with weights.
+      expect(await page.evaluate(() => document.querySelectorAll('.heatmap-labels > div').length)).toBe(12);
       await page.click('[data-testid=pause]');
       await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent === 'paused', null, { timeout: 30_000 });
       await page.waitForFunction(() => document.querySelector('[data-testid=progress]')?.textContent?.includes('paused'), null, { timeout: 30_000 });

@@ -8,6 +8,11 @@ export interface CustomModel {
   layers: Record<string, { type?: string; variables: tf.Variable[]; activation?: string }>;
   /** The real connections (residuals included); without them the layers are drawn as a chain. */
   edges?: { source: string; target: string }[];
+  /**
+   * The loss on a fixed batch, for per-layer gradient norms (layer health). It must not
+   * update anything; the observer differentiates it with respect to the layers' variables.
+   */
+  probeLoss?: () => tf.Scalar;
 }
 
 export type ObservableModel = tf.LayersModel | CustomModel;

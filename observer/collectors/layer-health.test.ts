@@ -57,4 +57,20 @@ describe('layer health', () => {
     expect(hidden).toMatchObject({ activation_mean: null, gradient_norm_mean: null });
     expect(hidden.weight_sparsity).toBeLessThan(0.1);
   });
+
+  it('gives a custom model (named variables) gradient norms and sparsity from its probeLoss', async () => {
+    const x = tf.randomUniform([16, 4], 0, 1, 'float32', 2);
+    const w1 = tf.variable(tf.randomNormal([4, 8], 0, 0.5, 'float32', 3), true, 'w1');
+    const w2 = tf.variable(tf.zeros([8, 1]), true, 'w2');
+    // The second layer's weights are all zero: no gradient reaches the first.
+    const probeLoss = () => x.matMul(w1).relu().matMul(w2).sub(1).square().mean() as tf.Scalar;
+    const h = new LayerHealthCollector({ layers: { first: { variables: [w1] }, second: { variables: [w2] } }, probeLoss }, null, 1e-6);
+    expect(h.layerNames).toEqual(['first', 'second']);
+    h.measure();
+    const out = (await h.collect()) as any;
+    expect(out.layers.first).toMatchObject({ activation_mean: null, dead_fraction: null, is_dead: false, has_vanishing_gradients: true, gradient_norm_mean: 0 });
+    expect(out.layers.second.gradient_norm_mean).toBeGreaterThan(0.1);
+    expect(out.layers.second.weight_sparsity).toBe(1);
+    tf.dispose([x, w1, w2]);
+  });
 });

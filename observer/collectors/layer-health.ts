@@ -29,13 +29,24 @@ const MISSING = -1e30;
 const DEAD_LAYER_FRACTION = 0.9;
 const VANISHING_GRADIENT = 1e-7;
 
+/** A layer as the collector sees it, from a tf.LayersModel or a custom model's named variables. */
+interface Inspected {
+  name: string;
+  trainable: tf.Variable[];
+  /** Weight matrices and kernels (rank >= 2), for sparsity. */
+  kernels: () => tf.Tensor[];
+  relu: boolean;
+}
+
 /**
  * Computes per-layer health on the device: activation mean/std and dead units from a forward
  * pass of the probe batch, gradient norms from one backward pass (no weight update), weight
- * sparsity from the weights. Everything lands in one tensor, read back once at flush.
+ * sparsity from the weights. Everything lands in one tensor, read back once at flush. A custom
+ * model (named variables) gets gradient norms from its `probeLoss` and weight sparsity; its
+ * activations are not reachable from outside.
  */
 export class LayerHealthCollector {
-  private readonly layers: tf.layers.Layer[];
+  private readonly layers: Inspected[];
   private readonly inspector: tf.LayersModel | null;
   private pending: tf.Tensor2D | null = null;
 
@@ -44,11 +55,18 @@ export class LayerHealthCollector {
     private readonly probe: ProbeBatch | null,
     private readonly zeroThreshold: number,
   ) {
-    this.layers = isLayersModel(model) ? model.layers.filter((l) => l.countParams() > 0 || l.getClassName() === 'Activation') : [];
-    this.inspector =
-      isLayersModel(model) && probe && this.layers.length
-        ? tf.model({ inputs: model.inputs, outputs: this.layers.map((l) => l.output as tf.SymbolicTensor) })
-        : null;
+    if (isLayersModel(model)) {
+      const layers = model.layers.filter((l) => l.countParams() > 0 || l.getClassName() === 'Activation');
+      this.layers = layers.map((l) => ({ name: l.name, trainable: l.trainableWeights.map((w) => (w as unknown as { read(): tf.Variable }).read()), kernels: () => l.getWeights().filter((w) => w.rank >= 2), relu: isRelu(l) }));
+      this.inspector = probe && layers.length ? tf.model({ inputs: model.inputs, outputs: layers.map((l) => l.output as tf.SymbolicTensor) }) : null;
+    } else {
+      this.layers = model.probeLoss
+        ? Object.entries(model.layers)
+            .filter(([, l]) => l.variables.length > 0)
+            .map(([name, l]) => ({ name, trainable: l.variables.filter((v) => v.trainable), kernels: () => l.variables.filter((v) => v.rank >= 2), relu: l.activation === 'relu' }))
+        : [];
+      this.inspector = null;
+    }
   }
 
   /** Names of the layers reported, in model order. */
@@ -58,13 +76,12 @@ export class LayerHealthCollector {
 
   /** Dispatches the computation (no readback); the result waits on the device for `collect`. */
   measure(): void {
-    if (!isLayersModel(this.model) || !this.layers.length) return;
-    const model = this.model;
+    if (!this.layers.length) return;
     const next = tf.tidy(() => {
       const rows: tf.Tensor1D[] = [];
       const activations = this.inspector ? (this.inspector.predict(this.probe!.x) as tf.Tensor | tf.Tensor[]) : null;
       const acts = activations ? (Array.isArray(activations) ? activations : [activations]) : null;
-      const grads = this.gradients(model);
+      const grads = this.gradients();
       this.layers.forEach((layer, i) => {
         const a = acts?.[i];
         const stats: tf.Scalar[] = [];
@@ -76,7 +93,7 @@ export class LayerHealthCollector {
         } else stats.push(tf.scalar(MISSING), tf.scalar(MISSING), tf.scalar(MISSING));
         const g = grads?.[layer.name];
         stats.push(g && g.length ? (tf.addN(g.map((t) => t.square().sum())).sqrt() as tf.Scalar) : tf.scalar(MISSING));
-        const kernels = layer.getWeights().filter((w) => w.rank >= 2);
+        const kernels = layer.kernels();
         stats.push(kernels.length ? (tf.addN(kernels.map((w) => w.abs().less(this.zeroThreshold).cast('float32').sum())).div(kernels.reduce((n, w) => n + w.size, 0)) as tf.Scalar) : tf.scalar(MISSING));
         rows.push(tf.stack(stats) as tf.Tensor1D);
       });
@@ -86,16 +103,23 @@ export class LayerHealthCollector {
     this.pending = next;
   }
 
-  /** Gradients of the compiled loss on the probe batch, per layer (no optimizer step). */
-  private gradients(model: tf.LayersModel): Record<string, tf.Tensor[]> | null {
-    const lossFn = compiledLoss(model);
-    if (!this.probe?.y || !lossFn) return null;
-    const y = Array.isArray(this.probe.y) ? this.probe.y[0]! : this.probe.y;
-    // Inference mode: batch-norm statistics must not move because the observer looked.
-    const { grads } = tf.variableGrads(() => lossFn(y, model.apply(this.probe!.x, { training: false }) as tf.Tensor).mean() as tf.Scalar);
+  /** Gradients of the loss on the probe batch, per layer (no optimizer step). */
+  private gradients(): Record<string, tf.Tensor[]> | null {
+    const model = this.model;
+    let loss: (() => tf.Scalar) | null = null;
+    if (isLayersModel(model)) {
+      const lossFn = compiledLoss(model);
+      if (!this.probe?.y || !lossFn) return null;
+      const y = Array.isArray(this.probe.y) ? this.probe.y[0]! : this.probe.y;
+      // Inference mode: batch-norm statistics must not move because the observer looked.
+      loss = () => lossFn(y, model.apply(this.probe!.x, { training: false }) as tf.Tensor).mean() as tf.Scalar;
+    } else loss = model.probeLoss ?? null;
+    if (!loss) return null;
+    const vars = this.layers.flatMap((l) => l.trainable);
+    const { grads } = tf.variableGrads(loss, vars);
     const byLayer: Record<string, tf.Tensor[]> = {};
     for (const layer of this.layers)
-      byLayer[layer.name] = layer.trainableWeights.map((w) => grads[w.originalName] ?? grads[w.name]).filter((t): t is tf.Tensor => t !== undefined);
+      byLayer[layer.name] = layer.trainable.map((w) => grads[w.name]).filter((t): t is tf.Tensor => t !== undefined);
     return byLayer;
   }
 
@@ -114,7 +138,7 @@ export class LayerHealthCollector {
         return x < MISSING / 2 ? null : x;
       };
       const h = Object.fromEntries(FIELDS.map((f, k) => [f, v(k)])) as unknown as LayerHealth;
-      h.is_dead = h.dead_fraction !== null && h.dead_fraction >= DEAD_LAYER_FRACTION && isRelu(layer);
+      h.is_dead = h.dead_fraction !== null && h.dead_fraction >= DEAD_LAYER_FRACTION && layer.relu;
       h.has_vanishing_gradients = h.gradient_norm_mean !== null && Number.isFinite(h.gradient_norm_mean) && h.gradient_norm_mean < VANISHING_GRADIENT;
       layers[layer.name] = h;
     });

@@ -46,7 +46,7 @@ export function LayerHeatmap({ steps }: { steps: StepRow[] }) {
     ctx.putImageData(img, 0, 0);
   }, [withHealth, layers.join('|'), metric]);
 
-  if (!layers.length) return <p className="muted">No layer health yet (register the model with a probe batch).</p>;
+  if (!layers.length) return <p className="muted">No layer health yet (register the model with a probe batch, or a custom model with a probeLoss).</p>;
   return (
     <div>
       <select value={metric} onChange={(e) => setMetric(e.target.value as Metric)} aria-label="layer metric">

@@ -150,7 +150,8 @@ function textTask(h: Hyperparameters, corpus: TextCorpus, optimizer: tf.Optimize
   const batch = () => textBatch(corpus.tokens, 0, split, h.batchSize, h.context, random);
   return {
     dataset: 'Moby Dick (characters)',
-    observed: gpt.describe(),
+    // Gradient norms per layer (layer health) from the held-out batch.
+    observed: { ...gpt.describe(), probeLoss: () => gpt.loss(val.x, val.y) },
     variables: gpt.variables,
     batch() {
       const { x, y } = batch();
