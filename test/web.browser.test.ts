@@ -20,9 +20,9 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(disposeAll);
 
-async function withPage(run: (page: Page, base: string, server: Awaited<ReturnType<typeof startTestServer>>) => Promise<void>, shot: string) {
-  const server = await startTestServer({ webRoot });
-  const browser = await launchChromium();
+async function withPage(run: (page: Page, base: string, server: Awaited<ReturnType<typeof startTestServer>>) => Promise<void>, shot: string, opts: { webgpu?: boolean; databaseUrl?: string } = {}) {
+  const server = await startTestServer({ webRoot, ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) });
+  const browser = await launchChromium({ webgpu: opts.webgpu });
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -104,6 +104,38 @@ describe.runIf(hasChromium)('web app in Chromium', () => {
       const after = await (await fetch(`${s.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ sessions { nodes { id } } }' }) })).json();
       expect(after.data.sessions.nodes).toHaveLength(1);
     }, 'web-minigpt');
+  }, 300_000);
+
+  it('without WebGPU says why it fell back; with the server gone it keeps training, says so, and delivers everything when it is back', async () => {
+    const databaseUrl = `file:${path.join(tempDir(), 'app.db')}`;
+    await withPage(
+      async (page, base, first) => {
+        await page.goto(`${base}/#/train`);
+        await page.waitForFunction(() => document.querySelector('[data-testid=trainer-status]')?.textContent?.startsWith('Ready'), null, { timeout: 30_000 });
+        await page.fill('[data-testid=steps]', '300');
+        await page.fill('[data-testid=flush-every]', '10');
+        await page.click('[data-testid=start]');
+        await page.waitForSelector('[data-testid=backend-note]', { timeout: 30_000 });
+        expect(await page.textContent('[data-testid=backend-note]')).toMatch(/WebGPU is not available in this browser|no WebGPU adapter/);
+        expect(await page.textContent('[data-testid=backend-note]')).toContain('using webgl');
+        await page.waitForFunction(() => /step (\d+)/.exec(document.querySelector('[data-testid=progress]')?.textContent ?? '')?.[1] as unknown as number >= 30, null, { timeout: 60_000 });
+        await first.close();
+        await page.waitForSelector('[data-testid=offline]', { timeout: 30_000 });
+        await page.waitForFunction(() => /(\d+) record/.exec(document.querySelector('[data-testid=offline]')?.textContent ?? '')?.[1] as unknown as number >= 2, null, { timeout: 60_000 });
+        await page.screenshot({ path: path.join(ARTIFACTS, 'web-offline.png'), fullPage: true });
+        expect(await page.textContent('[data-testid=trainer-status]')).toContain('Training on webgl');
+        // The server comes back on the same port and file.
+        const second = await startTestServer({ webRoot, databaseUrl, port: first.port });
+        await page.waitForFunction(() => document.querySelector('[data-testid=trainer-status]')?.textContent?.startsWith('Ended'), null, { timeout: 180_000 });
+        expect(await page.textContent('[data-testid=trainer-status]')).toContain('finished');
+        expect(await page.$('[data-testid=offline]')).toBeNull();
+        const steps = await second.db.trainStep.findMany({ where: { sessionId: 1 }, select: { stepIndex: true }, orderBy: { stepIndex: 'asc' } });
+        expect(steps.map((x) => x.stepIndex)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+        expect((await second.db.trainSession.findUniqueOrThrow({ where: { id: 1 } })).status).toBe('completed');
+      },
+      'web-fallback-offline',
+      { webgpu: false, databaseUrl },
+    );
   }, 300_000);
 
   it('shows a session from the legacy REST client with its steps, diagnostics and logs, live', async () => {

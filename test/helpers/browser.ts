@@ -7,8 +7,11 @@ import { build } from 'vite';
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM);
 
-/** Headless Chromium with real WebGPU (SwiftShader on these machines) and no background traffic. */
-export function launchChromium(): Promise<Browser> {
+/**
+ * Headless Chromium with real WebGPU (SwiftShader on these machines) and no background
+ * traffic; `webgpu: false` leaves WebGPU off, as in a browser without it.
+ */
+export function launchChromium(opts: { webgpu?: boolean } = {}): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -19,7 +22,7 @@ export function launchChromium(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
-      '--enable-unsafe-webgpu',
+      ...(opts.webgpu === false ? ['--disable-features=WebGPU'] : ['--enable-unsafe-webgpu']),
     ],
   });
 }

@@ -97,7 +97,15 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
           ] as const
         ).map(([title, series]) => (
           <div className="card" key={title}>
-            <LineChart title={title} xs={xs} series={series} />
+            {title === 'Health score' && !series.some((x) => x.values.some((v) => v !== null)) ? (
+              <div className="chart-empty">
+                <h2>Health score</h2>
+                <p className="ok-text">{steps.length ? `100: no diagnostic run found a problem in ${steps.length} steps.` : 'No steps yet.'}</p>
+                <p className="muted">The score drops here when a run finds an issue (critical −25, warning −8, info −2).</p>
+              </div>
+            ) : (
+              <LineChart title={title} xs={xs} series={series} />
+            )}
           </div>
         ))}
       </div>
