@@ -47,27 +47,57 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
   const startTensors = tf.memory().numTensors;
   const times: number[] = [];
   let sawNonFinite = false;
+  let initialLoss = Number.NaN;
   let finalLoss = Number.NaN;
+  let finalValLoss = Number.NaN;
+  let bestValLoss = Number.POSITIVE_INFINITY;
+  const lossTrace: number[] = [];
+  // Validation as a user's loop would measure it at each flush (one readback).
+  const validate = async () => {
+    const [l, a] = tf.tidy(() => {
+      const p = run.model.predict(task.valXs) as tf.Tensor;
+      return [tf.metrics.categoricalCrossentropy(task.valYs, p).mean(), tf.metrics.categoricalAccuracy(task.valYs, p).mean()];
+    });
+    const [vl, va] = [(await l!.data())[0]!, (await a!.data())[0]!];
+    tf.dispose([l!, a!]);
+    finalValLoss = vl;
+    if (Number.isFinite(vl)) bestValLoss = Math.min(bestValLoss, vl);
+    return { val_loss: vl, val_accuracy: va };
+  };
   for (let step = 0; step < s.steps; step++) {
     const t0 = performance.now();
+    run.before?.(step);
     const begin = (step * s.batchSize) % Math.max(1, n - s.batchSize);
     const xb = task.xs.slice([begin, 0], [s.batchSize, -1]);
     const yb = task.ys.slice([begin, 0], [s.batchSize, -1]);
     const x = run.batch ? run.batch(step, xb) : xb;
-    const loss = run.optimizer.minimize(() => lossFn(x, yb), true)!;
+    let loss: tf.Scalar;
+    if (run.flipGradients) {
+      const { value, grads } = run.optimizer.computeGradients(() => lossFn(x, yb));
+      const flipped = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, g.neg()]));
+      run.optimizer.applyGradients(flipped);
+      tf.dispose([...Object.values(grads), ...Object.values(flipped)]);
+      loss = value;
+    } else loss = run.optimizer.minimize(() => lossFn(x, yb), true)!;
     obs?.step(step, loss, { batchSize: s.batchSize });
-    if (!obs && ((step + 1) % s.flushEvery === 0 || step === s.steps - 1)) {
+    const flushNow = (step + 1) % s.flushEvery === 0 || step === s.steps - 1;
+    if (!obs && flushNow) {
       const v = (await loss.data())[0]!;
       if (!Number.isFinite(v)) sawNonFinite = true;
+      if (Number.isNaN(initialLoss)) initialLoss = v;
       finalLoss = v;
+      lossTrace.push(v);
+      await validate();
     }
     tf.dispose([loss, xb, yb, ...(x !== xb ? [x] : [])]);
     run.after?.(step);
-    if (obs && ((step + 1) % s.flushEvery === 0 || step === s.steps - 1)) {
-      const r = await obs.flush();
+    if (obs && flushNow) {
+      const r = await obs.flush({ valMetrics: await validate() });
       const v = r.loss?.train_mean ?? Number.NaN;
       if (r.loss?.first_non_finite_step != null || !Number.isFinite(v)) sawNonFinite = true;
+      if (Number.isNaN(initialLoss)) initialLoss = v;
       finalLoss = v;
+      lossTrace.push(v);
     }
     times.push(performance.now() - t0);
   }
@@ -78,14 +108,18 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
   await obs?.close();
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const outcome: Outcome = {
+    initialLoss,
     finalLoss,
+    finalValLoss,
+    bestValLoss,
     valAccuracy,
     sawNonFinite,
     tensorGrowth,
     msPerStepEarly: mean(times.slice(10, Math.min(60, s.onset || 60))),
     msPerStepLate: mean(times.slice(-40)),
+    lossTrace,
   };
-  tf.dispose([probe.x, probe.y, task.xs, task.ys, task.valXs, task.valYs]);
+  tf.dispose([probe.x, probe.y, task.xs, task.ys, task.valXs, task.valYs, ...(run.held ?? [])]);
   run.model.dispose();
   return { outcome, sessionId: obs?.sessionId ?? null, pauses };
 }

@@ -4,7 +4,7 @@
  * the detector can say whether the fault really appeared.
  */
 import * as tf from '@tensorflow/tfjs';
-import { blobs, circles, mnist, type Task } from './tasks.ts';
+import { blobs, circles, decoupled, mnist, scaled, type Task } from './tasks.ts';
 
 export interface Expectation {
   /** Categories that count as a correct detection. */
@@ -20,8 +20,14 @@ export interface Run {
   optimizer: tf.Optimizer;
   /** Changes a batch before the step (NaN inputs...). */
   batch?: (step: number, x: tf.Tensor2D) => tf.Tensor2D;
+  /** Runs before each step (a learning-rate schedule...). */
+  before?: (step: number) => void;
   /** Runs after each step (a leak, a slowdown...). */
   after?: (step: number) => void;
+  /** Applies the negated gradients (gradient ascent: a flipped sign). */
+  flipGradients?: boolean;
+  /** Tensors held for the whole run (a large, constant tensor count); disposed at the end. */
+  held?: tf.Tensor[];
 }
 
 export interface Scenario {
@@ -41,15 +47,41 @@ export interface Scenario {
 
 /** What a finished run shows, for the oracle. */
 export interface Outcome {
+  /** Mean train loss of the first flush. */
+  initialLoss: number;
   finalLoss: number;
+  /** Validation loss at the last flush, and its best over the run. */
+  finalValLoss: number;
+  bestValLoss: number;
   valAccuracy: number;
   sawNonFinite: boolean;
   tensorGrowth: number;
   msPerStepLate: number;
   msPerStepEarly: number;
+  /** Train loss at each flush. */
+  lossTrace: number[];
 }
 
-function dense(inputs: number, layers: { units: number; activation: string; bias?: number; name: string }[], seed: number): tf.Sequential {
+/** Mean absolute change between successive flushes, relative to the mean loss, over the second half. */
+export function choppiness(trace: number[]): number {
+  const half = trace.slice(Math.floor(trace.length / 2)).filter(Number.isFinite);
+  if (half.length < 3) return 0;
+  const mean = half.reduce((a, b) => a + b, 0) / half.length;
+  let change = 0;
+  for (let i = 1; i < half.length; i++) change += Math.abs(half[i]! - half[i - 1]!);
+  return change / (half.length - 1) / Math.max(1e-9, Math.abs(mean));
+}
+
+type Init = 'glorot' | 'he' | { normal: number } | { constant: number };
+
+function initializer(init: Init, seed: number) {
+  if (init === 'he') return tf.initializers.heNormal({ seed });
+  if (init === 'glorot') return tf.initializers.glorotUniform({ seed });
+  if ('normal' in init) return tf.initializers.randomNormal({ mean: 0, stddev: init.normal, seed });
+  return tf.initializers.constant({ value: init.constant });
+}
+
+function dense(inputs: number, layers: { units: number; activation: string; bias?: number; name: string; init?: Init }[], seed: number): tf.Sequential {
   const m = tf.sequential();
   layers.forEach((l, i) =>
     m.add(
@@ -58,7 +90,7 @@ function dense(inputs: number, layers: { units: number; activation: string; bias
         units: l.units,
         activation: l.activation as 'relu',
         name: l.name,
-        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + i }),
+        kernelInitializer: initializer(l.init ?? 'glorot', seed + i),
         ...(l.bias !== undefined ? { biasInitializer: tf.initializers.constant({ value: l.bias }) } : {}),
       }),
     ),
@@ -68,9 +100,21 @@ function dense(inputs: number, layers: { units: number; activation: string; bias
 
 const compile = (m: tf.LayersModel, loss = 'categoricalCrossentropy') => (m.compile({ optimizer: 'sgd', loss }), m);
 
-/** The base model of most scenarios: one ReLU hidden layer named 'hidden', a softmax 'out'. */
-const mlp = (t: Task, seed: number, bias?: number) =>
-  compile(dense(t.inputs, [{ units: 32, activation: 'relu', name: 'hidden', ...(bias !== undefined ? { bias } : {}) }, { units: t.classes, activation: 'softmax', name: 'out' }], seed));
+/** The base model of most scenarios: one hidden layer named 'hidden' (ReLU, 32 units), a softmax 'out'. */
+const mlp = (t: Task, seed: number, o: { bias?: number; units?: number; activation?: string; init?: Init } = {}) =>
+  compile(
+    dense(
+      t.inputs,
+      [
+        { units: o.units ?? 32, activation: o.activation ?? 'relu', name: 'hidden', ...(o.bias !== undefined ? { bias: o.bias } : {}), ...(o.init ? { init: o.init } : {}) },
+        { units: t.classes, activation: 'softmax', name: 'out', ...(o.init ? { init: o.init } : {}) },
+      ],
+      seed,
+    ),
+  );
+
+/** Sets an optimizer's learning rate (tfjs keeps it in a plain field). */
+const setLearningRate = (o: tf.Optimizer, lr: number) => ((o as unknown as { learningRate: number }).learningRate = lr);
 
 function busyWait(ms: number) {
   const until = performance.now() + ms;
@@ -140,19 +184,15 @@ export const SCENARIOS: Scenario[] = [
     onset: 0,
     expect: { categories: ['layer_health', 'loss'], layer: 'hidden' },
     build: (t, seed, faulty) => {
-      const model = mlp(t, seed, faulty ? -20 : undefined);
+      const model = mlp(t, seed, faulty ? { bias: -20 } : {});
       return { model, optimizer: tf.train.sgd(0.1) };
     },
     manifested: (f, twin) => f.valAccuracy < twin.valAccuracy - 0.2,
   },
   {
-    name: 'labels decoupled from inputs',
+    name: 'labels decoupled from inputs (loss stays near ln K)',
     kind: 'fault',
-    task: (s) => {
-      const t = mnist(s);
-      const perm = tf.tensor1d(Array.from({ length: t.ys.shape[0] }, (_, i) => (i * 7919) % t.ys.shape[0]), 'int32');
-      return { ...t, name: 'mnist-shuffled-labels', ys: tf.gather(t.ys, perm) as tf.Tensor2D };
-    },
+    task: (s) => decoupled(mnist(s)),
     steps: 150,
     batchSize: 64,
     flushEvery: 5,
@@ -194,6 +234,142 @@ export const SCENARIOS: Scenario[] = [
     },
     manifested: (f) => f.msPerStepLate > 2 * f.msPerStepEarly,
   },
+  {
+    name: 'exploding gradients (deep net, large init)',
+    kind: 'fault',
+    task: (s) => blobs(s),
+    steps: 80,
+    batchSize: 64,
+    flushEvery: 5,
+    onset: 0,
+    expect: { categories: ['layer_health', 'loss', 'architecture'] },
+    build: (t, seed, faulty) => {
+      const layers = Array.from({ length: 8 }, (_, i) => ({ units: 32, activation: 'relu', name: `h${i}`, init: (faulty ? { normal: 1.5 } : 'he') as Init }));
+      return { model: compile(dense(t.inputs, [...layers, { units: t.classes, activation: 'softmax', name: 'out' }], seed)), optimizer: tf.train.sgd(0.01) };
+    },
+    manifested: (f, twin) => f.sawNonFinite || f.finalLoss > twin.finalLoss + 0.5 || f.valAccuracy < twin.valAccuracy - 0.1,
+  },
+  {
+    name: 'dying ReLU (learning-rate spike mid-run)',
+    kind: 'fault',
+    task: (s) => mnist(s),
+    steps: 120,
+    batchSize: 64,
+    flushEvery: 5,
+    onset: 40,
+    expect: { categories: ['layer_health', 'loss'], layer: 'hidden' },
+    build: (t, seed, faulty) => {
+      const model = mlp(t, seed);
+      const optimizer = tf.train.sgd(0.1);
+      // x300 for five steps, then back: the classic spike that kills ReLU units for good.
+      return { model, optimizer, before: (step) => faulty && (step === 40 || step === 45) && setLearningRate(optimizer, step === 40 ? 30 : 0.1) && undefined };
+    },
+    manifested: (f, twin) => f.valAccuracy < twin.valAccuracy - 0.2,
+  },
+  {
+    name: 'saturated tanh (unnormalised inputs)',
+    kind: 'fault',
+    task: (s) => blobs(s),
+    steps: 100,
+    batchSize: 64,
+    flushEvery: 5,
+    onset: 0,
+    expect: { categories: ['layer_health'], layer: 'hidden' },
+    build: (t, seed, faulty) => {
+      // Inputs 100x their scale: every tanh unit pinned at -1 or 1.
+      if (faulty) Object.assign(t, scaled(t, 100));
+      return { model: mlp(t, seed, { activation: 'tanh' }), optimizer: tf.train.sgd(0.05) };
+    },
+    manifested: (f, twin) => f.valAccuracy < twin.valAccuracy - 0.05 || f.finalLoss > twin.finalLoss + 0.2,
+  },
+  {
+    name: 'labels decoupled from inputs (a large model memorises)',
+    kind: 'fault',
+    task: (s) => decoupled(mnist(s)),
+    steps: 300,
+    batchSize: 64,
+    flushEvery: 10,
+    onset: 0,
+    expect: { categories: ['loss'] },
+    build: (t, seed) => ({ model: mlp(t, seed, { units: 256 }), optimizer: tf.train.adam(0.003) }),
+    manifested: (f) => f.valAccuracy < 0.25 && f.finalLoss < 0.7 * f.initialLoss,
+  },
+  {
+    name: 'learning rate far too low',
+    kind: 'fault',
+    task: (s) => mnist(s),
+    steps: 150,
+    batchSize: 64,
+    flushEvery: 5,
+    onset: 0,
+    expect: { categories: ['loss'], codes: ['loss.plateau'] },
+    build: (t, seed, faulty) => ({ model: mlp(t, seed), optimizer: tf.train.sgd(faulty ? 1e-5 : 0.1) }),
+    manifested: (f, twin) => f.finalLoss > 0.95 * f.initialLoss && twin.finalLoss < 0.7 * twin.initialLoss,
+  },
+  {
+    name: 'oscillating loss (step size too large)',
+    kind: 'fault',
+    task: (s) => mnist(s),
+    steps: 150,
+    batchSize: 64,
+    flushEvery: 5,
+    onset: 0,
+    expect: { categories: ['loss'] },
+    build: (t, seed, faulty) => ({ model: mlp(t, seed), optimizer: faulty ? tf.train.momentum(0.5, 0.95) : tf.train.sgd(0.1) }),
+    manifested: (f, twin) => choppiness(f.lossTrace) > 0.15 && choppiness(f.lossTrace) > 3 * choppiness(twin.lossTrace),
+  },
+  {
+    name: 'overfitting (tiny training set, big model)',
+    kind: 'fault',
+    task: (s) => mnist(s, 5),
+    steps: 300,
+    batchSize: 32,
+    flushEvery: 10,
+    onset: 0,
+    expect: { categories: ['loss'], codes: ['loss.validation_gap'] },
+    build: (t, seed) => ({ model: mlp(t, seed, { units: 256 }), optimizer: tf.train.adam(0.003) }),
+    manifested: (f) => f.finalValLoss > 1.2 * f.bestValLoss && f.finalLoss < 0.3 * f.initialLoss,
+  },
+  {
+    name: 'constant initialisation (symmetric units)',
+    kind: 'fault',
+    task: (s) => mnist(s),
+    steps: 100,
+    batchSize: 64,
+    flushEvery: 5,
+    onset: 0,
+    expect: { categories: ['layer_health', 'architecture'], layer: 'hidden' },
+    build: (t, seed, faulty) => ({ model: mlp(t, seed, faulty ? { init: { constant: 0.01 } } : {}), optimizer: tf.train.sgd(0.1) }),
+    manifested: (f, twin) => f.valAccuracy < twin.valAccuracy - 0.2,
+  },
+  {
+    name: 'loss and output activation that do not fit (sigmoid + categorical cross-entropy)',
+    kind: 'fault',
+    task: (s) => blobs(s),
+    steps: 20,
+    batchSize: 64,
+    flushEvery: 5,
+    onset: 0,
+    expect: { categories: ['architecture'], codes: ['architecture.loss_activation_mismatch'], layer: 'out' },
+    build: (t, seed, faulty) => ({
+      model: compile(dense(t.inputs, [{ units: 32, activation: 'relu', name: 'hidden' }, { units: t.classes, activation: faulty ? 'sigmoid' : 'softmax', name: 'out' }], seed)),
+      optimizer: tf.train.sgd(0.1),
+    }),
+    // The fault is in the configuration itself: present in every faulty run by construction.
+    manifested: () => true,
+  },
+  {
+    name: 'flipped gradient sign (gradient ascent)',
+    kind: 'fault',
+    task: (s) => blobs(s),
+    steps: 80,
+    batchSize: 64,
+    flushEvery: 5,
+    onset: 0,
+    expect: { categories: ['loss'], codes: ['loss.diverging', 'loss.non_finite'] },
+    build: (t, seed, faulty) => ({ model: mlp(t, seed), optimizer: tf.train.sgd(0.1), flipGradients: faulty }),
+    manifested: (f) => f.sawNonFinite || f.finalLoss > 1.5 * f.initialLoss,
+  },
   ...(
     [
       ['blobs', (s: number) => blobs(s)],
@@ -230,5 +406,68 @@ export const SCENARIOS: Scenario[] = [
       m.add(tf.layers.dense({ units: t.classes, activation: 'softmax', name: 'out' }));
       return { model: compile(m), optimizer: tf.train.adam(0.003) };
     },
+  },
+  {
+    name: 'control: warmup then cosine decay',
+    kind: 'control',
+    task: (s) => mnist(s),
+    steps: 200,
+    batchSize: 64,
+    flushEvery: 5,
+    onset: 0,
+    build: (t, seed) => {
+      const optimizer = tf.train.adam(0.003);
+      const lr = (step: number) => 0.003 * Math.min(1, (step + 1) / 30) * 0.5 * (1 + Math.cos((Math.PI * step) / 200));
+      return { model: mlp(t, seed), optimizer, before: (step) => setLearningRate(optimizer, lr(step)) && undefined };
+    },
+  },
+  {
+    name: 'control: deep ReLU net, He init and batch norm',
+    kind: 'control',
+    task: (s) => blobs(s),
+    steps: 200,
+    batchSize: 64,
+    flushEvery: 5,
+    onset: 0,
+    build: (t, seed) => {
+      const m = tf.sequential();
+      for (let i = 0; i < 6; i++) {
+        m.add(tf.layers.dense({ ...(i === 0 ? { inputShape: [t.inputs] } : {}), units: 32, name: `h${i}`, kernelInitializer: tf.initializers.heNormal({ seed: seed + i }) }));
+        m.add(tf.layers.batchNormalization({ name: `bn${i}` }));
+        m.add(tf.layers.activation({ activation: 'relu', name: `relu${i}` }));
+      }
+      m.add(tf.layers.dense({ units: t.classes, activation: 'softmax', name: 'out' }));
+      return { model: compile(m), optimizer: tf.train.adam(0.003) };
+    },
+  },
+  {
+    name: 'control: easily separable data (loss goes to ~0)',
+    kind: 'control',
+    task: (s) => blobs(s, 900, 3, 8, 0.05),
+    steps: 200,
+    batchSize: 64,
+    flushEvery: 5,
+    onset: 0,
+    build: (t, seed) => ({ model: mlp(t, seed), optimizer: tf.train.adam(0.01) }),
+  },
+  {
+    name: 'control: a long run (5,000 steps)',
+    kind: 'control',
+    task: (s) => blobs(s),
+    steps: 5000,
+    batchSize: 64,
+    flushEvery: 25,
+    onset: 0,
+    build: (t, seed) => ({ model: mlp(t, seed), optimizer: tf.train.adam(0.003) }),
+  },
+  {
+    name: 'control: a large but constant tensor count',
+    kind: 'control',
+    task: (s) => blobs(s),
+    steps: 200,
+    batchSize: 64,
+    flushEvery: 5,
+    onset: 0,
+    build: (t, seed) => ({ model: mlp(t, seed), optimizer: tf.train.adam(0.01), held: Array.from({ length: 5000 }, (_, i) => tf.scalar(i)) }),
   },
 ];

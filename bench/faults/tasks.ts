@@ -55,18 +55,35 @@ export function circles(seed: number, n = 800): Task {
   return split('circles', x, y, 2);
 }
 
-/** Gaussian blobs, `k` classes in `d` dimensions. */
-export function blobs(seed: number, n = 900, k = 3, d = 8): Task {
+/** Gaussian blobs, `k` classes in `d` dimensions, each point `noise` (std) from its centre. */
+export function blobs(seed: number, n = 900, k = 3, d = 8, noise = 0.7): Task {
   const r = rng(seed);
   const centers = Array.from({ length: k }, () => Array.from({ length: d }, () => 4 * (r() - 0.5)));
   const x: number[][] = [];
   const y: number[] = [];
   for (let i = 0; i < n; i++) {
     const c = i % k;
-    x.push(centers[c]!.map((m) => m + 0.7 * gaussian(r)));
+    x.push(centers[c]!.map((m) => m + noise * gaussian(r)));
     y.push(c);
   }
   return split('blobs', x, y, k);
+}
+
+/** A task with its labels permuted: nothing links inputs to labels any more. */
+export function decoupled(t: Task): Task {
+  const n = t.ys.shape[0];
+  const perm = tf.tensor1d(Array.from({ length: n }, (_, i) => (i * 7919) % n), 'int32');
+  const ys = tf.gather(t.ys, perm) as tf.Tensor2D;
+  perm.dispose();
+  t.ys.dispose();
+  return { ...t, name: `${t.name}-decoupled`, ys };
+}
+
+/** The same task with its inputs multiplied (unnormalised features). */
+export function scaled(t: Task, factor: number): Task {
+  const [xs, valXs] = [t.xs.mul(factor) as tf.Tensor2D, t.valXs.mul(factor) as tf.Tensor2D];
+  tf.dispose([t.xs, t.valXs]);
+  return { ...t, name: `${t.name}-x${factor}`, xs, valXs };
 }
 
 /** MNIST digits, flattened. */
