@@ -73,4 +73,30 @@ describe('layer health', () => {
     expect(out.layers.second.weight_sparsity).toBe(1);
     tf.dispose([x, w1, w2]);
   });
+
+  it('measures saturation of a tanh layer and how much its units differ', async () => {
+    const build = (init: ReturnType<typeof tf.initializers.constant>) => {
+      const m = tf.sequential();
+      m.add(tf.layers.dense({ inputShape: [8], units: 16, activation: 'tanh', name: 'hidden', kernelInitializer: init }));
+      m.add(tf.layers.dense({ units: 3, activation: 'softmax', name: 'out' }));
+      m.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
+      return m;
+    };
+    const p = probe();
+    const measure = async (m: tf.LayersModel, x: tf.Tensor) => {
+      const h = new LayerHealthCollector(m, { x, y: p.y }, 1e-6);
+      h.measure();
+      return ((await h.collect()) as any).layers.hidden;
+    };
+    const glorot = build(tf.initializers.glorotUniform({ seed: 1 }));
+    const normal = await measure(glorot, p.x);
+    expect(normal.saturated_fraction).toBeLessThan(0.2);
+    expect(normal.unit_diversity).toBeGreaterThan(0.3);
+    const big = p.x.mul(100);
+    expect((await measure(glorot, big)).saturated_fraction).toBeGreaterThan(0.8);
+    const constant = await measure(build(tf.initializers.constant({ value: 0.05 })), p.x);
+    expect(constant.unit_diversity).toBeLessThan(0.01);
+    expect(constant.activation_std).toBeGreaterThan(1e-3);
+    tf.dispose([big, p.x, p.y]);
+  });
 });

@@ -17,12 +17,20 @@ export interface LayerHealth {
   dead_fraction: number | null;
   gradient_norm_mean: number | null;
   weight_sparsity: number | null;
+  /** Fraction of tanh/sigmoid outputs pinned at their limits (|a| > 0.99 for tanh; < 0.01 or > 0.99 for sigmoid). */
+  saturated_fraction: number | null;
+  /**
+   * How much the layer's units differ from each other on the same sample (mean over samples of
+   * the spread across units, over the layer's overall spread): near 0 when every unit computes
+   * the same thing (constant or symmetric initialisation).
+   */
+  unit_diversity: number | null;
   is_dead: boolean;
   has_vanishing_gradients: boolean;
 }
 
 /** Statistics per layer, in this order, so one tensor carries them all. */
-const FIELDS = ['activation_mean', 'activation_std', 'dead_fraction', 'gradient_norm_mean', 'weight_sparsity'] as const;
+const FIELDS = ['activation_mean', 'activation_std', 'dead_fraction', 'gradient_norm_mean', 'weight_sparsity', 'saturated_fraction', 'unit_diversity'] as const;
 const MISSING = -1e30;
 
 /** A unit is dead when never active over the probe batch; a layer is dead when most of its units are. */
@@ -36,6 +44,8 @@ interface Inspected {
   /** Weight matrices and kernels (rank >= 2), for sparsity. */
   kernels: () => tf.Tensor[];
   relu: boolean;
+  /** The activation function, when known ('tanh', 'sigmoid'...). */
+  activation: string | null;
 }
 
 /**
@@ -57,13 +67,13 @@ export class LayerHealthCollector {
   ) {
     if (isLayersModel(model)) {
       const layers = model.layers.filter((l) => l.countParams() > 0 || l.getClassName() === 'Activation');
-      this.layers = layers.map((l) => ({ name: l.name, trainable: l.trainableWeights.map((w) => (w as unknown as { read(): tf.Variable }).read()), kernels: () => l.getWeights().filter((w) => w.rank >= 2), relu: isRelu(l) }));
+      this.layers = layers.map((l) => ({ name: l.name, trainable: l.trainableWeights.map((w) => (w as unknown as { read(): tf.Variable }).read()), kernels: () => l.getWeights().filter((w) => w.rank >= 2), relu: isRelu(l), activation: activationOf(l) }));
       this.inspector = probe && layers.length ? tf.model({ inputs: model.inputs, outputs: layers.map((l) => l.output as tf.SymbolicTensor) }) : null;
     } else {
       this.layers = model.probeLoss
         ? Object.entries(model.layers)
             .filter(([, l]) => l.variables.length > 0)
-            .map(([name, l]) => ({ name, trainable: l.variables.filter((v) => v.trainable), kernels: () => l.variables.filter((v) => v.rank >= 2), relu: l.activation === 'relu' }))
+            .map(([name, l]) => ({ name, trainable: l.variables.filter((v) => v.trainable), kernels: () => l.variables.filter((v) => v.rank >= 2), relu: l.activation === 'relu', activation: l.activation ?? null }))
         : [];
       this.inspector = null;
     }
@@ -85,16 +95,27 @@ export class LayerHealthCollector {
       this.layers.forEach((layer, i) => {
         const a = acts?.[i];
         const stats: tf.Scalar[] = [];
+        let extra: tf.Scalar[] = [tf.scalar(MISSING), tf.scalar(MISSING)];
         if (a) {
           const { mean, variance } = tf.moments(a);
           const flat = a.reshape([a.shape[0]!, -1]);
           const everActive = flat.greater(this.zeroThreshold).any(0);
-          stats.push(mean as tf.Scalar, variance.sqrt() as tf.Scalar, tf.scalar(1).sub(everActive.cast('float32').mean()) as tf.Scalar);
+          const std = variance.sqrt() as tf.Scalar;
+          stats.push(mean as tf.Scalar, std, tf.scalar(1).sub(everActive.cast('float32').mean()) as tf.Scalar);
+          const saturated =
+            layer.activation === 'tanh'
+              ? (flat.abs().greater(0.99).cast('float32').mean() as tf.Scalar)
+              : layer.activation === 'sigmoid'
+                ? (tf.logicalOr(flat.less(0.01), flat.greater(0.99)).cast('float32').mean() as tf.Scalar)
+                : tf.scalar(MISSING);
+          const diversity = flat.shape[1]! >= 2 ? (tf.moments(flat, 1).variance.sqrt().mean().div(std.add(1e-12)) as tf.Scalar) : tf.scalar(MISSING);
+          extra = [saturated, diversity];
         } else stats.push(tf.scalar(MISSING), tf.scalar(MISSING), tf.scalar(MISSING));
         const g = grads?.[layer.name];
         stats.push(g && g.length ? (tf.addN(g.map((t) => t.square().sum())).sqrt() as tf.Scalar) : tf.scalar(MISSING));
         const kernels = layer.kernels();
         stats.push(kernels.length ? (tf.addN(kernels.map((w) => w.abs().less(this.zeroThreshold).cast('float32').sum())).div(kernels.reduce((n, w) => n + w.size, 0)) as tf.Scalar) : tf.scalar(MISSING));
+        stats.push(...extra);
         rows.push(tf.stack(stats) as tf.Tensor1D);
       });
       return tf.stack(rows) as tf.Tensor2D;
@@ -162,6 +183,11 @@ export class LayerHealthCollector {
     this.pending?.dispose();
     this.pending = null;
   }
+}
+
+function activationOf(layer: tf.layers.Layer): string | null {
+  const act = (layer.getConfig() as { activation?: unknown }).activation;
+  return typeof act === 'string' ? act : null;
 }
 
 /** Dead units are a ReLU-family notion: sigmoid/tanh/softmax outputs are never "inactive" in that sense. */

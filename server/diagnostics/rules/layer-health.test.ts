@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LayerHealthEntry } from '../types.ts';
 import { contextOf, stepsWithLoss } from './fixtures.ts';
-import { deadLayer, explodingActivations, explodingGradients, nonFiniteLayer, sparseWeights, vanishingGradients } from './layer-health.ts';
+import { deadLayer, explodingActivations, explodingGradients, nonFiniteLayer, saturatedLayer, sparseWeights, symmetricUnits, vanishingGradients } from './layer-health.ts';
 
 const healthy: LayerHealthEntry = { activation_mean: 0.4, activation_std: 0.3, gradient_norm_mean: 0.01, weight_sparsity: 0.01, is_dead: false, has_vanishing_gradients: false };
 const withLayers = (flushes: Record<string, Partial<LayerHealthEntry>>[]) =>
@@ -41,5 +41,16 @@ describe('layer health rules', () => {
     expect(explodingActivations(contextOf(withLayers([{ d: { activation_std: 5e3 } }, { d: { activation_std: 8e3 } }])))).toHaveLength(1);
     expect(sparseWeights(contextOf(withLayers([{ d: { weight_sparsity: 0.99 } }, { d: { weight_sparsity: 0.99 } }])))).toHaveLength(1);
     expect(sparseWeights(contextOf(withLayers([{ d: { weight_sparsity: 0.5 } }, { d: { weight_sparsity: 0.5 } }])))).toEqual([]);
+  });
+
+  it('flags a tanh layer pinned at its limits, and leaves a working one alone', () => {
+    expect(saturatedLayer(contextOf(withLayers([{ t: { saturated_fraction: 0.9 } }, { t: { saturated_fraction: 0.95 } }])))[0]).toMatchObject({ code: 'layer.saturated', layerId: 't' });
+    expect(saturatedLayer(contextOf(withLayers([{ t: { saturated_fraction: 0.1 } }, { t: { saturated_fraction: 0.2 } }])))).toEqual([]);
+  });
+
+  it('flags identical units (symmetric init) but not a dead layer with no spread at all', () => {
+    expect(symmetricUnits(contextOf(withLayers([{ h: { unit_diversity: 1e-4 } }, { h: { unit_diversity: 2e-4 } }])))[0]?.layerId).toBe('h');
+    expect(symmetricUnits(contextOf(withLayers([{ h: { unit_diversity: 0, activation_std: 0 } }, { h: { unit_diversity: 0, activation_std: 0 } }])))).toEqual([]);
+    expect(symmetricUnits(contextOf(withLayers([{ h: { unit_diversity: 0.9 } }, { h: { unit_diversity: 1.1 } }])))).toEqual([]);
   });
 });

@@ -180,7 +180,48 @@ export const sparseWeights = persistentLayerRule(
     }),
 );
 
-export const layerHealthRules: Rule[] = [nonFiniteLayer, deadLayer, vanishingGradients, explodingGradients, explodingActivations, sparseWeights];
+const saturation = (h: LayerHealthEntry) => num((h.saturated_fraction as number | null | undefined) ?? undefined);
+const diversity = (h: LayerHealthEntry) => num((h.unit_diversity as number | null | undefined) ?? undefined);
+
+/** Most tanh/sigmoid outputs pinned at their limits (where the derivative is ~0), in 2 of the last 3 flushes. */
+export const saturatedLayer = persistentLayerRule(
+  (h) => isFiniteNumber(saturation(h)) && saturation(h)! > 0.5,
+  (layer, step, h, seen) =>
+    issue({
+      code: 'layer.saturated',
+      severity: 'warning',
+      category: 'layer_health',
+      title: `Saturated activations in layer ${layer}`,
+      description: `${fmt(100 * saturation(h)!)}% of the outputs of '${layer}' sit at the limits of its tanh/sigmoid (threshold 50%), in ${seen} of the last 3 flushes: there the derivative is ~0, so the layer barely learns.`,
+      suggestion: 'Try: 1) normalise or standardise the inputs (zero mean, unit variance), 2) smaller initial weights (Glorot), 3) batch normalisation before the activation, 4) ReLU-family activations.',
+      layerId: layer,
+      epochIndex: step,
+      metricValue: { saturated_fraction: saturation(h)!, threshold: 0.5 },
+    }),
+);
+
+/**
+ * Every unit of the layer computes the same thing (constant or symmetric initialisation):
+ * gradient descent cannot tell them apart, so they stay identical. Dead layers (no spread at
+ * all) are left to the dead-unit rule.
+ */
+export const symmetricUnits = persistentLayerRule(
+  (h) => isFiniteNumber(diversity(h)) && diversity(h)! < 0.01 && (actStd(h) ?? 0) > 1e-4,
+  (layer, step, h, seen) =>
+    issue({
+      code: 'layer.symmetric_units',
+      severity: 'warning',
+      category: 'layer_health',
+      title: `All units of layer ${layer} are identical`,
+      description: `On the same input the units of '${layer}' differ by ${fmt(diversity(h)!)} of the layer's spread (threshold 0.01), in ${seen} of the last 3 flushes: they were initialised alike and learn alike, so the layer acts as one unit.`,
+      suggestion: 'Use a random initialiser (Glorot/He) for the weights, never a constant; zeros are fine for biases only.',
+      layerId: layer,
+      epochIndex: step,
+      metricValue: { unit_diversity: diversity(h)!, activation_std: actStd(h) ?? null },
+    }),
+);
+
+export const layerHealthRules: Rule[] = [nonFiniteLayer, deadLayer, vanishingGradients, explodingGradients, explodingActivations, sparseWeights, saturatedLayer, symmetricUnits];
 
 /**
  * Warnings that share one root cause on a layer: a dead layer also shows vanishing gradients
@@ -192,4 +233,5 @@ export const ROOT_CAUSE: Record<string, string> = {
   'layer.sparse_weights': 'inactive',
   'layer.exploding_gradients': 'unstable',
   'layer.exploding_activations': 'unstable',
+  'layer.saturated': 'saturated',
 };

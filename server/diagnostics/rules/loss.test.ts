@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { contextOf, seeded, stepsWithLoss } from './fixtures.ts';
-import { divergingLoss, nonFiniteLoss, stuckLoss, validationGap } from './loss.ts';
+import { divergingLoss, nonFiniteLoss, stuckLoss, validationGap, noGeneralisation } from './loss.ts';
 
 const decaying = (n: number, noise = 0) => {
   const r = seeded(7);
@@ -68,5 +68,18 @@ describe('loss rules', () => {
     const steps = stepsWithLoss(train);
     steps.forEach((s, i) => (s.loss!.val = { val_loss: train[i]! * 1.1 }));
     expect(validationGap(contextOf(steps))).toEqual([]);
+  });
+
+  it('says when validation never improves: memorising when train loss falls, not learning when it does not', () => {
+    const withVal = (train: number[], val: number[]) => stepsWithLoss(train, (i) => ({ loss: { train_mean: train[i]!, num_batches: 10, val: { val_loss: val[i]! } } }));
+    const flat = Array.from({ length: 14 }, () => 2.3);
+    const falling = Array.from({ length: 14 }, (_, i) => 2.3 - i * 0.12);
+    const memorising = noGeneralisation(contextOf(withVal(falling, flat)));
+    expect(memorising[0]).toMatchObject({ code: 'loss.no_generalisation', severity: 'warning', title: expect.stringContaining('memorising') });
+    expect(noGeneralisation(contextOf(withVal(flat, flat)))[0]?.title).toBe('Validation loss is not improving');
+    // A healthy run: validation improves with training.
+    expect(noGeneralisation(contextOf(withVal(falling, falling)))).toEqual([]);
+    // Too early to judge.
+    expect(noGeneralisation(contextOf(withVal(falling.slice(0, 8), flat.slice(0, 8))))).toEqual([]);
   });
 });

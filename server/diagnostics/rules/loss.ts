@@ -1,5 +1,5 @@
-import type { Rule } from '../types.ts';
-import { countLast, finiteLosses, fmt, isNonFinite, issue, lastFiniteLosses, median, num } from './util.ts';
+import type { Rule, StepRecord } from '../types.ts';
+import { countLast, finiteLosses, fmt, isFiniteNumber, isNonFinite, issue, lastFiniteLosses, median, num } from './util.ts';
 
 /** A NaN or infinite train or validation loss in the newest steps: critical, from the first one. */
 export const nonFiniteLoss: Rule = (ctx) => {
@@ -127,4 +127,44 @@ export const validationGap: Rule = (ctx) => {
   ];
 };
 
-export const lossRules: Rule[] = [nonFiniteLoss, divergingLoss, stuckLoss, validationGap];
+const GENERALISATION_FLUSHES = 12;
+
+/**
+ * The validation loss has not improved 5% on its first value after 12 flushes: nothing the
+ * model learns carries over to unseen data. When the train loss fell meanwhile, the model
+ * memorises (labels decoupled from inputs, or a leak between them); when it did not, it
+ * learns nothing at all (learning rate far too low, broken inputs).
+ */
+export const noGeneralisation: Rule = (ctx) => {
+  if (ctx.totalSteps < GENERALISATION_FLUSHES) return [];
+  const vals = (steps: readonly StepRecord[]) => steps.map((s) => ({ step: s.step_index, val: valLoss(s.loss?.val) })).filter((p): p is { step: number; val: number } => isFiniteNumber(p.val));
+  const start = vals(ctx.early).slice(0, 2);
+  const recent = vals(ctx.steps);
+  if (start.length < 2 || recent.length < 5) return [];
+  const first = Math.min(start[0]!.val, start[1]!.val);
+  const best = Math.min(...recent.map((p) => p.val), first);
+  if (best < 0.95 * first) return [];
+  const trainStart = finiteLosses(ctx.early)[0]?.value;
+  const trainNow = lastFiniteLosses(ctx.steps, 1)[0]?.value;
+  if (trainStart === undefined || trainNow === undefined) return [];
+  const memorising = trainNow < 0.8 * trainStart;
+  const last = recent[recent.length - 1]!;
+  return [
+    issue({
+      code: 'loss.no_generalisation',
+      severity: 'warning',
+      category: 'loss',
+      title: memorising ? 'Train loss falls, validation loss does not: memorising' : 'Validation loss is not improving',
+      description: `After ${ctx.totalSteps} flushes the validation loss is ${fmt(last.val)}, its best ${fmt(best)} against ${fmt(first)} at the start (threshold: 5% better), while the train loss went from ${fmt(trainStart)} to ${fmt(trainNow)}. ${
+        memorising ? 'The model fits the training labels but learns nothing that holds on unseen data.' : 'The model is not learning anything that carries over.'
+      }`,
+      suggestion: memorising
+        ? 'Check that inputs and labels were shuffled together (not separately), that the labels match the inputs, and that the validation set comes from the same distribution.'
+        : 'Try: 1) raise the learning rate (10x), 2) check the inputs are normalised and reach the model, 3) check the labels match the loss function.',
+      epochIndex: last.step,
+      metricValue: { val_loss: last.val, best_val_loss: best, first_val_loss: first, train_loss: trainNow, first_train_loss: trainStart },
+    }),
+  ];
+};
+
+export const lossRules: Rule[] = [nonFiniteLoss, divergingLoss, stuckLoss, validationGap, noGeneralisation];
