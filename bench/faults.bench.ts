@@ -15,6 +15,8 @@ import { SCENARIOS, type Outcome, type Scenario } from './faults/scenarios.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const QUICK = process.argv.includes('--quick');
+/** Exit non-zero unless every fault manifested and was detected and every control stayed quiet (for `npm test`). */
+const ASSERT = process.argv.includes('--assert');
 const seedsArg = process.argv.indexOf('--seeds');
 const SEEDS = seedsArg > 0 ? Number(process.argv[seedsArg + 1]) : QUICK ? 1 : 5;
 
@@ -24,8 +26,11 @@ const server: RunningServer = await startServer({ port: 0, databaseUrl: `file:${
 await fetch(`${server.url}/projects`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"faults"}' });
 
 /** Trains one run; streams it when `observe` is true. */
+const stepsOf = (s: Scenario) => (QUICK && s.quickSteps ? s.quickSteps : s.steps);
+
 async function train(s: Scenario, seed: number, faulty: boolean, observe: boolean): Promise<{ outcome: Outcome; sessionId: number | null; pauses: number }> {
   const task = s.task(seed);
+  const totalSteps = stepsOf(s);
   const run = s.build(task, seed, faulty);
   let pauses = 0;
   const obs = observe
@@ -64,7 +69,7 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
     if (Number.isFinite(vl)) bestValLoss = Math.min(bestValLoss, vl);
     return { val_loss: vl, val_accuracy: va };
   };
-  for (let step = 0; step < s.steps; step++) {
+  for (let step = 0; step < totalSteps; step++) {
     const t0 = performance.now();
     run.before?.(step);
     const begin = (step * s.batchSize) % Math.max(1, n - s.batchSize);
@@ -80,7 +85,7 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
       loss = value;
     } else loss = run.optimizer.minimize(() => lossFn(x, yb), true)!;
     obs?.step(step, loss, { batchSize: s.batchSize });
-    const flushNow = (step + 1) % s.flushEvery === 0 || step === s.steps - 1;
+    const flushNow = (step + 1) % s.flushEvery === 0 || step === totalSteps - 1;
     if (!obs && flushNow) {
       const v = (await loss.data())[0]!;
       if (!Number.isFinite(v)) sawNonFinite = true;
@@ -162,7 +167,7 @@ try {
       const issues = await issuesOf(faulty.sessionId!);
       if (process.env.FAULTS_VERBOSE) console.log(s.name, seed, JSON.stringify(faulty.outcome), [...new Set(issues.map((i) => `${i.code}@${i.layerId ?? ''}`))].join(' '));
       const serious = issues.filter((i) => i.severity !== 'info');
-      totalSteps += s.steps;
+      totalSteps += stepsOf(s);
       pauses += faulty.pauses;
       if (s.kind === 'control') {
         if (serious.length) withWarning++;
@@ -212,7 +217,22 @@ const totals = {
   control_runs_with_critical: report.filter((r) => r.kind === 'control').reduce((n, r) => n + Number(r.runs_with_critical), 0),
   minutes: (Date.now() - started) / 60000,
 };
-console.log(totals);
+const timings = server.services.diagnostics.timings();
+console.log(totals, { diagnostics_ms_per_flush: timings });
+const failures: string[] = [];
+for (const r of report) {
+  if (r.kind === 'fault' && (r.manifested !== r.runs || r.detected !== r.manifested))
+    failures.push(`${r.scenario}: ${r.manifested}/${r.runs} manifested, ${r.detected} detected`);
+  if (r.kind === 'control' && (Number(r.runs_with_warning) > 0 || Number(r.runs_with_critical) > 0 || Number(r.pauses) > 0))
+    failures.push(`${r.scenario}: ${r.runs_with_warning} runs with warnings, ${r.runs_with_critical} with critical issues, ${r.pauses} pauses`);
+}
 mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
-writeFileSync(path.join(ROOT, 'bench/results/faults.json'), JSON.stringify({ quick: QUICK, seeds: SEEDS, at: new Date().toISOString(), totals, scenarios: report }, null, 2));
-console.log('wrote bench/results/faults.json');
+writeFileSync(
+  path.join(ROOT, `bench/results/faults${QUICK ? '-quick' : ''}.json`),
+  JSON.stringify({ quick: QUICK, seeds: SEEDS, at: new Date().toISOString(), totals, diagnostics_ms_per_flush: timings, scenarios: report }, null, 2),
+);
+console.log(`wrote bench/results/faults${QUICK ? '-quick' : ''}.json`);
+if (ASSERT && failures.length) {
+  console.error(`bench:faults --assert: ${failures.length} failed\n  ${failures.join('\n  ')}`);
+  process.exit(1);
+}

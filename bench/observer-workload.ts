@@ -7,7 +7,22 @@
 import * as tf from '@tensorflow/tfjs';
 import { Observer } from '../observer/index.ts';
 
-export type Mode = 'off' | 'default' | 'all';
+export type Mode = 'off' | 'default' | 'all' | 'health50' | 'health10';
+
+/** The observer's config for each mode (null: no observer). */
+function configOf(mode: Mode): Record<string, unknown> | null {
+  switch (mode) {
+    case 'off':
+      return null;
+    case 'default':
+      return { trackLayerHealth: false, trackProfiler: false, trackCarbonEmissions: false };
+    case 'all':
+      return { profileEveryNSteps: 50, trackCarbonEmissions: true };
+    case 'health50':
+    case 'health10':
+      return { trackProfiler: false, trackCarbonEmissions: false, layerHealthEveryNSteps: mode === 'health50' ? 50 : 10 };
+  }
+}
 
 export interface Workload {
   xs: tf.Tensor2D;
@@ -35,20 +50,12 @@ export async function runWorkload(w: Workload, mode: Mode): Promise<number> {
   const batches = Math.floor(n / w.batchSize);
   const xb = Array.from({ length: batches }, (_, i) => w.xs.slice([i * w.batchSize, 0], [w.batchSize, 784]));
   const yb = Array.from({ length: batches }, (_, i) => w.ys.slice([i * w.batchSize, 0], [w.batchSize, 10]));
-  const obs =
-    mode === 'off'
-      ? null
-      : await Observer.create({
-          projectId: w.projectId,
-          runName: `bench-${mode}-${tf.getBackend()}`,
-          config: {
-            serverUrl: w.serverUrl,
-            trackConsoleLogs: false,
-            trackCarbonEmissions: mode === 'all',
-            ...(mode === 'all' ? { profileEveryNSteps: 50 } : { trackLayerHealth: false, trackProfiler: false }),
-          },
-        });
-  if (obs) obs.registerModel(net, mode === 'all' ? { probe: { x: xb[0]!.slice([0, 0], [32, 784]), y: yb[0]!.slice([0, 0], [32, 10]) } } : {});
+  const config = configOf(mode);
+  const obs = config
+    ? await Observer.create({ projectId: w.projectId, runName: `bench-${mode}-${tf.getBackend()}`, config: { serverUrl: w.serverUrl, trackConsoleLogs: false, ...config } })
+    : null;
+  const withHealth = mode === 'all' || mode === 'health50' || mode === 'health10';
+  if (obs) obs.registerModel(net, withHealth ? { probe: { x: xb[0]!.slice([0, 0], [32, 784]), y: yb[0]!.slice([0, 0], [32, 10]) } } : {});
   const lossOf = (i: number) => () => tf.metrics.categoricalCrossentropy(yb[i % batches]!, net.apply(xb[i % batches]!) as tf.Tensor).mean() as tf.Scalar;
   // Warm up kernels (shader compilation is a one-time cost), the observer's too, outside the timed part.
   for (let i = 0; i < 3; i++) {
@@ -77,9 +84,9 @@ export async function runWorkload(w: Workload, mode: Mode): Promise<number> {
 }
 
 /** Runs the modes interleaved `reps` times and returns the median ms per step of each. */
-export async function compareModes(w: Workload, reps: number): Promise<Record<Mode, number>> {
-  const times: Record<Mode, number[]> = { off: [], default: [], all: [] };
-  for (let r = 0; r < reps; r++) for (const mode of ['off', 'default', 'all'] as const) times[mode].push(await runWorkload(w, mode));
+export async function compareModes<M extends Mode = 'off' | 'default' | 'all'>(w: Workload, reps: number, modes: readonly M[] = ['off', 'default', 'all'] as unknown as M[]): Promise<Record<M, number>> {
+  const times = Object.fromEntries(modes.map((m) => [m, [] as number[]])) as Record<M, number[]>;
+  for (let r = 0; r < reps; r++) for (const mode of modes) times[mode].push(await runWorkload(w, mode));
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-  return { off: median(times.off), default: median(times.default), all: median(times.all) };
+  return Object.fromEntries(modes.map((m) => [m, median(times[m])])) as Record<M, number>;
 }

@@ -36,13 +36,17 @@ async function startServer(): Promise<{ child: ChildProcess; url: string }> {
   return { child, url };
 }
 
-const results: Record<string, Record<Mode, number> & { steps: number }> = {};
+const results: Record<string, Record<'off' | 'default' | 'all', number> & { steps: number }> = {};
+let health: Record<'default' | 'health50' | 'health10', number> & { steps: number } = { steps: 0, default: 0, health50: 0, health10: 0 };
 const { child, url } = await startServer();
 try {
   await tf.setBackend('cpu');
   const data = loadMnist(64, 0);
   const steps = QUICK ? 60 : 200;
   results.node_cpu = { steps, ...(await compareModes({ xs: data.xs, ys: data.ys, serverUrl: url, projectId: 1, steps, batchSize: 64, flushEvery: 20 }, QUICK ? 1 : 3)) };
+  // The cost of per-layer health alone: measured every 50 or every 10 steps, flushes every 50.
+  const healthSteps = QUICK ? 100 : 300;
+  health = { steps: healthSteps, ...(await compareModes({ xs: data.xs, ys: data.ys, serverUrl: url, projectId: 1, steps: healthSteps, batchSize: 64, flushEvery: 50 }, QUICK ? 1 : 5, ['default', 'health50', 'health10'] as const)) };
   if (hasChromium) {
     mkdirSync(web, { recursive: true });
     await buildTestPage('bench.html', web);
@@ -89,9 +93,24 @@ const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.
 console.log(header.map((h, i) => h.padEnd(widths[i]!)).join('  '));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+const healthRatios = { every50: health.health50 / health.default, every10: health.health10 / health.default };
+console.log(
+  `\nlayer health (Node cpu, 784-128-10 MLP, 32-sample probe, flush every 50, ${health.steps} steps): ${health.default.toFixed(2)} ms/step without, ` +
+    `every 50 steps ${health.health50.toFixed(2)} (${((healthRatios.every50 - 1) * 100).toFixed(1)}%), every 10 steps ${health.health10.toFixed(2)} (${((healthRatios.every10 - 1) * 100).toFixed(1)}%)`,
+);
 mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
 writeFileSync(
   path.join(ROOT, 'bench/results/observer.json'),
-  JSON.stringify({ quick: QUICK, at: new Date().toISOString(), targets: { default: 1.05, all: 1.2 }, results: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, { ...r, defaultRatio: r.default / r.off, allRatio: r.all / r.off }])) }, null, 2),
+  JSON.stringify(
+    {
+      quick: QUICK,
+      at: new Date().toISOString(),
+      targets: { default: 1.05, all: 1.2, layerHealthEvery50: 1.01, layerHealthEvery10: 1.03 },
+      results: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, { ...r, defaultRatio: r.default / r.off, allRatio: r.all / r.off }])),
+      layer_health: { ...health, ratios: healthRatios },
+    },
+    null,
+    2,
+  ),
 );
 console.log('\nwrote bench/results/observer.json');

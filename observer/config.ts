@@ -43,6 +43,11 @@ export interface ObserverConfig {
   trackLayerHealth: boolean;
   /** Values below this count as zero for sparsity and dead units. @default 1e-6 */
   layerHealthZeroThreshold: number;
+  /**
+   * Measure per-layer health every N training steps (dispatched in `step()`, read at the next
+   * flush); null measures once per flush.
+   */
+  layerHealthEveryNSteps: number | null;
   /** Energy and CO2 estimates. @default true */
   trackCarbonEmissions: boolean;
   /** 'online' needs live grid data, which a browser cannot fetch here: it falls back to 'offline' and warns once. @default 'online' */
@@ -84,6 +89,7 @@ export const defaultObserverConfig: ObserverConfig = {
   trackSustainability: true,
   trackLayerHealth: true,
   layerHealthZeroThreshold: 1e-6,
+  layerHealthEveryNSteps: null,
   trackCarbonEmissions: true,
   carbonTrackerMode: 'online',
   carbonCountryIso: 'IRL',

@@ -228,6 +228,8 @@ export class Observer {
    */
   step(step: number, loss: tf.Tensor | number, opts: { batchSize?: number; seqLength?: number } = {}): void {
     if (this.config.trackLoss) this.loss.add(step, loss);
+    const every = this.config.layerHealthEveryNSteps;
+    if (every && step % every === 0) this.health?.measure();
     if (this.config.trackThroughput) this.throughput.add(opts.batchSize, opts.seqLength);
   }
 
@@ -240,7 +242,7 @@ export class Observer {
   async flush(opts: { valMetrics?: Record<string, number> } = {}): Promise<StepRecord> {
     const now = performance.now();
     const seconds = (now - this.lastFlushAt) / 1000;
-    this.health?.measure();
+    if (!this.config.layerHealthEveryNSteps) this.health?.measure();
     const [loss, health] = await Promise.all([this.loss.collect(opts.valMetrics), this.health?.collect() ?? null]);
     const elapsed = (performance.now() - this.lastFlushAt) / 1000;
     this.lastFlushAt = performance.now();

@@ -149,6 +149,16 @@ describe('Observer with real tfjs training against the real server', () => {
     }
   });
 
+  it('measures layer health every N steps when asked, not at every flush', async () => {
+    const s = await serverWithProject();
+    const obs = await Observer.create({ projectId: 1, runName: 'cadence', config: { serverUrl: s.url, trackConsoleLogs: false, layerHealthEveryNSteps: 8 } });
+    await handLoop(obs, { steps: 16, flushEvery: 4 });
+    await obs.close();
+    const { data } = await gql<{ session: { steps: { stepIndex: number; layerHealth: unknown }[] } }>(s.url, 'query { session(id: 1) { steps { stepIndex layerHealth } } }');
+    // Measured at steps 0 and 8: the flushes after them (steps 3 and 11) carry it, the others not.
+    expect(data!.session.steps.map((x) => x.layerHealth !== null)).toEqual([true, false, true, false]);
+  });
+
   it('measures per-layer health on a probe batch, and the server names the dead layer', async () => {
     const s = await serverWithProject();
     const obs = await Observer.create({ projectId: 1, runName: 'dead', config: { serverUrl: s.url, trackConsoleLogs: false } });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { contextOf, seeded, stepsWithLoss } from './fixtures.ts';
-import { divergingLoss, nonFiniteLoss, stuckLoss, validationGap, noGeneralisation } from './loss.ts';
+import { divergingLoss, nonFiniteLoss, stuckLoss, validationGap, noGeneralisation, oscillatingLoss } from './loss.ts';
 
 const decaying = (n: number, noise = 0) => {
   const r = seeded(7);
@@ -81,5 +81,15 @@ describe('loss rules', () => {
     expect(noGeneralisation(contextOf(withVal(falling, falling)))).toEqual([]);
     // Too early to judge.
     expect(noGeneralisation(contextOf(withVal(falling.slice(0, 8), flat.slice(0, 8))))).toEqual([]);
+  });
+
+  it('flags a loss that swings back and forth by more than its level, not batch noise', () => {
+    const swinging = Array.from({ length: 12 }, (_, i) => (i % 2 ? 0.02 : 0.6));
+    expect(oscillatingLoss(contextOf(stepsWithLoss(swinging)))[0]).toMatchObject({ code: 'loss.oscillating', severity: 'warning' });
+    // Healthy mini-batch noise: frequent turns, small swings.
+    const noisy = Array.from({ length: 12 }, (_, i) => 0.45 + (i % 2 ? 0.06 : -0.06) - i * 0.005);
+    expect(oscillatingLoss(contextOf(stepsWithLoss(noisy)))).toEqual([]);
+    // Near zero: relative swings are large but tiny in absolute terms.
+    expect(oscillatingLoss(contextOf(stepsWithLoss(Array.from({ length: 12 }, (_, i) => (i % 2 ? 0.0001 : 0.002)))))).toEqual([]);
   });
 });

@@ -167,4 +167,37 @@ export const noGeneralisation: Rule = (ctx) => {
   ];
 };
 
-export const lossRules: Rule[] = [nonFiniteLoss, divergingLoss, stuckLoss, validationGap, noGeneralisation];
+const OSCILLATION_WINDOW = 10;
+
+/**
+ * The loss swings up and down from flush to flush by more than its own level: in the last 10
+ * flushes at least 6 changes of direction, and a mean swing above the median loss (and above
+ * 0.05, so a loss near zero with tiny noise is left alone). Batch noise on a healthy run swings
+ * by a fraction of the loss; a step size too large overshoots back and forth.
+ */
+export const oscillatingLoss: Rule = (ctx) => {
+  const losses = lastFiniteLosses(ctx.steps, OSCILLATION_WINDOW);
+  if (losses.length < OSCILLATION_WINDOW) return [];
+  const v = losses.map((l) => l.value);
+  const d = v.slice(1).map((x, i) => x - v[i]!);
+  let turns = 0;
+  for (let i = 1; i < d.length; i++) if (d[i]! * d[i - 1]! < 0) turns++;
+  const swing = d.reduce((a, x) => a + Math.abs(x), 0) / d.length;
+  const level = median(v);
+  if (turns < 6 || swing <= level || swing <= 0.05) return [];
+  const step = losses[losses.length - 1]!.step;
+  return [
+    issue({
+      code: 'loss.oscillating',
+      severity: 'warning',
+      category: 'loss',
+      title: 'Loss is oscillating',
+      description: `Over the last ${OSCILLATION_WINDOW} flushes the train loss changed direction ${turns} times and swung by ${fmt(swing)} on average, more than its median of ${fmt(level)} (thresholds: 6 turns, a swing above the median): the steps overshoot.`,
+      suggestion: 'Try: 1) lower the learning rate (3-10x), 2) lower the momentum, 3) a larger batch, 4) a decay schedule.',
+      epochIndex: step,
+      metricValue: { mean_swing: swing, median_loss: level, direction_changes: turns },
+    }),
+  ];
+};
+
+export const lossRules: Rule[] = [nonFiniteLoss, divergingLoss, stuckLoss, validationGap, noGeneralisation, oscillatingLoss];

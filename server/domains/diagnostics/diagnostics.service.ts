@@ -18,6 +18,8 @@ export type ErrorReporter = (err: unknown, context: string) => void;
 export class DiagnosticsService {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly writer: RunWriter;
+  /** How long the rules took for each of the last 1,000 runs (ms), for benchmarks and ops. */
+  private readonly durations: number[] = [];
 
   constructor(
     private readonly db: Db,
@@ -44,6 +46,19 @@ export class DiagnosticsService {
     this.inFlight.add(p);
   }
 
+  private noteDuration(ms: number): void {
+    if (this.durations.length >= 1000) this.durations.shift();
+    this.durations.push(ms);
+  }
+
+  /** Percentiles of the rules' time per run over the last 1,000 runs, in ms (null before any run). */
+  timings(): { runs: number; p50: number; p95: number; max: number } | null {
+    if (!this.durations.length) return null;
+    const sorted = [...this.durations].sort((a, b) => a - b);
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+    return { runs: sorted.length, p50: at(0.5), p95: at(0.95), max: sorted[sorted.length - 1]! };
+  }
+
   /** Resolves once no run is in flight (tests, shutdown). */
   async idle(): Promise<void> {
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
@@ -52,8 +67,10 @@ export class DiagnosticsService {
   private async loop(state: SessionState): Promise<void> {
     do {
       state.rerun = false;
+      const started = performance.now();
       const ctx = state.history.takeContext();
       const verdict = this.verdictFor(state, runRules(STEP_RULES, ctx));
+      this.noteDuration(performance.now() - started);
       const stepIndex = state.history.latestStepIndex;
       // Steps that came in meanwhile are judged next; stay `analyzing` for them unless pausing.
       const settle = !state.rerun || verdict.pause;
