@@ -1,5 +1,5 @@
 /**
- * `npm run bench:faults [-- --quick] [-- --seeds N]`: trains small real tfjs models with planted
+ * `npm run bench:faults [-- --quick] [-- --seeds N] [-- --only <name part>] [-- --assert]`: trains small real tfjs models with planted
  * faults (each with a healthy twin for the oracle) and healthy controls, streams them through
  * the real Observer to the real server, and reports how the diagnostics did: detection, right
  * category and layer, steps from onset to the first correct issue, false alarms on controls.
@@ -18,6 +18,9 @@ const QUICK = process.argv.includes('--quick');
 /** Exit non-zero unless every fault manifested and was detected and every control stayed quiet (for `npm test`). */
 const ASSERT = process.argv.includes('--assert');
 const seedsArg = process.argv.indexOf('--seeds');
+const onlyArg = process.argv.indexOf('--only');
+/** `--only <text>`: just the scenarios whose name contains it. */
+const ONLY = onlyArg > 0 ? process.argv[onlyArg + 1]! : null;
 const SEEDS = seedsArg > 0 ? Number(process.argv[seedsArg + 1]) : QUICK ? 1 : 5;
 
 await tf.setBackend('cpu');
@@ -149,7 +152,7 @@ const p90 = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.mi
 const report: Record<string, unknown>[] = [];
 const started = Date.now();
 try {
-  for (const s of SCENARIOS) {
+  for (const s of SCENARIOS.filter((x) => !ONLY || x.name.includes(ONLY))) {
     const row: Record<string, number | string> = { scenario: s.name, kind: s.kind, runs: 0 };
     const delays: number[] = [];
     let manifested = 0;
