@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringifyExtendedJson } from '../server/lib/extended-json.ts';
 import { ARTIFACTS, hasChromium, launchChromium } from './helpers/browser.ts';
 import { seedSession, seedStep } from './helpers/payloads.ts';
-import { disposeAll, post, startTestServer, tempDir, waitUntil } from './helpers/server.ts';
+import { disposeAll, gql, post, startTestServer, tempDir, waitUntil } from './helpers/server.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 let webRoot = '';
@@ -84,8 +84,8 @@ describe.runIf(hasChromium)('web app in Chromium', () => {
       await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent === 'paused', null, { timeout: 30_000 });
       await page.waitForFunction(() => document.querySelector('[data-testid=progress]')?.textContent?.includes('paused'), null, { timeout: 30_000 });
       const held = await page.textContent('[data-testid=progress]');
-      const { data } = await (await fetch(`${s.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ session(id: 1) { status } }' }) })).json();
-      expect(data.session.status).toBe('paused');
+      const { data } = await gql<{ session: { status: string } }>(s.url, '{ session(id: 1) { status } }');
+      expect(data!.session.status).toBe('paused');
       await new Promise((r) => setTimeout(r, 1000));
       expect(await page.textContent('[data-testid=progress]')).toBe(held);
       await page.screenshot({ path: path.join(ARTIFACTS, 'web-minigpt-paused.png'), fullPage: true });
@@ -101,8 +101,8 @@ describe.runIf(hasChromium)('web app in Chromium', () => {
       await page.waitForSelector('[data-testid=too-big]', { timeout: 30_000 });
       expect(await page.textContent('[data-testid=too-big]')).toMatch(/does not fit .* largest tensor needs [\d.]+ GiB/);
       await page.screenshot({ path: path.join(ARTIFACTS, 'web-minigpt-too-big.png'), fullPage: true });
-      const after = await (await fetch(`${s.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ sessions { nodes { id } } }' }) })).json();
-      expect(after.data.sessions.nodes).toHaveLength(1);
+      const after = await gql<{ sessions: { nodes: { id: number }[] } }>(s.url, '{ sessions { nodes { id } } }');
+      expect(after.data!.sessions.nodes).toHaveLength(1);
     }, 'web-minigpt');
   }, 300_000);
 

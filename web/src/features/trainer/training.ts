@@ -85,7 +85,8 @@ interface Task {
   dispose(): void;
 }
 
-export function buildModel(h: Hyperparameters, faults: Faults): tf.LayersModel {
+/** The MLP or CNN, compiled with the optimizer the loop steps (one optimizer, not a second unused one). */
+export function buildModel(h: Hyperparameters, faults: Faults, optimizer: tf.Optimizer): tf.LayersModel {
   const bias = faults.deadRelu ? { biasInitializer: tf.initializers.constant({ value: -20 }) } : {};
   const m = tf.sequential();
   if (h.model === 'cnn') {
@@ -101,7 +102,7 @@ export function buildModel(h: Hyperparameters, faults: Faults): tf.LayersModel {
     m.add(tf.layers.dense({ units: h.hidden, activation: 'relu', name: 'hidden2', ...bias }));
   }
   m.add(tf.layers.dense({ units: 10, activation: 'softmax', name: 'out' }));
-  m.compile({ optimizer: tf.train.adam(h.learningRate), loss: 'categoricalCrossentropy' });
+  m.compile({ optimizer, loss: 'categoricalCrossentropy' });
   return m;
 }
 
@@ -109,7 +110,7 @@ export function buildModel(h: Hyperparameters, faults: Faults): tf.LayersModel {
 function mnistTask(h: Hyperparameters, faults: Faults, train: Dataset, test: Dataset, optimizer: tf.Optimizer): Task {
   const trainSet = toTensors(train);
   const testSet = toTensors(test);
-  const model = buildModel(h, faults);
+  const model = buildModel(h, faults, optimizer);
   const batches = Math.floor(train.count / h.batchSize);
   const slice = (step: number) => {
     const b = step % batches;
