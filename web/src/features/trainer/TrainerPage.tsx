@@ -29,7 +29,10 @@ export function TrainerPage() {
   const [data, setData] = useState<{ train: Dataset; test: Dataset } | null>(null);
   const [text, setText] = useState<TextCorpus | null>(null);
   const [tooBig, setTooBig] = useState<string | null>(null);
-  const [status, setStatus] = useState<string>('Loading MNIST…');
+  // What each dataset's load says, and what the last run says; the page shows the run's words
+  // if there are any, else those of the chosen model's dataset (the two loads race each other).
+  const [dataStatus, setDataStatus] = useState<{ mnist: string; text: string }>({ mnist: 'Loading MNIST…', text: 'Loading Moby Dick…' });
+  const [runStatus, setStatus] = useState<string | null>(null);
   const [backendNote, setBackendNote] = useState<string | null>(null);
   const [running, setRunning] = useState(false);
   const [progress, setProgress] = useState<Progress | null>(null);
@@ -42,24 +45,24 @@ export function TrainerPage() {
     Promise.all([loadMnist('train'), loadMnist('test')])
       .then(([train, test]) => {
         setData({ train, test });
-        setStatus(`Ready: ${train.count} training and ${test.count} test digits loaded in ${Math.round(performance.now() - started)} ms`);
+        setDataStatus((d) => ({ ...d, mnist: `Ready: ${train.count} training and ${test.count} test digits loaded in ${Math.round(performance.now() - started)} ms` }));
       })
-      .catch((e) => setStatus(`Could not load MNIST: ${(e as Error).message}`));
+      .catch((e) => setDataStatus((d) => ({ ...d, mnist: `Could not load MNIST: ${(e as Error).message}` })));
   }, []);
 
   useEffect(() => {
     if (hyper.model !== 'minigpt' || text) return;
     const started = performance.now();
-    setStatus('Loading Moby Dick…');
     loadMobyDick()
       .then((t) => {
         setText(t);
-        setStatus(`Ready: Moby Dick loaded (${t.tokens.length.toLocaleString()} characters, a vocabulary of ${t.vocabulary.length}) in ${Math.round(performance.now() - started)} ms`);
+        setDataStatus((d) => ({ ...d, text: `Ready: Moby Dick loaded (${t.tokens.length.toLocaleString()} characters, a vocabulary of ${t.vocabulary.length}) in ${Math.round(performance.now() - started)} ms` }));
       })
-      .catch((e) => setStatus(`Could not load Moby Dick: ${(e as Error).message}`));
+      .catch((e) => setDataStatus((d) => ({ ...d, text: `Could not load Moby Dick: ${(e as Error).message}` })));
   }, [hyper.model, text]);
 
   const ready = hyper.model === 'minigpt' ? text !== null : data !== null;
+  const status = runStatus ?? (hyper.model === 'minigpt' ? dataStatus.text : dataStatus.mnist);
 
   async function start() {
     if (!ready) return;
@@ -115,7 +118,10 @@ export function TrainerPage() {
           <h2>Model and data</h2>
           <label>
             model
-            <select value={hyper.model} onChange={(e) => setHyper(DEFAULTS[e.target.value as Hyperparameters['model']])} disabled={running} data-testid="model">
+            <select value={hyper.model} onChange={(e) => {
+                setHyper(DEFAULTS[e.target.value as Hyperparameters['model']]);
+                setStatus(null);
+              }} disabled={running} data-testid="model">
               <option value="mlp">MLP on MNIST</option>
               <option value="cnn">CNN on MNIST</option>
               <option value="minigpt">MiniGPT on Moby Dick</option>
