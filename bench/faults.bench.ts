@@ -60,6 +60,7 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
   let finalValLoss = Number.NaN;
   let bestValLoss = Number.POSITIVE_INFINITY;
   const lossTrace: number[] = [];
+  const valTrace: number[] = [];
   // Validation as a user's loop would measure it at each flush (one readback).
   const validate = async () => {
     const [l, a] = tf.tidy(() => {
@@ -69,6 +70,7 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
     const [vl, va] = [(await l!.data())[0]!, (await a!.data())[0]!];
     tf.dispose([l!, a!]);
     finalValLoss = vl;
+    valTrace.push(vl);
     if (Number.isFinite(vl)) bestValLoss = Math.min(bestValLoss, vl);
     return { val_loss: vl, val_accuracy: va };
   };
@@ -126,6 +128,7 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
     msPerStepEarly: mean(times.slice(10, Math.min(60, s.onset || 60))),
     msPerStepLate: mean(times.slice(-40)),
     lossTrace,
+    valTrace,
   };
   tf.dispose([probe.x, probe.y, task.xs, task.ys, task.valXs, task.valYs, ...(run.held ?? [])]);
   run.model.dispose();
@@ -138,12 +141,13 @@ interface FoundIssue {
   category: string;
   code: string;
   layerId: string | null;
+  description: string;
 }
 
 async function issuesOf(sessionId: number): Promise<FoundIssue[]> {
   await server.services.diagnostics.idle();
   const runs = (await server.services.diagnostics.runs(sessionId, { first: 1000, withIssuesOnly: true })).items;
-  return runs.flatMap((r) => r.issues.map((i) => ({ flush: r.stepIndex ?? -1, severity: i.severity, category: i.category, code: i.code, layerId: i.layerId })));
+  return runs.flatMap((r) => r.issues.map((i) => ({ flush: r.stepIndex ?? -1, severity: i.severity, category: i.category, code: i.code, layerId: i.layerId, description: i.description })));
 }
 
 const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : Number.NaN);
@@ -168,11 +172,12 @@ try {
       row.runs = Number(row.runs) + 1;
       const faulty = await train(s, seed, true, true);
       const issues = await issuesOf(faulty.sessionId!);
-      if (process.env.FAULTS_VERBOSE) console.log(s.name, seed, JSON.stringify(faulty.outcome), [...new Set(issues.map((i) => `${i.code}@${i.layerId ?? ''}`))].join(' '));
+      if (process.env.FAULTS_VERBOSE) console.log(s.name, seed, JSON.stringify(faulty.outcome, (_k, v: unknown) => (typeof v === 'number' ? Number(v.toPrecision(3)) : v)), [...new Set(issues.map((i) => `${i.code}@${i.layerId ?? ''}`))].join(' '));
       const serious = issues.filter((i) => i.severity !== 'info');
       totalSteps += stepsOf(s);
       pauses += faulty.pauses;
       if (s.kind === 'control') {
+        if (process.env.FAULTS_VERBOSE) for (const i of serious) console.log(`  ${i.severity} ${i.code} at step ${i.flush}: ${i.description}`);
         if (serious.length) withWarning++;
         if (issues.some((i) => i.severity === 'critical')) critical++;
         warnings += new Set(serious.map((i) => `${i.code}@${i.layerId}@${i.flush}`)).size;

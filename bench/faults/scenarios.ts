@@ -62,6 +62,8 @@ export interface Outcome {
   msPerStepEarly: number;
   /** Train loss at each flush. */
   lossTrace: number[];
+  /** The validation loss at each flush. */
+  valTrace: number[];
 }
 
 /** Mean absolute change of the loss between successive flushes, over the second half of the run. */

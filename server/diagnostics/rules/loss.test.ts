@@ -70,6 +70,20 @@ describe('loss rules', () => {
     expect(validationGap(contextOf(steps))).toEqual([]);
   });
 
+  it('leaves a converged model whose small validation loss wobbles up alone (task scale, not ratios)', () => {
+    // Gaussian blobs at 98% validation accuracy: the validation loss went from 0.9 to 0.040 and
+    // back up to 0.055, 37% above its best but 2% of where it started.
+    const train = [0.9, 0.4, 0.17, 0.09, 0.05, 0.04, 0.02, 0.012, 0.008, 0.006, 0.005, 0.004];
+    const val = [0.92, 0.42, 0.2, 0.1, 0.06, 0.045, 0.04, 0.042, 0.046, 0.05, 0.052, 0.055];
+    const steps = stepsWithLoss(train);
+    steps.forEach((s, i) => (s.loss!.val = { val_loss: val[i]! }));
+    expect(validationGap(contextOf(steps))).toEqual([]);
+    // Rising from a best of 0.4 to 0.7 on a task that started at 2.3 is overfitting.
+    const rising = [2.3, 1.5, 1.0, 0.7, 0.5, 0.42, 0.4, 0.45, 0.52, 0.58, 0.64, 0.7];
+    steps.forEach((s, i) => (s.loss!.val = { val_loss: rising[i]! }));
+    expect(validationGap(contextOf(steps))[0]).toMatchObject({ code: 'loss.validation_gap' });
+  });
+
   it('says when validation never improves: memorising when train loss falls, not learning when it does not', () => {
     const withVal = (train: number[], val: number[]) => stepsWithLoss(train, (i) => ({ loss: { train_mean: train[i]!, num_batches: 10, val: { val_loss: val[i]! } } }));
     const flat = Array.from({ length: 14 }, () => 2.3);

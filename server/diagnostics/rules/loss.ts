@@ -96,18 +96,27 @@ function valLoss(val: Record<string, number | null> | null | undefined): number 
 
 const VAL_WINDOW = 64;
 
-/** Validation loss rising while train loss falls, well above it, in 3 of the last 4 flushes. */
+/** A rise of the validation loss that matters: this share of its first value (the task's scale, near ln K). */
+const VAL_RISE_OF_FIRST = 0.05;
+
+/**
+ * Validation loss rising while train loss falls, well above it, in 3 of the last 4 flushes,
+ * and up from its best by 10% and by 5% of its first value. The second bound is the task's
+ * scale: a validation loss that went from 2.3 to 0.04 and wobbles back to 0.055 is a healthy
+ * model at 98% accuracy, not an overfitting one.
+ */
 export const validationGap: Rule = (ctx) => {
   const points = ctx.steps
     .slice(-VAL_WINDOW)
     .map((s) => ({ step: s.step_index, train: num(s.loss?.train_mean ?? undefined), val: valLoss(s.loss?.val) }))
     .filter((p): p is { step: number; train: number; val: number } => Number.isFinite(p.train) && Number.isFinite(p.val));
   if (points.length < 5) return [];
+  const firstVal = ctx.early.map((s) => valLoss(s.loss?.val)).find(isFiniteNumber) ?? points[0]!.val;
   const bestVal = Math.min(...points.map((p) => p.val));
   const widening = (i: number): boolean => {
     const p = points[i]!;
     const prev = points[i - 1]!;
-    return p.val > 1.3 * p.train && p.val > 1.1 * bestVal && p.val >= prev.val && p.train <= prev.train * 1.02;
+    return p.val > 1.3 * p.train && p.val > 1.1 * bestVal && p.val - bestVal > VAL_RISE_OF_FIRST * firstVal && p.val >= prev.val && p.train <= prev.train * 1.02;
   };
   const idx = points.map((_, i) => i).slice(-4).filter((i) => i > 0);
   if (countLast(idx, 4, widening) < 3) return [];
@@ -118,11 +127,11 @@ export const validationGap: Rule = (ctx) => {
       severity: 'warning',
       category: 'loss',
       title: 'Validation loss rising: overfitting',
-      description: `At step ${last.step} the validation loss is ${fmt(last.val)} against a train loss of ${fmt(last.train)} (${fmt(last.val / last.train)}x), up from its best of ${fmt(bestVal)} while the train loss kept falling in 3 of the last 4 flushes.`,
+      description: `At step ${last.step} the validation loss is ${fmt(last.val)} against a train loss of ${fmt(last.train)} (${fmt(last.val / last.train)}x), up from its best of ${fmt(bestVal)} (thresholds: 10% above the best and ${fmt(VAL_RISE_OF_FIRST * firstVal)}, 5% of the first validation loss ${fmt(firstVal)}) while the train loss kept falling in 3 of the last 4 flushes.`,
       suggestion:
         'Try: 1) stop early at the best validation loss, 2) add dropout or weight decay, 3) augment or enlarge the training set, 4) use a smaller model.',
       epochIndex: last.step,
-      metricValue: { val_loss: last.val, train_loss: last.train, best_val_loss: bestVal },
+      metricValue: { val_loss: last.val, train_loss: last.train, best_val_loss: bestVal, first_val_loss: firstVal },
     }),
   ];
 };
