@@ -51,7 +51,14 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
   const n = task.xs.shape[0];
   const probe = { x: task.valXs.slice([0, 0], [32, -1]), y: task.valYs.slice([0, 0], [32, -1]) };
   obs?.registerModel(run.model, { probe });
-  const lossFn = (x: tf.Tensor, y: tf.Tensor) => tf.metrics.categoricalCrossentropy(y, run.model.apply(x, { training: true }) as tf.Tensor).mean() as tf.Scalar;
+  const lossFn = (x: tf.Tensor, y: tf.Tensor): tf.Scalar => {
+    const out = run.model.apply(x, { training: true }) as tf.Tensor;
+    return (run.logits ? tf.losses.softmaxCrossEntropy(y, out) : tf.metrics.categoricalCrossentropy(y, out).mean()) as tf.Scalar;
+  };
+  const predict = (x: tf.Tensor): tf.Tensor => {
+    const out = run.model.predict(x) as tf.Tensor;
+    return run.logits ? tf.softmax(out) : out;
+  };
   const startTensors = tf.memory().numTensors;
   const times: number[] = [];
   let sawNonFinite = false;
@@ -64,7 +71,7 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
   // Validation as a user's loop would measure it at each flush (one readback).
   const validate = async () => {
     const [l, a] = tf.tidy(() => {
-      const p = run.model.predict(task.valXs) as tf.Tensor;
+      const p = predict(task.valXs);
       return [tf.metrics.categoricalCrossentropy(task.valYs, p).mean(), tf.metrics.categoricalAccuracy(task.valYs, p).mean()];
     });
     const [vl, va] = [(await l!.data())[0]!, (await a!.data())[0]!];
@@ -111,7 +118,7 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
     }
     times.push(performance.now() - t0);
   }
-  const acc = tf.tidy(() => tf.metrics.categoricalAccuracy(task.valYs, run.model.predict(task.valXs) as tf.Tensor).mean());
+  const acc = tf.tidy(() => tf.metrics.categoricalAccuracy(task.valYs, predict(task.valXs)).mean());
   const valAccuracy = (await acc.data())[0]!;
   acc.dispose();
   const tensorGrowth = tf.memory().numTensors - startTensors;
@@ -168,6 +175,9 @@ try {
     let warnings = 0;
     let totalSteps = 0;
     let pauses = 0;
+    /** Runs whose loss went non-finite, and those of them warned of a diverging loss at an earlier flush. */
+    let nonFiniteRuns = 0;
+    let warnedBeforeNonFinite = 0;
     for (let seed = 1; seed <= SEEDS; seed++) {
       row.runs = Number(row.runs) + 1;
       const faulty = await train(s, seed, true, true);
@@ -194,6 +204,11 @@ try {
         delays.push(Math.max(0, (first.flush + 1) * s.flushEvery - s.onset));
       }
       if (e.layer && serious.some((i) => match(i) && i.layerId === e.layer)) rightLayer++;
+      const nanAt = Math.min(...issues.filter((i) => i.code === 'loss.non_finite').map((i) => i.flush));
+      if (Number.isFinite(nanAt)) {
+        nonFiniteRuns++;
+        if (issues.some((i) => i.code === 'loss.diverging' && i.flush < nanAt)) warnedBeforeNonFinite++;
+      }
       wrongCategory += serious.filter((i) => !e.categories.includes(i.category)).length;
     }
     if (s.kind === 'control')
@@ -206,6 +221,7 @@ try {
         steps_to_detect_median: median(delays),
         steps_to_detect_p90: p90(delays),
         wrong_category_issues: wrongCategory,
+        diverging_before_nan: nonFiniteRuns ? `${warnedBeforeNonFinite}/${nonFiniteRuns}` : '-',
       });
     report.push(row);
     console.log(JSON.stringify(row));

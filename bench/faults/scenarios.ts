@@ -28,6 +28,8 @@ export interface Run {
   flipGradients?: boolean;
   /** Tensors held for the whole run (a large, constant tensor count); disposed at the end. */
   held?: tf.Tensor[];
+  /** The model outputs logits: trained with softmax cross-entropy, its predictions softmaxed for validation. */
+  logits?: boolean;
 }
 
 export interface Scenario {
@@ -101,19 +103,25 @@ function dense(inputs: number, layers: { units: number; activation: string; bias
   return m;
 }
 
-const compile = (m: tf.LayersModel, loss = 'categoricalCrossentropy') => (m.compile({ optimizer: 'sgd', loss }), m);
+const compile = (m: tf.LayersModel, loss: string | ((y: tf.Tensor, p: tf.Tensor) => tf.Tensor) = 'categoricalCrossentropy') => (m.compile({ optimizer: 'sgd', loss }), m);
+
+/** Softmax cross-entropy on logits, named so that the observer reports the loss it is. */
+function softmaxCrossEntropy(y: tf.Tensor, logits: tf.Tensor): tf.Tensor {
+  return tf.losses.softmaxCrossEntropy(y, logits);
+}
 
 /** The base model of most scenarios: one hidden layer named 'hidden' (ReLU, 32 units), a softmax 'out'. */
-const mlp = (t: Task, seed: number, o: { bias?: number; units?: number; activation?: string; init?: Init } = {}) =>
+const mlp = (t: Task, seed: number, o: { bias?: number; units?: number; activation?: string; init?: Init; logits?: boolean } = {}) =>
   compile(
     dense(
       t.inputs,
       [
         { units: o.units ?? 32, activation: o.activation ?? 'relu', name: 'hidden', ...(o.bias !== undefined ? { bias: o.bias } : {}), ...(o.init ? { init: o.init } : {}) },
-        { units: t.classes, activation: 'softmax', name: 'out', ...(o.init ? { init: o.init } : {}) },
+        { units: t.classes, activation: o.logits ? 'linear' : 'softmax', name: 'out', ...(o.init ? { init: o.init } : {}) },
       ],
       seed,
     ),
+    o.logits ? softmaxCrossEntropy : undefined,
   );
 
 /** Sets an optimizer's learning rate: SGD keeps it as a tensor (setLearningRate), Adam and others in a plain field. */
@@ -138,10 +146,9 @@ export const SCENARIOS: Scenario[] = [
     flushEvery: 5,
     onset: 0,
     expect: { categories: ['loss', 'layer_health'] },
-    build: (t, seed, faulty) => {
-      const model = mlp(t, seed);
-      return { model, optimizer: tf.train.sgd(faulty ? 2000 : 0.1) };
-    },
+    // Logits and softmax cross-entropy, as most code trains classifiers: the loss is not
+    // clipped, so a step size 300x too large makes it grow ~1000x a step until it overflows.
+    build: (t, seed, faulty) => ({ model: mlp(t, seed, { logits: true }), optimizer: tf.train.sgd(faulty ? 30 : 0.1), logits: true }),
     manifested: (f, twin) => f.sawNonFinite || f.finalLoss > 2 * twin.finalLoss + 0.1,
   },
   {

@@ -36,6 +36,15 @@ describe('loss rules', () => {
     expect(divergingLoss(contextOf(steps))[0]?.severity).toBe('critical');
   });
 
+  it('calls a loss that explodes within the first flush critical at once, against the loss the run started from', () => {
+    // SGD far too fast: steps 0-4 went 1.8, 520, 3.5e5, 4.4e8, 3.8e11; the flush's mean is huge, its min the start.
+    const steps = stepsWithLoss([7.7e10]);
+    steps[0]!.loss!.train_min = 1.8;
+    const [i] = divergingLoss(contextOf(steps));
+    expect(i).toMatchObject({ code: 'loss.diverging', severity: 'critical', title: 'Loss is exploding', epochIndex: 0 });
+    expect(i!.description).toContain('1.8 this run started from');
+  });
+
   it('does not call a noisy but falling loss diverging', () => {
     expect(divergingLoss(contextOf(stepsWithLoss(decaying(200, 0.3))))).toEqual([]);
   });

@@ -1,5 +1,5 @@
 import type { Rule, StepRecord } from '../types.ts';
-import { countLast, finiteLosses, fmt, isFiniteNumber, isNonFinite, issue, lastFiniteLosses, median, num } from './util.ts';
+import { countLast, finiteLosses, fmt, isFiniteNumber, isNonFinite, issue, lastFiniteLosses, median, num, trainLoss } from './util.ts';
 
 /** A NaN or infinite train or validation loss in the newest steps: critical, from the first one. */
 export const nonFiniteLoss: Rule = (ctx) => {
@@ -32,30 +32,44 @@ export const nonFiniteLoss: Rule = (ctx) => {
   return [];
 };
 
-/** The loss climbs well above its best for three flushes in a row. */
+/** How far above the run's starting loss one flush must be to call the loss exploding at once. */
+const EXPLODING_FACTOR = 10;
+
+/**
+ * The loss climbs away. Two ways to see it:
+ * - exploding (critical), from a single flush: the flush's mean is 10x the loss the run
+ *   started from (the lowest loss of its first flush, near ln K for a classifier at chance).
+ *   No healthy run goes there, and a learning rate far too high gets there flushes before
+ *   the loss overflows to Infinity or NaN, so this is the early warning for those runs;
+ * - diverging (warning): the loss rose three flushes in a row to twice its best.
+ */
 export const divergingLoss: Rule = (ctx) => {
   const losses = lastFiniteLosses(ctx.steps, 4);
-  const early = finiteLosses(ctx.early);
-  if (losses.length < 4 || early.length === 0) return [];
-  const initial = early[0]!.value;
-  const best = ctx.bestLoss?.value ?? Math.min(...finiteLosses(ctx.steps).map((l) => l.value));
-  const [a, b, c] = losses.slice(-3).map((l) => l.value) as [number, number, number];
-  const rising = c > b && b > a;
-  const current = c;
-  if (!rising || current < 2 * best || current - best < 0.1 * Math.abs(initial)) return [];
-  const explosive = current > 10 * Math.abs(initial);
+  const firstStep = ctx.early.find((s) => isFiniteNumber(trainLoss(s)));
+  if (losses.length === 0 || !firstStep) return [];
+  const initial = trainLoss(firstStep)!;
+  const firstMin = num(firstStep.loss?.train_min ?? undefined);
+  const start = isFiniteNumber(firstMin) ? Math.min(initial, firstMin) : initial;
+  const best = Math.min(ctx.bestLoss?.value ?? Infinity, start, ...finiteLosses(ctx.steps).map((l) => l.value));
+  const current = losses[losses.length - 1]!.value;
   const step = losses[losses.length - 1]!.step;
+  const farAboveStart = current > EXPLODING_FACTOR * Math.abs(start) && current - best > 0.1 * Math.abs(start) + 1e-6;
+  const [a, b, c] = losses.slice(-3).map((l) => l.value) as [number, number, number];
+  const rising = losses.length >= 4 && c > b && b > a && current >= 2 * best && current - best >= 0.1 * Math.abs(initial);
+  if (!farAboveStart && !rising) return [];
   return [
     issue({
       code: 'loss.diverging',
-      severity: explosive ? 'critical' : 'warning',
+      severity: farAboveStart ? 'critical' : 'warning',
       category: 'loss',
-      title: explosive ? 'Loss is exploding' : 'Loss is diverging',
-      description: `The train loss rose three flushes in a row to ${fmt(current)} at step ${step}, ${fmt(current / best)}x its best of ${fmt(best)} (initial ${fmt(initial)}). Threshold: 2x the best and rising.`,
+      title: farAboveStart ? 'Loss is exploding' : 'Loss is diverging',
+      description: farAboveStart
+        ? `The train loss reached ${fmt(current)} at step ${step}, ${fmt(current / Math.abs(start))}x the ${fmt(start)} this run started from (threshold: ${EXPLODING_FACTOR}x). It will overflow to Infinity or NaN if nothing changes.`
+        : `The train loss rose three flushes in a row to ${fmt(current)} at step ${step}, ${fmt(current / best)}x its best of ${fmt(best)} (initial ${fmt(initial)}). Threshold: 2x the best and rising.`,
       suggestion:
         'Try: 1) lower the learning rate (3-10x), 2) add warmup or a decay schedule, 3) clip gradients, 4) check that labels match the loss function.',
       epochIndex: step,
-      metricValue: { loss: current, best_loss: best, initial_loss: initial },
+      metricValue: { loss: current, best_loss: best, initial_loss: initial, start_loss: start },
     }),
   ];
 };
