@@ -324,14 +324,17 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'oscillating loss (step size too large)',
     kind: 'fault',
-    task: (s) => blobs(s),
+    // Overlapping blobs (the loss cannot go to zero), the whole training set in each batch
+    // (no batch noise), softmax regression: a step past 2/curvature bounces between the
+    // valley's sides in a 2- or 4-step cycle; the twin's step goes down the valley smoothly.
+    task: (s) => blobs(s, 900, 3, 8, 2),
     steps: 150,
-    batchSize: 64,
-    // Every step: a flush's mean over several steps averages the back-and-forth away.
+    batchSize: 720,
+    // Every step: a flush's mean over an even number of steps averages a 2-cycle away.
     flushEvery: 1,
     onset: 0,
     expect: { categories: ['loss'], codes: ['loss.oscillating'] },
-    build: (t, seed, faulty) => ({ model: mlp(t, seed), optimizer: tf.train.sgd(faulty ? 5 : 0.1) }),
+    build: (t, seed, faulty) => ({ model: compile(dense(t.inputs, [{ units: t.classes, activation: 'softmax', name: 'out' }], seed)), optimizer: tf.train.sgd(faulty ? 2.5 : 0.5) }),
     // The loss jumps back and forth between flushes far more than its twin's does.
     manifested: (f, twin) => choppiness(f.lossTrace) > 0.05 && choppiness(f.lossTrace) > 3 * choppiness(twin.lossTrace),
   },

@@ -191,23 +191,37 @@ export const noGeneralisation: Rule = (ctx) => {
 };
 
 const OSCILLATION_WINDOW = 10;
+/** Cycles looked for: the loss coming back to where it was 2, 3 or 4 flushes before. */
+const CYCLE_PERIODS = [2, 3, 4];
 
 /**
- * The loss swings up and down from flush to flush by more than its own level: in the last 10
- * flushes at least 6 changes of direction, and a mean swing above the median loss (and above
- * 0.05, so a loss near zero with tiny noise is left alone). Batch noise on a healthy run swings
- * by a fraction of the loss; a step size too large overshoots back and forth.
+ * The loss swings up and down instead of settling, in one of two ways over the last 10 flushes:
+ * - a cycle: it comes back to where it was 2, 3 or 4 flushes before (a mean gap under 30% of
+ *   its flush-to-flush swing), swinging by 5% of its level and by more than 0.05. A step just
+ *   past what the curvature allows bounces between two sides of a valley like this; batch
+ *   noise does not repeat (its gap at any lag is as large as its swing), and a loss that is
+ *   still falling does not come back;
+ * - chaos: at least 6 changes of direction with a mean swing above the median loss itself.
+ * Thresholds are relative to the loss's own level, and 0.05 leaves a loss near zero alone.
  */
 export const oscillatingLoss: Rule = (ctx) => {
   const losses = lastFiniteLosses(ctx.steps, OSCILLATION_WINDOW);
   if (losses.length < OSCILLATION_WINDOW) return [];
   const v = losses.map((l) => l.value);
+  const gap = (lag: number) => {
+    let sum = 0;
+    for (let i = lag; i < v.length; i++) sum += Math.abs(v[i]! - v[i - lag]!);
+    return sum / (v.length - lag);
+  };
   const d = v.slice(1).map((x, i) => x - v[i]!);
   let turns = 0;
   for (let i = 1; i < d.length; i++) if (d[i]! * d[i - 1]! < 0) turns++;
-  const swing = d.reduce((a, x) => a + Math.abs(x), 0) / d.length;
+  const swing = gap(1);
   const level = median(v);
-  if (turns < 6 || swing <= level || swing <= 0.05) return [];
+  const [period, periodGap] = CYCLE_PERIODS.map((p) => [p, gap(p)] as const).reduce((a, b) => (b[1] < a[1] ? b : a));
+  const cycling = swing > 0.05 && swing > 0.05 * level && periodGap < 0.3 * swing && turns >= 4;
+  const chaotic = turns >= 6 && swing > level && swing > 0.05;
+  if (!cycling && !chaotic) return [];
   const step = losses[losses.length - 1]!.step;
   return [
     issue({
@@ -215,10 +229,12 @@ export const oscillatingLoss: Rule = (ctx) => {
       severity: 'warning',
       category: 'loss',
       title: 'Loss is oscillating',
-      description: `Over the last ${OSCILLATION_WINDOW} flushes the train loss changed direction ${turns} times and swung by ${fmt(swing)} on average, more than its median of ${fmt(level)} (thresholds: 6 turns, a swing above the median): the steps overshoot.`,
-      suggestion: 'Try: 1) lower the learning rate (3-10x), 2) lower the momentum, 3) a larger batch, 4) a decay schedule.',
+      description: cycling
+        ? `Over the last ${OSCILLATION_WINDOW} flushes the train loss swung by ${fmt(swing)} a flush on average (${fmt((100 * swing) / level)}% of its median ${fmt(level)}) and came back every ${period} flushes to within ${fmt(periodGap)} of where it was (thresholds: a swing of 5% of the level and 0.05, a return within 30% of the swing): the steps bounce between the sides of a valley instead of going down it.`
+        : `Over the last ${OSCILLATION_WINDOW} flushes the train loss changed direction ${turns} times and swung by ${fmt(swing)} on average, more than its median of ${fmt(level)} (thresholds: 6 turns, a swing above the median): the steps overshoot.`,
+      suggestion: 'Try: 1) lower the learning rate (2-10x), 2) lower the momentum, 3) a larger batch, 4) a decay schedule.',
       epochIndex: step,
-      metricValue: { mean_swing: swing, median_loss: level, direction_changes: turns },
+      metricValue: { mean_swing: swing, median_loss: level, direction_changes: turns, ...(cycling ? { period, return_gap: periodGap } : {}) },
     }),
   ];
 };
