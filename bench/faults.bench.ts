@@ -160,6 +160,13 @@ async function issuesOf(sessionId: number): Promise<FoundIssue[]> {
 const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : Number.NaN);
 const p90 = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.9))]! : Number.NaN);
 
+/** The issue's timing targets: the first flush after a NaN, 10 steps from the start, 5% of the run for build-ups. */
+function earlyEnough(s: Scenario, steps: number): boolean {
+  if (s.timing === 'non_finite') return steps <= s.flushEvery;
+  if (s.timing === 'from_start') return steps <= 10;
+  return steps <= 0.05 * stepsOf(s);
+}
+
 const report: Record<string, unknown>[] = [];
 const started = Date.now();
 try {
@@ -176,6 +183,8 @@ try {
     let totalSteps = 0;
     let pauses = 0;
     /** Runs whose loss went non-finite, and those of them warned of a diverging loss at an earlier flush. */
+    /** Manifested runs whose first serious issue was of an expected category. */
+    let firstRight = 0;
     let nonFiniteRuns = 0;
     let warnedBeforeNonFinite = 0;
     for (let seed = 1; seed <= SEEDS; seed++) {
@@ -204,6 +213,8 @@ try {
         delays.push(Math.max(0, (first.flush + 1) * s.flushEvery - s.onset));
       }
       if (e.layer && serious.some((i) => match(i) && i.layerId === e.layer)) rightLayer++;
+      const firstSerious = [...serious].sort((a, b) => a.flush - b.flush)[0];
+      if (firstSerious && e.categories.includes(firstSerious.category)) firstRight++;
       const nanAt = Math.min(...issues.filter((i) => i.code === 'loss.non_finite').map((i) => i.flush));
       if (Number.isFinite(nanAt)) {
         nonFiniteRuns++;
@@ -217,9 +228,12 @@ try {
       Object.assign(row, {
         manifested,
         detected,
+        first_issue_right_category: firstRight,
         right_layer: s.expect?.layer ? rightLayer : '-',
         steps_to_detect_median: median(delays),
         steps_to_detect_p90: p90(delays),
+        pct_of_run: Math.round((1000 * median(delays)) / stepsOf(s)) / 10,
+        early_enough: delays.length ? (earlyEnough(s, median(delays)) ? 'yes' : 'no') : '-',
         wrong_category_issues: wrongCategory,
         diverging_before_nan: nonFiniteRuns ? `${warnedBeforeNonFinite}/${nonFiniteRuns}` : '-',
       });
@@ -236,6 +250,10 @@ const faults = report.filter((r) => r.kind === 'fault');
 const totals = {
   manifested: faults.reduce((n, r) => n + Number(r.manifested), 0),
   detected: faults.reduce((n, r) => n + Number(r.detected), 0),
+  first_issue_right_category: faults.reduce((n, r) => n + Number(r.first_issue_right_category), 0),
+  layer_faults_manifested: faults.filter((r) => r.right_layer !== '-').reduce((n, r) => n + Number(r.manifested), 0),
+  right_layer: faults.filter((r) => r.right_layer !== '-').reduce((n, r) => n + Number(r.right_layer), 0),
+  early_enough_scenarios: `${faults.filter((r) => r.early_enough === 'yes').length}/${faults.filter((r) => r.early_enough !== '-').length}`,
   control_runs: report.filter((r) => r.kind === 'control').reduce((n, r) => n + Number(r.runs), 0),
   control_runs_with_warning: report.filter((r) => r.kind === 'control').reduce((n, r) => n + Number(r.runs_with_warning), 0),
   control_runs_with_critical: report.filter((r) => r.kind === 'control').reduce((n, r) => n + Number(r.runs_with_critical), 0),

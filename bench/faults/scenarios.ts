@@ -43,6 +43,12 @@ export interface Scenario {
   quickSteps?: number;
   /** The training step the fault starts at (0 for faults present from the start). */
   onset: number;
+  /**
+   * How soon it must be caught (the issue's targets): a non-finite loss or input at the first
+   * flush after it, a fault present from the start within 10 steps, one that builds up within
+   * 5% of the run (median).
+   */
+  timing?: 'non_finite' | 'from_start' | 'builds_up';
   expect?: Expectation;
   build: (task: Task, seed: number, faulty: boolean) => Run;
   /** Did the fault appear? Judged from outcomes, not from the detector. */
@@ -140,6 +146,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'learning rate far too high',
     kind: 'fault',
+    timing: 'from_start',
     task: (s) => blobs(s),
     steps: 120,
     batchSize: 64,
@@ -154,6 +161,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'NaN in the input data',
     kind: 'fault',
+    timing: 'non_finite',
     task: (s) => blobs(s),
     steps: 80,
     batchSize: 64,
@@ -174,6 +182,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'vanishing gradients (deep sigmoid stack, two circles)',
     kind: 'fault',
+    timing: 'from_start',
     task: (s) => circles(s),
     steps: 200,
     batchSize: 64,
@@ -192,6 +201,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'dying ReLU (strongly negative bias)',
     kind: 'fault',
+    timing: 'from_start',
     task: (s) => mnist(s),
     steps: 60,
     batchSize: 64,
@@ -207,6 +217,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'labels decoupled from inputs (loss stays near ln K)',
     kind: 'fault',
+    timing: 'builds_up',
     task: (s) => decoupled(mnist(s)),
     steps: 150,
     batchSize: 64,
@@ -222,6 +233,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'tensor leak in a hand-written loop',
     kind: 'fault',
+    timing: 'builds_up',
     task: (s) => blobs(s),
     steps: 100,
     batchSize: 64,
@@ -237,6 +249,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'throughput regression from step 100',
     kind: 'fault',
+    timing: 'builds_up',
     task: (s) => blobs(s),
     steps: 180,
     batchSize: 64,
@@ -252,6 +265,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'exploding gradients (deep net, large init)',
     kind: 'fault',
+    timing: 'from_start',
     task: (s) => blobs(s),
     steps: 80,
     batchSize: 64,
@@ -267,6 +281,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'dying ReLU (learning-rate spike mid-run)',
     kind: 'fault',
+    timing: 'builds_up',
     task: (s) => mnist(s),
     steps: 120,
     batchSize: 64,
@@ -284,6 +299,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'saturated tanh (unnormalised inputs)',
     kind: 'fault',
+    timing: 'from_start',
     task: (s) => circles(s),
     steps: 100,
     batchSize: 64,
@@ -300,6 +316,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'labels decoupled from inputs (a large model memorises)',
     kind: 'fault',
+    timing: 'builds_up',
     task: (s) => decoupled(mnist(s)),
     steps: 200,
     batchSize: 64,
@@ -312,6 +329,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'learning rate far too low',
     kind: 'fault',
+    timing: 'builds_up',
     task: (s) => mnist(s),
     steps: 150,
     batchSize: 64,
@@ -324,6 +342,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'oscillating loss (step size too large)',
     kind: 'fault',
+    timing: 'builds_up',
     // Overlapping blobs (the loss cannot go to zero), the whole training set in each batch
     // (no batch noise), softmax regression: a step past 2/curvature bounces between the
     // valley's sides in a 2- or 4-step cycle; the twin's step goes down the valley smoothly.
@@ -341,6 +360,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'overfitting (tiny training set, big model)',
     kind: 'fault',
+    timing: 'builds_up',
     task: (s) => mnist(s),
     steps: 200,
     batchSize: 32,
@@ -362,6 +382,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'constant initialisation (symmetric units)',
     kind: 'fault',
+    timing: 'from_start',
     task: (s) => mnist(s),
     steps: 100,
     batchSize: 64,
@@ -374,6 +395,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'loss and output activation that do not fit (sigmoid + categorical cross-entropy)',
     kind: 'fault',
+    timing: 'from_start',
     task: (s) => blobs(s),
     steps: 20,
     batchSize: 64,
@@ -390,6 +412,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'flipped gradient sign (gradient ascent)',
     kind: 'fault',
+    timing: 'from_start',
     task: (s) => blobs(s),
     steps: 80,
     batchSize: 64,
