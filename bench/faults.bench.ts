@@ -31,7 +31,7 @@ await fetch(`${server.url}/projects`, { method: 'POST', headers: { 'content-type
 /** Trains one run; streams it when `observe` is true. */
 const stepsOf = (s: Scenario) => (QUICK && s.quickSteps ? s.quickSteps : s.steps);
 
-async function train(s: Scenario, seed: number, faulty: boolean, observe: boolean): Promise<{ outcome: Outcome; sessionId: number | null; pauses: number }> {
+async function train(s: Scenario, seed: number, faulty: boolean, observe: boolean): Promise<{ outcome: Outcome; sessionId: number | null; pauses: number; flushedAt: number[] }> {
   const task = s.task(seed);
   const totalSteps = stepsOf(s);
   const run = s.build(task, seed, faulty);
@@ -68,6 +68,8 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
   let bestValLoss = Number.POSITIVE_INFINITY;
   const lossTrace: number[] = [];
   const valTrace: number[] = [];
+  /** The training step each flush ended at (flushes can come early: a NaN). */
+  const flushedAt: number[] = [];
   // Validation as a user's loop would measure it at each flush (one readback).
   const validate = async () => {
     const [l, a] = tf.tidy(() => {
@@ -97,8 +99,8 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
       loss = value;
     } else loss = run.optimizer.minimize(() => lossFn(x, yb), true)!;
     obs?.step(step, loss, { batchSize: s.batchSize });
-    const flushNow = (step + 1) % s.flushEvery === 0 || step === totalSteps - 1;
-    if (!obs && flushNow) {
+    const cadence = (step + 1) % s.flushEvery === 0 || step === totalSteps - 1;
+    if (!obs && cadence) {
       const v = (await loss.data())[0]!;
       if (!Number.isFinite(v)) sawNonFinite = true;
       if (Number.isNaN(initialLoss)) initialLoss = v;
@@ -108,8 +110,12 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
     }
     tf.dispose([loss, xb, yb, ...(x !== xb ? [x] : [])]);
     run.after?.(step);
-    if (obs && flushNow) {
+    // Yield between steps, as a browser loop must; the observer's NaN watch resolves here and
+    // asks for a flush at once when this step's loss was NaN or Infinity.
+    await new Promise((r) => setImmediate(r));
+    if (obs && (obs.flushDue || cadence)) {
       const r = await obs.flush({ valMetrics: await validate() });
+      flushedAt.push(step);
       const v = r.loss?.train_mean ?? Number.NaN;
       if (r.loss?.first_non_finite_step != null || !Number.isFinite(v)) sawNonFinite = true;
       if (Number.isNaN(initialLoss)) initialLoss = v;
@@ -139,7 +145,7 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
   };
   tf.dispose([probe.x, probe.y, task.xs, task.ys, task.valXs, task.valYs, ...(run.held ?? [])]);
   run.model.dispose();
-  return { outcome, sessionId: obs?.sessionId ?? null, pauses };
+  return { outcome, sessionId: obs?.sessionId ?? null, pauses, flushedAt };
 }
 
 interface FoundIssue {
@@ -160,9 +166,9 @@ async function issuesOf(sessionId: number): Promise<FoundIssue[]> {
 const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : Number.NaN);
 const p90 = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.9))]! : Number.NaN);
 
-/** The issue's timing targets: the first flush after a NaN, 10 steps from the start, 5% of the run for build-ups. */
+/** The issue's timing targets: a NaN within 1 step, 10 steps from the start, 5% of the run for build-ups. */
 function earlyEnough(s: Scenario, steps: number): boolean {
-  if (s.timing === 'non_finite') return steps <= s.flushEvery;
+  if (s.timing === 'non_finite') return steps <= 1;
   if (s.timing === 'from_start') return steps <= 10;
   return steps <= 0.05 * stepsOf(s);
 }
@@ -210,7 +216,8 @@ try {
       const first = serious.filter(match).sort((a, b) => a.flush - b.flush)[0];
       if (first) {
         detected++;
-        delays.push(Math.max(0, (first.flush + 1) * s.flushEvery - s.onset));
+        // Steps from the onset to the end of the flush that raised it (issues before step 0: at registration).
+        delays.push(first.flush < 0 ? 0 : Math.max(0, faulty.flushedAt[first.flush]! + 1 - s.onset));
       }
       if (e.layer && serious.some((i) => match(i) && i.layerId === e.layer)) rightLayer++;
       const firstSerious = [...serious].sort((a, b) => a.flush - b.flush)[0];

@@ -16,7 +16,7 @@ export class ObserverCallback extends tf.Callback {
   override async onBatchEnd(_batch: number, logs?: tf.Logs): Promise<void> {
     const l = (logs as unknown as Record<string, tf.Scalar | number> | undefined)?.loss;
     const batchSize = (logs as unknown as { size?: number } | undefined)?.size ?? (this.params.batchSize as number | undefined);
-    if (l !== undefined) this.observer.step(this.globalStep, l, { batchSize });
+    const urgent = l !== undefined && this.observer.step(this.globalStep, l, { batchSize });
     if (this.observer.shouldProfile(this.globalStep)) await this.observer.profileProbe();
     this.globalStep++;
     this.batchesSinceFlush++;
@@ -24,7 +24,7 @@ export class ObserverCallback extends tf.Callback {
     const samples = this.params.samples as number | undefined;
     const perBatch = this.params.batchSize as number | undefined;
     const lastOfEpoch = Boolean(this.params.doValidation) && samples != null && perBatch != null && (_batch + 1) * perBatch >= samples;
-    if (typeof this.flushEvery === 'number' && this.batchesSinceFlush >= this.flushEvery && !lastOfEpoch) {
+    if ((urgent || (typeof this.flushEvery === 'number' && this.batchesSinceFlush >= this.flushEvery)) && !lastOfEpoch) {
       this.batchesSinceFlush = 0;
       await this.observer.flush();
     }

@@ -39,6 +39,13 @@ export interface ObserverConfig {
   profilerTopNStacks: number;
   /** Layer efficiency, marginal loss improvement, compute cost. @default true */
   trackSustainability: boolean;
+  /**
+   * Watch each step's loss for NaN or Infinity with an asynchronous readback of one boolean
+   * (the step never waits for it), and make `step()` return true once one was seen, so the
+   * loop flushes at once and the server can pause training a step after the loss broke
+   * instead of at the next scheduled flush. Off: losses are read only at flush. @default true
+   */
+  flushOnNonFinite: boolean;
   /** Per-layer activation/gradient/weight statistics. @default true */
   trackLayerHealth: boolean;
   /** Values below this count as zero for sparsity and dead units. @default 1e-6 */
@@ -90,6 +97,7 @@ export const defaultObserverConfig: ObserverConfig = {
   trackLayerHealth: true,
   layerHealthZeroThreshold: 1e-6,
   layerHealthEveryNSteps: null,
+  flushOnNonFinite: true,
   trackCarbonEmissions: true,
   carbonTrackerMode: 'online',
   carbonCountryIso: 'IRL',

@@ -90,6 +90,12 @@ export class Observer {
   private lastFlushAt = performance.now();
   private readonly records: StepRecord[] = [];
   private firstNonFinite: JsonObject | null = null;
+  /** The step whose loss the watch saw non-finite, not yet flushed; the newest step seen and the newest flushed. */
+  private nonFiniteAt: number | null = null;
+  private lastStep = -Infinity;
+  private flushedThrough = -Infinity;
+  /** After an early flush for a broken loss, no more until a flush reads finite losses again. */
+  private watchQuiet = false;
   private stopWatching: (() => void) | null = null;
   private lastEvent: StatusEvent | null = null;
   private readonly waiters = new Set<(e: StatusEvent) => void>();
@@ -223,14 +229,43 @@ export class Observer {
   }
 
   /**
-   * Records one training step. Never reads a tensor back: the loss is kept on the device
-   * and read once per flush.
+   * Records one training step. Never waits for the device: the loss is kept there and read
+   * once per flush. Returns true when a flush is due now, because a loss of an earlier step
+   * was NaN or Infinity (`flushOnNonFinite`): `if (obs.step(i, loss) || i % 50 === 49) await obs.flush()`.
    */
-  step(step: number, loss: tf.Tensor | number, opts: { batchSize?: number; seqLength?: number } = {}): void {
+  step(step: number, loss: tf.Tensor | number, opts: { batchSize?: number; seqLength?: number } = {}): boolean {
     if (this.config.trackLoss) this.loss.add(step, loss);
     const every = this.config.layerHealthEveryNSteps;
     if (every && step % every === 0) this.health?.measure();
     if (this.config.trackThroughput) this.throughput.add(opts.batchSize, opts.seqLength);
+    this.lastStep = Math.max(this.lastStep, step);
+    if (this.config.trackLoss && this.config.flushOnNonFinite && !this.watchQuiet && this.nonFiniteAt === null) this.watchFinite(step, loss);
+    return this.nonFiniteAt !== null;
+  }
+
+  /**
+   * True when a flush is due now: the watch saw a NaN or Infinity loss since the last flush.
+   * A loop that yields between steps (as a browser loop must) can check it after the yield,
+   * so the flush covers the very step that broke.
+   */
+  get flushDue(): boolean {
+    return this.nonFiniteAt !== null;
+  }
+
+  /** Reads one boolean (is this loss finite?) without waiting for it; notes the step when it is not. */
+  private watchFinite(step: number, loss: tf.Tensor | number): void {
+    const seen = (finite: boolean) => {
+      if (!finite && step > this.flushedThrough && this.nonFiniteAt === null) this.nonFiniteAt = step;
+    };
+    if (typeof loss === 'number') return seen(Number.isFinite(loss));
+    const flag = tf.tidy(() => tf.all(tf.isFinite(loss)));
+    flag.data().then(
+      (v) => {
+        flag.dispose();
+        seen(Boolean(v[0]));
+      },
+      () => flag.dispose(),
+    );
   }
 
   /**
@@ -244,6 +279,10 @@ export class Observer {
     const seconds = (now - this.lastFlushAt) / 1000;
     if (!this.config.layerHealthEveryNSteps) this.health?.measure();
     const [loss, health] = await Promise.all([this.loss.collect(opts.valMetrics), this.health?.collect() ?? null]);
+    // An early flush for a broken loss happens once; the watch starts again after finite losses.
+    this.watchQuiet = this.nonFiniteAt !== null || (this.watchQuiet && loss.first_non_finite_step != null);
+    this.nonFiniteAt = null;
+    this.flushedThrough = this.lastStep;
     const elapsed = (performance.now() - this.lastFlushAt) / 1000;
     this.lastFlushAt = performance.now();
     const record: StepRecord = { step_index: this.flushIndex++, timestamp: new Date().toISOString(), duration_seconds: elapsed };

@@ -24,7 +24,7 @@ const SESSION = `query($id: Int!) { session(id: $id) { status model { architectu
   logs { msg level } } }`;
 
 /** A hand-written training loop (optimizer.minimize), flushing every `flushEvery` steps. */
-async function handLoop(obs: Observer, opts: { steps: number; flushEvery: number; nanAt?: number[]; onStep?: (step: number) => void }) {
+async function handLoop(obs: Observer, opts: { steps: number; flushEvery: number; nanAt?: number[]; onStep?: (step: number) => void; flushWhenDue?: boolean }) {
   const { xs, ys } = loadMnist(20);
   const model = mlp(16);
   obs.registerModel(model);
@@ -35,7 +35,9 @@ async function handLoop(obs: Observer, opts: { steps: number; flushEvery: number
     const reported = opts.nanAt?.includes(step) ? loss.mul(Number.NaN) : loss;
     obs.step(step, reported, { batchSize: 200 });
     tf.dispose([loss, reported]);
-    if ((step + 1) % opts.flushEvery === 0) await obs.flush();
+    // A loop that yields between steps (as a browser loop does) lets the NaN watch resolve.
+    if (opts.flushWhenDue) await new Promise((r) => setImmediate(r));
+    if ((opts.flushWhenDue && obs.flushDue) || (step + 1) % opts.flushEvery === 0) await obs.flush();
     opts.onStep?.(step);
     await obs.holdIfPaused();
   }
@@ -94,6 +96,34 @@ describe('Observer with real tfjs training against the real server', () => {
     expect(steps.map((x) => x.stepIndex)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(steps[2]!.loss.trainMean).toBe('NaN');
     expect(steps[2]!.record.observer).toMatchObject({ first_non_finite: { step: 9, flush: 2, channel: 'loss' } });
+  });
+
+  it('asks for a flush the step a loss goes NaN, so training pauses there and not at the next scheduled flush', async () => {
+    const s = await serverWithProject();
+    const prompts: PendingPrompt[] = [];
+    const obs = await Observer.create({
+      projectId: 1,
+      runName: 'nan-now',
+      config: { serverUrl: s.url, trackConsoleLogs: false },
+      onPending: (p) => {
+        prompts.push(p);
+        void p.resume();
+      },
+    });
+    let pausedAt = -1;
+    await handLoop(obs, { steps: 30, flushEvery: 100, nanAt: [9], flushWhenDue: true, onStep: (step) => prompts.length && pausedAt < 0 && (pausedAt = step) });
+    await obs.flush();
+    await obs.close();
+    expect(prompts).toHaveLength(1);
+    expect(prompts[0]!.issues[0]).toMatchObject({ severity: 'critical', title: 'Loss is NaN' });
+    // Flushed at step 9 itself (10 losses), and the loop was held right there.
+    expect(pausedAt).toBe(9);
+    const { data } = await gql<SessionData>(s.url, SESSION, { id: 1 });
+    const steps = data!.session.steps;
+    expect(steps[0]!.loss.numBatches).toBe(10);
+    expect(steps[0]!.record.observer).toMatchObject({ first_non_finite: { step: 9, flush: 0, channel: 'loss' } });
+    // One early flush, then the scheduled one at the end: 20 finite losses.
+    expect(steps.map((x) => x.loss.numBatches)).toEqual([10, 20]);
   });
 
   it('holds while any client pauses the session, without a timeout, and goes on when resumed', async () => {
@@ -187,9 +217,43 @@ describe('Observer with real tfjs training against the real server', () => {
     expect(issues).toContainEqual({ code: 'layer.dead', layerId: 'hidden' });
   });
 
-  it('never reads a tensor back in step(), and leaks no tensor', async () => {
+  it('never waits for the device in step(): no synchronous readback, one asynchronous boolean for the NaN watch; no tensor leaks', async () => {
     const s = await serverWithProject();
-    const obs = await Observer.create({ projectId: 1, runName: 'hot', config: { serverUrl: s.url, trackConsoleLogs: false } });
+    const watched = await Observer.create({ projectId: 1, runName: 'watched', config: { serverUrl: s.url, trackConsoleLogs: false } });
+    const proto = tf.Tensor.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const calls: string[] = [];
+    const originals = Object.fromEntries(['dataSync', 'data', 'arraySync', 'array', 'bufferSync', 'buffer'].map((m) => [m, proto[m]!]));
+    for (const [m, f] of Object.entries(originals))
+      proto[m] = function (this: unknown, ...a: unknown[]) {
+        calls.push(m);
+        return f.apply(this, a);
+      };
+    try {
+      const x = tf.randomNormal([8, 4]);
+      const w = tf.variable(tf.randomNormal([4, 1]));
+      const opt = tf.train.sgd(0.01);
+      const counts: number[] = [];
+      for (let step = 0; step < 20; step++) {
+        const loss = opt.minimize(() => x.matMul(w).square().mean() as tf.Scalar, true)!;
+        expect(watched.step(step, loss, { batchSize: 8 })).toBe(false);
+        loss.dispose();
+        await new Promise((r) => setImmediate(r));
+        counts.push(tf.memory().numTensors);
+      }
+      expect(calls).toEqual(Array(20).fill('data'));
+      // Each watch's boolean is released once read.
+      expect(new Set(counts).size).toBe(1);
+      x.dispose();
+      w.dispose();
+    } finally {
+      Object.assign(proto, originals);
+      await watched.close();
+    }
+  });
+
+  it('with the NaN watch off, never reads a tensor back in step(), and leaks no tensor', async () => {
+    const s = await serverWithProject();
+    const obs = await Observer.create({ projectId: 1, runName: 'hot', config: { serverUrl: s.url, trackConsoleLogs: false, flushOnNonFinite: false } });
     const proto = tf.Tensor.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
     const readbacks: string[] = [];
     const originals = Object.fromEntries(['dataSync', 'data', 'arraySync', 'array', 'bufferSync', 'buffer'].map((m) => [m, proto[m]!]));

@@ -323,7 +323,9 @@ export async function train(o: TrainOptions): Promise<{ ended: 'finished' | 'sto
       obs.step(step, reported, { batchSize: h.batchSize, ...(h.model === 'minigpt' ? { seqLength: h.context } : {}) });
       if (faults.leak) leaked.push(tf.keep(task.leakable(step)));
       tf.dispose([loss, reported]);
-      if ((step + 1) % h.flushEvery === 0 || step === h.steps - 1) {
+      // Yield to the page; the observer's NaN watch resolves meanwhile, and a broken loss is flushed at once.
+      await tf.nextFrame();
+      if (obs.flushDue || (step + 1) % h.flushEvery === 0 || step === h.steps - 1) {
         const val = task.validation();
         const valLoss = (await val.data())[0]!;
         val.dispose();
@@ -332,7 +334,6 @@ export async function train(o: TrainOptions): Promise<{ ended: 'finished' | 'sto
       }
       stepsDone = step + 1;
       o.onProgress({ step: stepsDone, lastLoss, unsent: obs.unsent, connected: obs.connected, paused: false, sessionId: obs.sessionId });
-      await tf.nextFrame();
       // Paused from this page or any dashboard: hold here until resumed (or stopped).
       await obs.holdIfPaused();
     }
