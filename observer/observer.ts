@@ -177,7 +177,7 @@ export class Observer {
     this.model = model;
     this.probe = opts.probe ?? null;
     this.health?.dispose();
-    this.health = this.config.trackLayerHealth ? new LayerHealthCollector(model, opts.probe ?? null, this.config.layerHealthZeroThreshold) : null;
+    this.health = this.config.trackLayerHealth ? new LayerHealthCollector(model, opts.probe ?? null, this.config.layerHealthZeroThreshold, this.config.layerHealthProbeSize) : null;
     this.sustainability = this.newSustainability(model);
     const architecture = describeModel(model, this.config.trackLayerGraph);
     this.sender.push({ kind: 'model', architecture, hyperparameters: this.config.trackHyperparameters ? this.hyperparameters : null });

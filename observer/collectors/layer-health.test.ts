@@ -34,6 +34,28 @@ describe('layer health', () => {
     expect(await h.collect()).toBeNull();
   });
 
+  it('uses at most maxProbe samples, from one forward pass, and releases only the slices it made', async () => {
+    const p = probe();
+    const model = net();
+    const h = new LayerHealthCollector(model, p, 1e-6, 16);
+    // Every forward pass through the model (predict or apply) runs this layer's call().
+    const hidden = model.getLayer('hidden');
+    const call = hidden.call.bind(hidden);
+    let calls = 0;
+    hidden.call = (...a: Parameters<typeof call>) => {
+      calls++;
+      return call(...a);
+    };
+    h.measure();
+    // Activations and gradients from the same pass: the hidden layer ran once.
+    expect(calls).toBe(1);
+    expect(((await h.collect()) as any).probe_samples).toBe(16);
+    const before = tf.memory().numTensors;
+    h.dispose();
+    expect(tf.memory().numTensors).toBe(before - 2);
+    expect(p.x.isDisposed).toBe(false);
+  });
+
   it('finds a dead ReLU layer (strongly negative bias): every unit inactive, gradients gone', async () => {
     const h = new LayerHealthCollector(net(-50), probe(), 1e-6);
     h.measure();

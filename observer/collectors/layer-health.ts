@@ -60,15 +60,29 @@ export class LayerHealthCollector {
   private readonly inspector: tf.LayersModel | null;
   private pending: tf.Tensor2D | null = null;
 
+  private readonly probe: ProbeBatch | null;
+  /** Probe slices this collector made (the caller's probe is never disposed here). */
+  private readonly owned: tf.Tensor[] = [];
+
+  /**
+   * @param maxProbe the most probe samples used (the first ones): a measurement costs a
+   *   forward and backward pass over them, so it stays a fraction of a training step.
+   */
   constructor(
     private readonly model: ObservableModel,
-    private readonly probe: ProbeBatch | null,
+    probe: ProbeBatch | null,
     private readonly zeroThreshold: number,
+    maxProbe = Infinity,
   ) {
+    this.probe = probe ? this.capped(probe, maxProbe) : null;
     if (isLayersModel(model)) {
       const layers = model.layers.filter((l) => l.countParams() > 0 || l.getClassName() === 'Activation');
       this.layers = layers.map((l) => ({ name: l.name, trainable: l.trainableWeights.map((w) => (w as unknown as { read(): tf.Variable }).read()), kernels: () => l.getWeights().filter((w) => w.rank >= 2), relu: isRelu(l), activation: activationOf(l) }));
-      this.inspector = probe && layers.length ? tf.model({ inputs: model.inputs, outputs: layers.map((l) => l.output as tf.SymbolicTensor) }) : null;
+      // Every inspected layer's output, then the model's own unless it is the last of those
+      // (the loss is taken from the inspector's last output).
+      const outputs = layers.map((l) => l.output as tf.SymbolicTensor);
+      if (outputs[outputs.length - 1] !== model.outputs[0]) outputs.push(model.outputs[0]!);
+      this.inspector = probe && layers.length ? tf.model({ inputs: model.inputs, outputs }) : null;
     } else {
       this.layers = model.probeLoss
         ? Object.entries(model.layers)
@@ -87,61 +101,85 @@ export class LayerHealthCollector {
   /** Dispatches the computation (no readback); the result waits on the device for `collect`. */
   measure(): void {
     if (!this.layers.length) return;
-    const next = tf.tidy(() => {
-      const rows: tf.Tensor1D[] = [];
-      const activations = this.inspector ? (this.inspector.predict(this.probe!.x) as tf.Tensor | tf.Tensor[]) : null;
-      const acts = activations ? (Array.isArray(activations) ? activations : [activations]) : null;
-      const grads = this.gradients();
-      this.layers.forEach((layer, i) => {
-        const a = acts?.[i];
-        const stats: tf.Scalar[] = [];
-        let extra: tf.Scalar[] = [tf.scalar(MISSING), tf.scalar(MISSING)];
-        if (a) {
-          const { mean, variance } = tf.moments(a);
-          const flat = a.reshape([a.shape[0]!, -1]);
-          const everActive = flat.greater(this.zeroThreshold).any(0);
-          const std = variance.sqrt() as tf.Scalar;
-          stats.push(mean as tf.Scalar, std, tf.scalar(1).sub(everActive.cast('float32').mean()) as tf.Scalar);
-          const saturated =
-            layer.activation === 'tanh'
-              ? (flat.abs().greater(0.99).cast('float32').mean() as tf.Scalar)
-              : layer.activation === 'sigmoid'
-                ? (tf.logicalOr(flat.less(0.01), flat.greater(0.99)).cast('float32').mean() as tf.Scalar)
-                : tf.scalar(MISSING);
-          const diversity = flat.shape[1]! >= 2 ? (tf.moments(flat, 1).variance.sqrt().mean().div(std.add(1e-12)) as tf.Scalar) : tf.scalar(MISSING);
-          extra = [saturated, diversity];
-        } else stats.push(tf.scalar(MISSING), tf.scalar(MISSING), tf.scalar(MISSING));
-        const g = grads?.[layer.name];
-        stats.push(g && g.length ? (tf.addN(g.map((t) => t.square().sum())).sqrt() as tf.Scalar) : tf.scalar(MISSING));
-        const kernels = layer.kernels();
-        stats.push(kernels.length ? (tf.addN(kernels.map((w) => w.abs().less(this.zeroThreshold).cast('float32').sum())).div(kernels.reduce((n, w) => n + w.size, 0)) as tf.Scalar) : tf.scalar(MISSING));
-        stats.push(...extra);
-        rows.push(tf.stack(stats) as tf.Tensor1D);
+    // Activations and gradients come from one forward pass of the probe (kept out of the
+    // gradient scope by hand and released below).
+    const { acts, grads } = this.forwardAndGradients();
+    try {
+      const next = tf.tidy(() => {
+        const rows: tf.Tensor1D[] = [];
+        this.layers.forEach((layer, i) => {
+          const a = acts?.[i];
+          const stats: tf.Scalar[] = [];
+          let extra: tf.Scalar[] = [tf.scalar(MISSING), tf.scalar(MISSING)];
+          if (a) {
+            const flat = a.reshape([a.shape[0]!, -1]);
+            const { mean, variance } = tf.moments(flat);
+            const everActive = flat.greater(this.zeroThreshold).any(0);
+            const std = variance.sqrt() as tf.Scalar;
+            stats.push(mean as tf.Scalar, std, tf.scalar(1).sub(everActive.cast('float32').mean()) as tf.Scalar);
+            const saturated =
+              layer.activation === 'tanh'
+                ? (flat.abs().greater(0.99).cast('float32').mean() as tf.Scalar)
+                : layer.activation === 'sigmoid'
+                  ? (tf.logicalOr(flat.less(0.01), flat.greater(0.99)).cast('float32').mean() as tf.Scalar)
+                  : tf.scalar(MISSING);
+            const diversity = flat.shape[1]! >= 2 ? (tf.moments(flat, 1).variance.sqrt().mean().div(std.add(1e-12)) as tf.Scalar) : tf.scalar(MISSING);
+            extra = [saturated, diversity];
+          } else stats.push(tf.scalar(MISSING), tf.scalar(MISSING), tf.scalar(MISSING));
+          const g = grads?.[layer.name];
+          stats.push(g && g.length ? (tf.addN(g.map((t) => t.square().sum())).sqrt() as tf.Scalar) : tf.scalar(MISSING));
+          const kernels = layer.kernels();
+          stats.push(kernels.length ? (tf.addN(kernels.map((w) => w.abs().less(this.zeroThreshold).cast('float32').sum())).div(kernels.reduce((n, w) => n + w.size, 0)) as tf.Scalar) : tf.scalar(MISSING));
+          stats.push(...extra);
+          rows.push(tf.stack(stats) as tf.Tensor1D);
+        });
+        return tf.stack(rows) as tf.Tensor2D;
       });
-      return tf.stack(rows) as tf.Tensor2D;
-    });
-    this.pending?.dispose();
-    this.pending = next;
+      this.pending?.dispose();
+      this.pending = next;
+    } finally {
+      tf.dispose([...(acts ?? []), ...Object.values(grads ?? {}).flat()]);
+    }
   }
 
-  /** Gradients of the loss on the probe batch, per layer (no optimizer step). */
-  private gradients(): Record<string, tf.Tensor[]> | null {
+  /**
+   * Per-layer activations on the probe and the loss's gradients per layer (no optimizer step),
+   * from one forward pass where the model allows: the inspector's outputs are every layer's
+   * output and then the model's own, and the loss is taken from the latter.
+   */
+  private forwardAndGradients(): { acts: tf.Tensor[] | null; grads: Record<string, tf.Tensor[]> | null } {
     const model = this.model;
-    let loss: (() => tf.Scalar) | null = null;
-    if (isLayersModel(model)) {
-      const lossFn = compiledLoss(model);
-      if (!this.probe?.y || !lossFn) return null;
-      const y = Array.isArray(this.probe.y) ? this.probe.y[0]! : this.probe.y;
-      // Inference mode: batch-norm statistics must not move because the observer looked.
-      loss = () => lossFn(y, model.apply(this.probe!.x, { training: false }) as tf.Tensor).mean() as tf.Scalar;
-    } else loss = model.probeLoss ?? null;
-    if (!loss) return null;
+    const byLayer = (grads: tf.NamedTensorMap): Record<string, tf.Tensor[]> =>
+      Object.fromEntries(this.layers.map((layer) => [layer.name, layer.trainable.map((w) => grads[w.name]).filter((t): t is tf.Tensor => t !== undefined)]));
     const vars = this.layers.flatMap((l) => l.trainable);
-    const { grads } = tf.variableGrads(loss, vars);
-    const byLayer: Record<string, tf.Tensor[]> = {};
-    for (const layer of this.layers)
-      byLayer[layer.name] = layer.trainable.map((w) => grads[w.name]).filter((t): t is tf.Tensor => t !== undefined);
-    return byLayer;
+    if (!isLayersModel(model)) {
+      if (!model.probeLoss) return { acts: null, grads: null };
+      const { value, grads } = tf.variableGrads(model.probeLoss, vars);
+      value.dispose();
+      return { acts: null, grads: byLayer(grads) };
+    }
+    if (!this.inspector || !this.probe) return { acts: null, grads: null };
+    const probe = this.probe;
+    const lossFn = compiledLoss(model);
+    const run = (): tf.Tensor[] => {
+      const out = this.inspector!.apply(probe.x, { training: false }) as tf.Tensor | tf.Tensor[];
+      return Array.isArray(out) ? out : [out];
+    };
+    if (!probe.y || !lossFn) {
+      const outs = tf.tidy(run);
+      tf.dispose(outs.slice(this.layers.length));
+      return { acts: outs.slice(0, this.layers.length), grads: null };
+    }
+    const y = Array.isArray(probe.y) ? probe.y[0]! : probe.y;
+    let acts: tf.Tensor[] = [];
+    // Inference mode: batch-norm statistics must not move because the observer looked.
+    const { value, grads } = tf.variableGrads(() => {
+      const outs = run();
+      acts = outs.slice(0, this.layers.length).map((t) => tf.keep(t));
+      return lossFn(y, outs[outs.length - 1]!).mean() as tf.Scalar;
+    }, vars);
+    value.dispose();
+    return { acts, grads: byLayer(grads) };
   }
 
   /** Reads the last measurement (one readback), or null when none was made since the last call. */
@@ -166,6 +204,18 @@ export class LayerHealthCollector {
     return { layers: layers as unknown as JsonObject, zero_threshold: this.zeroThreshold, probe_samples: this.probeSize() };
   }
 
+  /** The first `max` samples of each probe tensor. */
+  private capped(probe: ProbeBatch, max: number): ProbeBatch {
+    const cut = (t: tf.Tensor): tf.Tensor => {
+      if (t.shape[0]! <= max) return t;
+      const part = t.slice(0, max);
+      this.owned.push(part);
+      return part;
+    };
+    const each = (t: tf.Tensor | tf.Tensor[]) => (Array.isArray(t) ? t.map(cut) : cut(t));
+    return { x: each(probe.x), ...(probe.y ? { y: each(probe.y) } : {}) };
+  }
+
   private probeSize(): number {
     const x = this.probe?.x;
     return x ? (Array.isArray(x) ? x[0]!.shape[0]! : x.shape[0]!) : 0;
@@ -182,6 +232,7 @@ export class LayerHealthCollector {
   dispose(): void {
     this.pending?.dispose();
     this.pending = null;
+    tf.dispose(this.owned.splice(0));
   }
 }
 
