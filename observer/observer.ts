@@ -96,6 +96,9 @@ export class Observer {
   private flushedThrough = -Infinity;
   /** After an early flush for a broken loss, no more until a flush reads finite losses again. */
   private watchQuiet = false;
+  /** The NaN watch's flag on the device (every loss since its last read finite), and whether a read is out. */
+  private finiteSoFar: tf.Tensor | null = null;
+  private watchReading = false;
   private stopWatching: (() => void) | null = null;
   private lastEvent: StatusEvent | null = null;
   private readonly waiters = new Set<(e: StatusEvent) => void>();
@@ -252,19 +255,37 @@ export class Observer {
     return this.nonFiniteAt !== null;
   }
 
-  /** Reads one boolean (is this loss finite?) without waiting for it; notes the step when it is not. */
+  /**
+   * Folds this loss into a device-side "all finite so far" flag and reads that flag back
+   * without waiting for it, one read at a time: where a read resolves by the next step (cpu,
+   * a loop that yields) every step is checked on its own; where reads are slow (WebGL) one read
+   * covers the steps that ran meanwhile, so the readbacks never pile up.
+   */
   private watchFinite(step: number, loss: tf.Tensor | number): void {
-    const seen = (finite: boolean) => {
-      if (!finite && step > this.flushedThrough && this.nonFiniteAt === null) this.nonFiniteAt = step;
+    const seen = (finite: boolean, upTo: number) => {
+      if (!finite && upTo > this.flushedThrough && this.nonFiniteAt === null) this.nonFiniteAt = upTo;
     };
-    if (typeof loss === 'number') return seen(Number.isFinite(loss));
-    const flag = tf.tidy(() => tf.all(tf.isFinite(loss)));
+    if (typeof loss === 'number') return seen(Number.isFinite(loss), step);
+    const prev = this.finiteSoFar;
+    this.finiteSoFar = tf.tidy(() => {
+      const ok = tf.all(tf.isFinite(loss));
+      return prev ? tf.logicalAnd(prev, ok) : ok;
+    });
+    prev?.dispose();
+    if (this.watchReading) return;
+    const flag = this.finiteSoFar;
+    this.finiteSoFar = null;
+    this.watchReading = true;
     flag.data().then(
       (v) => {
         flag.dispose();
-        seen(Boolean(v[0]));
+        this.watchReading = false;
+        seen(Boolean(v[0]), step);
       },
-      () => flag.dispose(),
+      () => {
+        flag.dispose();
+        this.watchReading = false;
+      },
     );
   }
 
@@ -283,6 +304,9 @@ export class Observer {
     this.watchQuiet = this.nonFiniteAt !== null || (this.watchQuiet && loss.first_non_finite_step != null);
     this.nonFiniteAt = null;
     this.flushedThrough = this.lastStep;
+    // The flush read every loss itself; the watch starts over (a read still out is for flushed steps).
+    this.finiteSoFar?.dispose();
+    this.finiteSoFar = null;
     const elapsed = (performance.now() - this.lastFlushAt) / 1000;
     this.lastFlushAt = performance.now();
     const record: StepRecord = { step_index: this.flushIndex++, timestamp: new Date().toISOString(), duration_seconds: elapsed };
@@ -498,6 +522,8 @@ export class Observer {
     this.stopWatching?.();
     this.loss.dispose();
     this.health?.dispose();
+    this.finiteSoFar?.dispose();
+    this.finiteSoFar = null;
     await this.connection.close();
   }
 

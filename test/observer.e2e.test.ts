@@ -89,6 +89,7 @@ describe('Observer with real tfjs training against the real server', () => {
     await obs.close();
     expect(prompts).toHaveLength(2);
     expect(prompts[0]!.issues[0]).toMatchObject({ severity: 'critical', category: 'loss', title: 'Loss is NaN' });
+    expect(prompts[0]!.issues[0]!.description).toContain('at step 2 (training step 9)');
     expect(prompts[0]!.stepIndex).toBe(2);
     const { data } = await gql<SessionData>(s.url, SESSION, { id: 1 });
     expect(data!.session.status).toBe('stopped');
@@ -248,6 +249,47 @@ describe('Observer with real tfjs training against the real server', () => {
     } finally {
       Object.assign(proto, originals);
       await watched.close();
+    }
+  });
+
+  it('keeps one NaN-watch read out at a time when reads are slow (WebGL), and still catches a NaN between reads', async () => {
+    const s = await serverWithProject();
+    const obs = await Observer.create({ projectId: 1, runName: 'slow-reads', config: { serverUrl: s.url, trackConsoleLogs: false } });
+    const proto = tf.Tensor.prototype as unknown as { data: () => Promise<unknown> };
+    const data = proto.data;
+    const held: (() => void)[] = [];
+    // Reads resolve only when released, like a readback that takes several steps.
+    proto.data = function (this: tf.Tensor) {
+      const result = data.call(this);
+      return new Promise((resolve) => held.push(() => resolve(result)));
+    };
+    const release = async () => {
+      for (const r of held.splice(0)) r();
+      await new Promise((r) => setImmediate(r));
+    };
+    try {
+      const w = tf.variable(tf.scalar(1));
+      const lossAt = (step: number) => tf.tidy(() => (step === 5 ? w.mul(Number.NaN) : w.mul(2)) as tf.Scalar);
+      for (let step = 0; step < 8; step++) {
+        const loss = lossAt(step);
+        obs.step(step, loss, { batchSize: 1 });
+        loss.dispose();
+      }
+      // Eight steps, one read out (step 0's).
+      expect(held).toHaveLength(1);
+      await release();
+      expect(obs.flushDue).toBe(false);
+      // The next step reads steps 1-8 folded together, NaN at 5 included.
+      const loss = lossAt(8);
+      obs.step(8, loss, { batchSize: 1 });
+      loss.dispose();
+      expect(held).toHaveLength(1);
+      await release();
+      expect(obs.flushDue).toBe(true);
+      w.dispose();
+    } finally {
+      proto.data = data;
+      await obs.close();
     }
   });
 

@@ -42,6 +42,8 @@ export interface LossChannel {
   train_max?: number | null;
   train_std?: number | null;
   num_batches?: number | null;
+  /** The training step (within the flush) whose loss was NaN or Infinity first, from the observer. */
+  first_non_finite_step?: number | null;
   val?: Record<string, number | null> | null;
 }
 
@@ -69,6 +71,8 @@ export interface StepRecord {
   layer_health?: { layers?: Record<string, LayerHealthEntry> } | null;
   sustainability?: JsonObject | null;
   carbon_emissions?: JsonObject | null;
+  /** The TypeScript observer's bookkeeping (first non-finite step, dropped records). */
+  observer?: JsonObject | null;
 }
 
 /** The model a session registered. */

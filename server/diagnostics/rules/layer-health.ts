@@ -1,5 +1,5 @@
 import type { DiagnosticContext, Issue, LayerHealthEntry, Rule, StepRecord } from '../types.ts';
-import { fmt, isFiniteNumber, isNonFinite, issue, median, num } from './util.ts';
+import { fmt, isFiniteNumber, isNonFinite, issue, lastFiniteLosses, median, num, startLoss } from './util.ts';
 
 /** The last `m` flushes (default all) that carried layer health, newest last. */
 function withHealth(steps: readonly StepRecord[], m = Infinity): StepRecord[] {
@@ -91,7 +91,21 @@ export const deadLayer = persistentLayerRule(
     }),
 );
 
-export const vanishingGradients = persistentLayerRule(
+/** Below this share of the loss the run started from, the model fits its data: small gradients everywhere are convergence. */
+const CONVERGED_SHARE = 0.01;
+
+/**
+ * Gradient norm under 1e-7 in 2 of the last 3 flushes, while the loss is still above 1% of
+ * where the run started (a converged model's probe loss is ~0, and so are its gradients).
+ */
+export const vanishingGradients: Rule = (ctx) => {
+  const start = startLoss(ctx);
+  const now = lastFiniteLosses(ctx.steps, 1)[0]?.value;
+  if (start !== undefined && now !== undefined && now < CONVERGED_SHARE * start) return [];
+  return vanishingInLayers(ctx);
+};
+
+const vanishingInLayers = persistentLayerRule(
   (h) => h.has_vanishing_gradients === true || (isFiniteNumber(grad(h)) && grad(h)! < 1e-7),
   (layer, step, h, seen) =>
     issue({

@@ -15,6 +15,12 @@ describe('loss rules', () => {
     expect(i!.description).toContain('NaN');
   });
 
+  it('names the training step the observer saw break, besides the record', () => {
+    const steps = stepsWithLoss([2.3, Number.NaN]);
+    steps[1]!.loss!.first_non_finite_step = 25;
+    expect(nonFiniteLoss(contextOf(steps))[0]!.description).toContain('at step 1 (training step 25)');
+  });
+
   it('flags an infinite validation loss', () => {
     const steps = stepsWithLoss([2.3], () => ({}));
     steps[0]!.loss!.val = { val_loss: Infinity };

@@ -1,5 +1,5 @@
 import type { Rule, StepRecord } from '../types.ts';
-import { countLast, finiteLosses, fmt, isFiniteNumber, isNonFinite, issue, lastFiniteLosses, median, num, trainLoss } from './util.ts';
+import { countLast, field, finiteLosses, fmt, isFiniteNumber, isNonFinite, issue, lastFiniteLosses, median, num, startLoss, trainLoss } from './util.ts';
 
 /** A NaN or infinite train or validation loss in the newest steps: critical, from the first one. */
 export const nonFiniteLoss: Rule = (ctx) => {
@@ -15,13 +15,15 @@ export const nonFiniteLoss: Rule = (ctx) => {
     const bad = candidates.find(([, v]) => isNonFinite(v));
     if (!bad) continue;
     const [name, value] = bad as [string, number];
+    // The observer names the training step inside the flush whose loss broke first.
+    const trainingStep = name.startsWith('train') ? (field(s.observer, 'first_non_finite_step') ?? num(l.first_non_finite_step ?? undefined)) : undefined;
     return [
       issue({
         code: 'loss.non_finite',
         severity: 'critical',
         category: 'loss',
         title: `Loss is ${fmt(value)}`,
-        description: `The ${name} loss became ${fmt(value)} at step ${s.step_index}: the gradients exploded or a computation divided by zero or took the log of zero. Every weight update from here on is meaningless.`,
+        description: `The ${name} loss became ${fmt(value)} at step ${s.step_index}${trainingStep !== undefined ? ` (training step ${trainingStep})` : ''}: the gradients exploded or a computation divided by zero or took the log of zero. Every weight update from here on is meaningless.`,
         suggestion:
           'Try: 1) lower the learning rate (10x), 2) clip gradients (clipnorm=1.0), 3) check the inputs and labels for NaN, 4) add a small epsilon inside log/division, 5) use a numerically stable loss (from logits).',
         epochIndex: s.step_index,
@@ -46,10 +48,9 @@ const EXPLODING_FACTOR = 10;
 export const divergingLoss: Rule = (ctx) => {
   const losses = lastFiniteLosses(ctx.steps, 4);
   const firstStep = ctx.early.find((s) => isFiniteNumber(trainLoss(s)));
-  if (losses.length === 0 || !firstStep) return [];
+  const start = startLoss(ctx);
+  if (losses.length === 0 || !firstStep || start === undefined) return [];
   const initial = trainLoss(firstStep)!;
-  const firstMin = num(firstStep.loss?.train_min ?? undefined);
-  const start = isFiniteNumber(firstMin) ? Math.min(initial, firstMin) : initial;
   const best = Math.min(ctx.bestLoss?.value ?? Infinity, start, ...finiteLosses(ctx.steps).map((l) => l.value));
   const current = losses[losses.length - 1]!.value;
   const step = losses[losses.length - 1]!.step;

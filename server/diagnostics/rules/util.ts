@@ -1,5 +1,5 @@
 import type { JsonObject, JsonValue } from '../../lib/extended-json.ts';
-import type { Issue, StepRecord } from '../types.ts';
+import type { DiagnosticContext, Issue, StepRecord } from '../types.ts';
 
 /** The value as a number when it is one (non-finite included), else undefined. */
 export function num(v: JsonValue | undefined): number | undefined {
@@ -82,3 +82,15 @@ export function issue(i: Issue): Issue {
 }
 
 export const lastStep = (steps: readonly StepRecord[]): StepRecord | undefined => steps[steps.length - 1];
+
+/**
+ * The loss this run started from: the lowest of its first flush with a finite loss (its mean,
+ * or its min when the loss already climbed within that flush), near ln K for a classifier at chance.
+ */
+export function startLoss(ctx: DiagnosticContext): number | undefined {
+  const first = ctx.early.find((s) => isFiniteNumber(trainLoss(s)));
+  if (!first) return undefined;
+  const mean = trainLoss(first)!;
+  const min = num(first.loss?.train_min ?? undefined);
+  return isFiniteNumber(min) ? Math.min(mean, min) : mean;
+}

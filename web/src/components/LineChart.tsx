@@ -41,6 +41,8 @@ export function downsample(xs: number[], series: (number | null)[][], width: num
 }
 
 /** A live line chart (uPlot). NaN and ±Infinity are drawn as red markers at the top, not dropped. */
+const STEP_INCREMENTS = [1, 2, 5].flatMap((m) => [1, 10, 100, 1000, 10000, 100000].map((p) => m * p)).sort((a, b) => a - b);
+
 export function LineChart({ title, xs, series, height = 220, logScale = false }: { title: string; xs: number[]; series: Series[]; height?: number; logScale?: boolean }) {
   const el = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -54,7 +56,8 @@ export function LineChart({ title, xs, series, height = 220, logScale = false }:
       height,
       title,
       scales: { x: { time: false }, y: logScale ? { distr: 3 } : {} },
-      axes: [{ stroke: '#8b93a7', grid: { stroke: '#232838' } }, { stroke: '#8b93a7', grid: { stroke: '#232838' } }],
+      // Steps are whole numbers: no 0.2-step ticks on a short run.
+      axes: [{ stroke: '#8b93a7', grid: { stroke: '#232838' }, incrs: STEP_INCREMENTS }, { stroke: '#8b93a7', grid: { stroke: '#232838' } }],
       series: [{ label: 'step' }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, spanGaps: true, points: { show: false } }))],
       legend: { live: true },
       hooks: {
