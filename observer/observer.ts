@@ -96,8 +96,7 @@ export class Observer {
   private flushedThrough = -Infinity;
   /** After an early flush for a broken loss, no more until a flush reads finite losses again. */
   private watchQuiet = false;
-  /** The NaN watch's flag on the device (every loss since its last read finite), and whether a read is out. */
-  private finiteSoFar: tf.Tensor | null = null;
+  /** Whether the NaN watch has a read out. */
   private watchReading = false;
   private stopWatching: (() => void) | null = null;
   private lastEvent: StatusEvent | null = null;
@@ -256,34 +255,32 @@ export class Observer {
   }
 
   /**
-   * Folds this loss into a device-side "all finite so far" flag and reads that flag back
-   * without waiting for it, one read at a time: where a read resolves by the next step (cpu,
-   * a loop that yields) every step is checked on its own; where reads are slow (WebGL) one read
-   * covers the steps that ran meanwhile, so the readbacks never pile up.
+   * Reads the losses already on the device (the loss collector's buffer: a new handle on it,
+   * no copy and no kernel) without waiting, one read at a time: where a read resolves by the
+   * next step (cpu, a loop that yields) every step is checked; where reads are slow (WebGL) a
+   * read covers the steps that ran meanwhile, so the readbacks never pile up.
    */
   private watchFinite(step: number, loss: tf.Tensor | number): void {
-    const seen = (finite: boolean, upTo: number) => {
-      if (!finite && upTo > this.flushedThrough && this.nonFiniteAt === null) this.nonFiniteAt = upTo;
+    const seen = (at: number) => {
+      if (at > this.flushedThrough && this.nonFiniteAt === null) this.nonFiniteAt = at;
     };
-    if (typeof loss === 'number') return seen(Number.isFinite(loss), step);
-    const prev = this.finiteSoFar;
-    this.finiteSoFar = tf.tidy(() => {
-      const ok = tf.all(tf.isFinite(loss));
-      return prev ? tf.logicalAnd(prev, ok) : ok;
-    });
-    prev?.dispose();
+    if (typeof loss === 'number') {
+      if (!Number.isFinite(loss)) seen(step);
+      return;
+    }
     if (this.watchReading) return;
-    const flag = this.finiteSoFar;
-    this.finiteSoFar = null;
+    const peek = this.loss.peek();
+    if (!peek) return;
     this.watchReading = true;
-    flag.data().then(
+    peek.values.data().then(
       (v) => {
-        flag.dispose();
+        peek.values.dispose();
         this.watchReading = false;
-        seen(Boolean(v[0]), step);
+        const bad = peek.steps.findIndex((_, i) => !Number.isFinite(v[i]!));
+        if (bad >= 0) seen(peek.steps[bad]!);
       },
       () => {
-        flag.dispose();
+        peek.values.dispose();
         this.watchReading = false;
       },
     );
@@ -303,10 +300,8 @@ export class Observer {
     // An early flush for a broken loss happens once; the watch starts again after finite losses.
     this.watchQuiet = this.nonFiniteAt !== null || (this.watchQuiet && loss.first_non_finite_step != null);
     this.nonFiniteAt = null;
+    // A read still out covers flushed steps only: what it finds is ignored.
     this.flushedThrough = this.lastStep;
-    // The flush read every loss itself; the watch starts over (a read still out is for flushed steps).
-    this.finiteSoFar?.dispose();
-    this.finiteSoFar = null;
     const elapsed = (performance.now() - this.lastFlushAt) / 1000;
     this.lastFlushAt = performance.now();
     const record: StepRecord = { step_index: this.flushIndex++, timestamp: new Date().toISOString(), duration_seconds: elapsed };
@@ -522,8 +517,6 @@ export class Observer {
     this.stopWatching?.();
     this.loss.dispose();
     this.health?.dispose();
-    this.finiteSoFar?.dispose();
-    this.finiteSoFar = null;
     await this.connection.close();
   }
 

@@ -218,7 +218,7 @@ describe('Observer with real tfjs training against the real server', () => {
     expect(issues).toContainEqual({ code: 'layer.dead', layerId: 'hidden' });
   });
 
-  it('never waits for the device in step(): no synchronous readback, one asynchronous boolean for the NaN watch; no tensor leaks', async () => {
+  it('never waits for the device in step(): no synchronous readback, one asynchronous read of the losses already on the device for the NaN watch; no tensor leaks', async () => {
     const s = await serverWithProject();
     const watched = await Observer.create({ projectId: 1, runName: 'watched', config: { serverUrl: s.url, trackConsoleLogs: false } });
     const proto = tf.Tensor.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
@@ -242,7 +242,7 @@ describe('Observer with real tfjs training against the real server', () => {
         counts.push(tf.memory().numTensors);
       }
       expect(calls).toEqual(Array(20).fill('data'));
-      // Each watch's boolean is released once read.
+      // Each watch's handle on the loss buffer is released once read.
       expect(new Set(counts).size).toBe(1);
       x.dispose();
       w.dispose();
@@ -275,11 +275,11 @@ describe('Observer with real tfjs training against the real server', () => {
         obs.step(step, loss, { batchSize: 1 });
         loss.dispose();
       }
-      // Eight steps, one read out (step 0's).
+      // Eight steps, one read out (of the buffer as it was at step 0).
       expect(held).toHaveLength(1);
       await release();
       expect(obs.flushDue).toBe(false);
-      // The next step reads steps 1-8 folded together, NaN at 5 included.
+      // The next step reads the buffer again: steps 0-8, NaN at 5 included.
       const loss = lossAt(8);
       obs.step(8, loss, { batchSize: 1 });
       loss.dispose();

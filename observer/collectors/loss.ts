@@ -43,6 +43,15 @@ export class LossCollector {
     this.bufferSteps.push(step);
   }
 
+  /**
+   * The current device buffer as a new handle on the same memory (no copy, no kernel) and the
+   * steps in its filled slots, for a caller that reads it asynchronously and disposes it.
+   */
+  peek(): { values: tf.Tensor1D; steps: number[] } | null {
+    if (!this.buffer || this.slot === 0) return null;
+    return { values: this.buffer.clone(), steps: this.bufferSteps.slice(this.bufferSteps.length - this.slot) };
+  }
+
   get count(): number {
     return this.bufferSteps.length + this.numbers.length;
   }
