@@ -14,6 +14,8 @@ import { compareModes, type Mode } from './observer-workload.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const QUICK = process.argv.includes('--quick');
+/** `--health`: only the layer-health cost, with more repetitions. */
+const HEALTH_ONLY = process.argv.includes('--health');
 const tmp = mkdtempSync(path.join(tmpdir(), 'observer-bench-'));
 const web = path.join(tmp, 'web');
 
@@ -43,11 +45,12 @@ try {
   await tf.setBackend('cpu');
   const data = loadMnist(64, 0);
   const steps = QUICK ? 60 : 200;
-  results.node_cpu = { steps, ...(await compareModes({ xs: data.xs, ys: data.ys, serverUrl: url, projectId: 1, steps, batchSize: 64, flushEvery: 20 }, QUICK ? 1 : 3)) };
+  if (!HEALTH_ONLY) results.node_cpu = { steps, ...(await compareModes({ xs: data.xs, ys: data.ys, serverUrl: url, projectId: 1, steps, batchSize: 64, flushEvery: 20 }, QUICK ? 1 : 3)) };
   // The cost of per-layer health alone: measured every 50 or every 10 steps, flushes every 50.
   const healthSteps = QUICK ? 100 : 300;
-  health = { steps: healthSteps, ...(await compareModes({ xs: data.xs, ys: data.ys, serverUrl: url, projectId: 1, steps: healthSteps, batchSize: 64, flushEvery: 50 }, QUICK ? 1 : 5, ['default', 'health50', 'health10'] as const)) };
-  if (hasChromium) {
+  health = { steps: healthSteps, ...(await compareModes({ xs: data.xs, ys: data.ys, serverUrl: url, projectId: 1, steps: healthSteps, batchSize: 64, flushEvery: 50 }, QUICK ? 1 : HEALTH_ONLY ? 9 : 5, ['default', 'health50', 'health10'] as const)) };
+  if (HEALTH_ONLY) console.log('--health: browser backends skipped');
+  else if (hasChromium) {
     mkdirSync(web, { recursive: true });
     await buildTestPage('bench.html', web);
     const x = await data.xs.mul(255).round().data();
@@ -95,12 +98,12 @@ console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
 const healthRatios = { every50: health.health50 / health.default, every10: health.health10 / health.default };
 console.log(
-  `\nlayer health (Node cpu, 784-128-10 MLP, 32-sample probe, flush every 50, ${health.steps} steps): ${health.default.toFixed(2)} ms/step without, ` +
+  `\nlayer health (Node cpu, 784-128-10 MLP, batches of 64, a 32-sample probe of which layerHealthProbeSize (8) are used, flush every 50, ${health.steps} steps): ${health.default.toFixed(2)} ms/step without, ` +
     `every 50 steps ${health.health50.toFixed(2)} (${((healthRatios.every50 - 1) * 100).toFixed(1)}%), every 10 steps ${health.health10.toFixed(2)} (${((healthRatios.every10 - 1) * 100).toFixed(1)}%)`,
 );
 mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
 writeFileSync(
-  path.join(ROOT, 'bench/results/observer.json'),
+  path.join(ROOT, `bench/results/observer${HEALTH_ONLY ? '-health' : ''}.json`),
   JSON.stringify(
     {
       quick: QUICK,
@@ -113,4 +116,4 @@ writeFileSync(
     2,
   ),
 );
-console.log('\nwrote bench/results/observer.json');
+console.log(`\nwrote bench/results/observer${HEALTH_ONLY ? '-health' : ''}.json`);

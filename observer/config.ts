@@ -52,8 +52,9 @@ export interface ObserverConfig {
   layerHealthZeroThreshold: number;
   /**
    * The most probe samples layer health uses (the first ones). Each measurement is a forward
-   * and backward pass over them: 16 samples cost about a third of a 64-sample training step.
-   * @default 16
+   * and backward pass over them: 8 samples cost about a sixth of a 64-sample training step,
+   * and a layer is called dead only when 90% of its units stay inactive over all of them.
+   * @default 8
    */
   layerHealthProbeSize: number;
   /**
@@ -102,7 +103,7 @@ export const defaultObserverConfig: ObserverConfig = {
   trackSustainability: true,
   trackLayerHealth: true,
   layerHealthZeroThreshold: 1e-6,
-  layerHealthProbeSize: 16,
+  layerHealthProbeSize: 8,
   layerHealthEveryNSteps: null,
   flushOnNonFinite: true,
   trackCarbonEmissions: true,

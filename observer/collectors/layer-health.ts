@@ -128,9 +128,8 @@ export class LayerHealthCollector {
           } else stats.push(tf.scalar(MISSING), tf.scalar(MISSING), tf.scalar(MISSING));
           const g = grads?.[layer.name];
           stats.push(g && g.length ? (tf.addN(g.map((t) => t.square().sum())).sqrt() as tf.Scalar) : tf.scalar(MISSING));
-          const kernels = layer.kernels();
-          stats.push(kernels.length ? (tf.addN(kernels.map((w) => w.abs().less(this.zeroThreshold).cast('float32').sum())).div(kernels.reduce((n, w) => n + w.size, 0)) as tf.Scalar) : tf.scalar(MISSING));
-          stats.push(...extra);
+          // Weight sparsity is filled in at collect: weights move slowly, once per flush is enough.
+          stats.push(tf.scalar(MISSING), ...extra);
           rows.push(tf.stack(stats) as tf.Tensor1D);
         });
         return tf.stack(rows) as tf.Tensor2D;
@@ -184,15 +183,27 @@ export class LayerHealthCollector {
 
   /** Reads the last measurement (one readback), or null when none was made since the last call. */
   async collect(): Promise<JsonObject | null> {
-    const t = this.pending;
-    if (!t) return null;
+    const measured = this.pending;
+    if (!measured) return null;
     this.pending = null;
-    const data = await t.data();
+    // The flush's one readback: the last measurement, then each layer's weight sparsity now.
+    const t = tf.tidy(() => {
+      const sparsity = this.layers.map((layer) => {
+        const kernels = layer.kernels();
+        return kernels.length ? (tf.addN(kernels.map((w) => w.abs().less(this.zeroThreshold).cast('float32').sum())).div(kernels.reduce((n, w) => n + w.size, 0)) as tf.Scalar) : tf.scalar(MISSING);
+      });
+      return tf.concat([measured.flatten(), tf.stack(sparsity)]);
+    });
+    measured.dispose();
+    const all = await t.data();
     t.dispose();
+    const data = all.subarray(0, this.layers.length * FIELDS.length);
+    const sparsityAt = this.layers.length * FIELDS.length;
+    const SPARSITY = FIELDS.indexOf('weight_sparsity');
     const layers: Record<string, LayerHealth> = {};
     this.layers.forEach((layer, i) => {
       const v = (k: number) => {
-        const x = data[i * FIELDS.length + k]!;
+        const x = k === SPARSITY ? all[sparsityAt + i]! : data[i * FIELDS.length + k]!;
         // The sentinel went through float32: compare loosely.
         return x < MISSING / 2 ? null : x;
       };

@@ -37,6 +37,15 @@ describe('loss rules', () => {
     expect(i).toMatchObject({ code: 'loss.diverging', severity: 'warning' });
   });
 
+  it('warns at the second flush when the loss already doubled from where the run started (gradient ascent)', () => {
+    const steps = stepsWithLoss([1.2, 2.6]);
+    steps[0]!.loss!.train_min = 1.1;
+    expect(divergingLoss(contextOf(steps))[0]).toMatchObject({ code: 'loss.diverging', severity: 'warning', epochIndex: 1 });
+    // Falling at the second flush, or rising by less than twice: nothing.
+    expect(divergingLoss(contextOf(stepsWithLoss([1.2, 0.9])))).toEqual([]);
+    expect(divergingLoss(contextOf(stepsWithLoss([1.2, 1.5])))).toEqual([]);
+  });
+
   it('calls a loss 10x above its start critical', () => {
     const steps = stepsWithLoss([2.3, 1.5, 5, 40, 300]);
     expect(divergingLoss(contextOf(steps))[0]?.severity).toBe('critical');

@@ -43,7 +43,8 @@ const EXPLODING_FACTOR = 10;
  *   started from (the lowest loss of its first flush, near ln K for a classifier at chance).
  *   No healthy run goes there, and a learning rate far too high gets there flushes before
  *   the loss overflows to Infinity or NaN, so this is the early warning for those runs;
- * - diverging (warning): the loss rose three flushes in a row to twice its best.
+ * - diverging (warning): the loss rose at each of the last two flushes (at the second flush
+ *   when the run has only two) to twice its best, by at least 10% of the initial loss.
  */
 export const divergingLoss: Rule = (ctx) => {
   const losses = lastFiniteLosses(ctx.steps, 4);
@@ -55,8 +56,10 @@ export const divergingLoss: Rule = (ctx) => {
   const current = losses[losses.length - 1]!.value;
   const step = losses[losses.length - 1]!.step;
   const farAboveStart = current > EXPLODING_FACTOR * Math.abs(start) && current - best > 0.1 * Math.abs(start) + 1e-6;
-  const [a, b, c] = losses.slice(-3).map((l) => l.value) as [number, number, number];
-  const rising = losses.length >= 4 && c > b && b > a && current >= 2 * best && current - best >= 0.1 * Math.abs(initial);
+  // Rising at each of the last flushes (two rises; one while the run has only two flushes).
+  const recent = losses.slice(-3).map((l) => l.value);
+  const climbing = recent.length >= 2 && recent.every((v, i) => i === 0 || v > recent[i - 1]!);
+  const rising = climbing && current >= 2 * best && current - best >= 0.1 * Math.abs(initial);
   if (!farAboveStart && !rising) return [];
   return [
     issue({
@@ -66,7 +69,7 @@ export const divergingLoss: Rule = (ctx) => {
       title: farAboveStart ? 'Loss is exploding' : 'Loss is diverging',
       description: farAboveStart
         ? `The train loss reached ${fmt(current)} at step ${step}, ${fmt(current / Math.abs(start))}x the ${fmt(start)} this run started from (threshold: ${EXPLODING_FACTOR}x). It will overflow to Infinity or NaN if nothing changes.`
-        : `The train loss rose three flushes in a row to ${fmt(current)} at step ${step}, ${fmt(current / best)}x its best of ${fmt(best)} (initial ${fmt(initial)}). Threshold: 2x the best and rising.`,
+        : `The train loss rose ${recent.length - 1 === 1 ? 'from the first flush' : 'two flushes in a row'} to ${fmt(current)} at step ${step}, ${fmt(current / best)}x its best of ${fmt(best)} (initial ${fmt(initial)}). Threshold: 2x the best and rising.`,
       suggestion:
         'Try: 1) lower the learning rate (3-10x), 2) add warmup or a decay schedule, 3) clip gradients, 4) check that labels match the loss function.',
       epochIndex: step,
