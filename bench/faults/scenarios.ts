@@ -41,6 +41,8 @@ export interface Scenario {
   flushEvery: number;
   /** Steps in `--quick` mode, when fewer than `steps`. */
   quickSteps?: number;
+  /** The seed `--quick` runs, when seed 1 does not show the fault (so CI still checks its rule). */
+  quickSeed?: number;
   /** The training step the fault starts at (0 for faults present from the start). */
   onset: number;
   /**
@@ -342,6 +344,8 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'oscillating loss (step size too large)',
     kind: 'fault',
+    // Seed 1 settles into a cycle too small for the oracle; seeds 2-4 oscillate.
+    quickSeed: 2,
     timing: 'builds_up',
     // Overlapping blobs (the loss cannot go to zero), the whole training set in each batch
     // (no batch noise), softmax regression: a step past 2/curvature bounces between the
