@@ -242,7 +242,7 @@ export class Observer {
     if (this.config.trackThroughput) this.throughput.add(opts.batchSize, opts.seqLength);
     this.lastStep = Math.max(this.lastStep, step);
     if (this.config.trackLoss && this.config.flushOnNonFinite && !this.watchQuiet && this.nonFiniteAt === null) this.watchFinite(step, loss);
-    return this.nonFiniteAt !== null;
+    return this.flushDue;
   }
 
   /**

@@ -43,6 +43,19 @@ async function handLoop(obs: Observer, opts: { steps: number; flushEvery: number
   }
 }
 
+/** Records every tensor readback (sync or async) until `restore()`. */
+function spyReadbacks(): { calls: string[]; restore: () => void } {
+  const proto = tf.Tensor.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const calls: string[] = [];
+  const originals = Object.fromEntries(['dataSync', 'data', 'arraySync', 'array', 'bufferSync', 'buffer'].map((m) => [m, proto[m]!]));
+  for (const [m, f] of Object.entries(originals))
+    proto[m] = function (this: unknown, ...a: unknown[]) {
+      calls.push(m);
+      return f.apply(this, a);
+    };
+  return { calls, restore: () => Object.assign(proto, originals) };
+}
+
 describe('Observer with real tfjs training against the real server', () => {
   it('streams model.fit on MNIST: model, steps with loss, throughput and memory, and console logs', async () => {
     const s = await serverWithProject();
@@ -221,14 +234,7 @@ describe('Observer with real tfjs training against the real server', () => {
   it('never waits for the device in step(): no synchronous readback, one asynchronous read of the losses already on the device for the NaN watch; no tensor leaks', async () => {
     const s = await serverWithProject();
     const watched = await Observer.create({ projectId: 1, runName: 'watched', config: { serverUrl: s.url, trackConsoleLogs: false } });
-    const proto = tf.Tensor.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
-    const calls: string[] = [];
-    const originals = Object.fromEntries(['dataSync', 'data', 'arraySync', 'array', 'bufferSync', 'buffer'].map((m) => [m, proto[m]!]));
-    for (const [m, f] of Object.entries(originals))
-      proto[m] = function (this: unknown, ...a: unknown[]) {
-        calls.push(m);
-        return f.apply(this, a);
-      };
+    const { calls, restore } = spyReadbacks();
     try {
       const x = tf.randomNormal([8, 4]);
       const w = tf.variable(tf.randomNormal([4, 1]));
@@ -247,7 +253,7 @@ describe('Observer with real tfjs training against the real server', () => {
       x.dispose();
       w.dispose();
     } finally {
-      Object.assign(proto, originals);
+      restore();
       await watched.close();
     }
   });
@@ -296,14 +302,7 @@ describe('Observer with real tfjs training against the real server', () => {
   it('with the NaN watch off, never reads a tensor back in step(), and leaks no tensor', async () => {
     const s = await serverWithProject();
     const obs = await Observer.create({ projectId: 1, runName: 'hot', config: { serverUrl: s.url, trackConsoleLogs: false, flushOnNonFinite: false } });
-    const proto = tf.Tensor.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
-    const readbacks: string[] = [];
-    const originals = Object.fromEntries(['dataSync', 'data', 'arraySync', 'array', 'bufferSync', 'buffer'].map((m) => [m, proto[m]!]));
-    for (const [m, f] of Object.entries(originals))
-      proto[m] = function (this: unknown, ...a: unknown[]) {
-        readbacks.push(m);
-        return f.apply(this, a);
-      };
+    const { calls: readbacks, restore } = spyReadbacks();
     const counts: number[] = [];
     try {
       const x = tf.randomNormal([8, 4]);
@@ -324,7 +323,7 @@ describe('Observer with real tfjs training against the real server', () => {
       x.dispose();
       w.dispose();
     } finally {
-      Object.assign(proto, originals);
+      restore();
       await obs.close();
     }
   });

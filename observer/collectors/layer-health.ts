@@ -197,13 +197,12 @@ export class LayerHealthCollector {
     measured.dispose();
     const all = await t.data();
     t.dispose();
-    const data = all.subarray(0, this.layers.length * FIELDS.length);
     const sparsityAt = this.layers.length * FIELDS.length;
     const SPARSITY = FIELDS.indexOf('weight_sparsity');
     const layers: Record<string, LayerHealth> = {};
     this.layers.forEach((layer, i) => {
       const v = (k: number) => {
-        const x = k === SPARSITY ? all[sparsityAt + i]! : data[i * FIELDS.length + k]!;
+        const x = all[k === SPARSITY ? sparsityAt + i : i * FIELDS.length + k]!;
         // The sentinel went through float32: compare loosely.
         return x < MISSING / 2 ? null : x;
       };

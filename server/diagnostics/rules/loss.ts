@@ -1,5 +1,5 @@
 import type { Rule, StepRecord } from '../types.ts';
-import { countLast, field, finiteLosses, fmt, isFiniteNumber, isNonFinite, issue, lastFiniteLosses, median, num, startLoss, trainLoss } from './util.ts';
+import { countLast, field, finiteLosses, fmt, isFiniteNumber, isNonFinite, issue, lastFiniteLosses, median, num, startLoss } from './util.ts';
 
 /** A NaN or infinite train or validation loss in the newest steps: critical, from the first one. */
 export const nonFiniteLoss: Rule = (ctx) => {
@@ -47,17 +47,16 @@ const EXPLODING_FACTOR = 10;
  *   when the run has only two) to twice its best, by at least 10% of the initial loss.
  */
 export const divergingLoss: Rule = (ctx) => {
-  const losses = lastFiniteLosses(ctx.steps, 4);
-  const firstStep = ctx.early.find((s) => isFiniteNumber(trainLoss(s)));
+  const losses = lastFiniteLosses(ctx.steps, 3);
+  const initial = finiteLosses(ctx.early)[0]?.value;
   const start = startLoss(ctx);
-  if (losses.length === 0 || !firstStep || start === undefined) return [];
-  const initial = trainLoss(firstStep)!;
+  if (losses.length === 0 || initial === undefined || start === undefined) return [];
   const best = Math.min(ctx.bestLoss?.value ?? Infinity, start, ...finiteLosses(ctx.steps).map((l) => l.value));
   const current = losses[losses.length - 1]!.value;
   const step = losses[losses.length - 1]!.step;
   const farAboveStart = current > EXPLODING_FACTOR * Math.abs(start) && current - best > 0.1 * Math.abs(start) + 1e-6;
   // Rising at each of the last flushes (two rises; one while the run has only two flushes).
-  const recent = losses.slice(-3).map((l) => l.value);
+  const recent = losses.map((l) => l.value);
   const climbing = recent.length >= 2 && recent.every((v, i) => i === 0 || v > recent[i - 1]!);
   const rising = climbing && current >= 2 * best && current - best >= 0.1 * Math.abs(initial);
   if (!farAboveStart && !rising) return [];
@@ -112,6 +111,11 @@ function valLoss(val: Record<string, number | null> | null | undefined): number 
   return num(val.val_loss ?? val.loss ?? Object.values(val)[0] ?? undefined);
 }
 
+/** The finite validation losses of the steps, with their step indexes. */
+function valLosses(steps: readonly StepRecord[]): { step: number; val: number }[] {
+  return steps.map((s) => ({ step: s.step_index, val: valLoss(s.loss?.val) })).filter((p): p is { step: number; val: number } => isFiniteNumber(p.val));
+}
+
 const VAL_WINDOW = 64;
 
 /** A rise of the validation loss that matters: this share of its first value (the task's scale, near ln K). */
@@ -129,7 +133,7 @@ export const validationGap: Rule = (ctx) => {
     .map((s) => ({ step: s.step_index, train: num(s.loss?.train_mean ?? undefined), val: valLoss(s.loss?.val) }))
     .filter((p): p is { step: number; train: number; val: number } => Number.isFinite(p.train) && Number.isFinite(p.val));
   if (points.length < 5) return [];
-  const firstVal = ctx.early.map((s) => valLoss(s.loss?.val)).find(isFiniteNumber) ?? points[0]!.val;
+  const firstVal = valLosses(ctx.early)[0]?.val ?? points[0]!.val;
   const bestVal = Math.min(...points.map((p) => p.val));
   const widening = (i: number): boolean => {
     const p = points[i]!;
@@ -164,9 +168,8 @@ const GENERALISATION_FLUSHES = 12;
  */
 export const noGeneralisation: Rule = (ctx) => {
   if (ctx.totalSteps < GENERALISATION_FLUSHES) return [];
-  const vals = (steps: readonly StepRecord[]) => steps.map((s) => ({ step: s.step_index, val: valLoss(s.loss?.val) })).filter((p): p is { step: number; val: number } => isFiniteNumber(p.val));
-  const start = vals(ctx.early).slice(0, 2);
-  const recent = vals(ctx.steps);
+  const start = valLosses(ctx.early).slice(0, 2);
+  const recent = valLosses(ctx.steps);
   if (start.length < 2 || recent.length < 5) return [];
   const first = Math.min(start[0]!.val, start[1]!.val);
   const best = Math.min(...recent.map((p) => p.val), first);
