@@ -56,7 +56,7 @@ export async function openSchemaEngine(url: string, onLog?: (line: string) => vo
     provider: factory.provider,
     adapterName: factory.adapterName,
     connect: async () => track(await factory.connect()),
-    connectToShadowDb: async () => track(await factory.connectToShadowDb()),
+    connectToShadowDb: async () => track(scriptsAsScripts(await factory.connectToShadowDb())),
   };
   function track(adapter: SqlDriverAdapter): SqlDriverAdapter {
     opened.push(adapter);
@@ -74,6 +74,21 @@ export async function openSchemaEngine(url: string, onLog?: (line: string) => vo
       await Promise.all(opened.map((a) => a.dispose()));
     },
   };
+}
+
+/**
+ * The Wasm engine replays a migration into the shadow database as one `executeRaw` of the
+ * whole file, which better-sqlite3 refuses ("contains more than one statement"): a raw
+ * statement without parameters goes through `executeScript` instead, as the migration would.
+ */
+function scriptsAsScripts(adapter: SqlDriverAdapter): SqlDriverAdapter {
+  const executeRaw = adapter.executeRaw.bind(adapter);
+  adapter.executeRaw = async (query) => {
+    if (query.args.length > 0) return executeRaw(query);
+    await adapter.executeScript(query.sql);
+    return 0;
+  };
+  return adapter;
 }
 
 /** Reads `prisma/migrations` in Prisma's standard layout. */
