@@ -38,6 +38,8 @@ export interface PendingIssue {
   title: string;
   description: string;
   suggestion: string;
+  /** How sure the rule is, 0.5-1 (null from a server that does not say). */
+  confidence: number | null;
   layerId: string | null;
   epochIndex: number | null;
 }

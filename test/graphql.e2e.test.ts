@@ -37,12 +37,12 @@ describe('GraphQL API over HTTP', () => {
     expect(nan.data).toMatchObject({ recordStep: { step: { loss: { trainMean: 'NaN', trainMax: 'Infinity' } } } });
     await waitUntil(async () => (await statusOf(s.url, session.id)) === 'pending', 'the NaN pauses the session');
 
-    const diag = await gql<{ session: { latestDiagnostics: { healthScore: number; issues: { severity: string; title: string; metricValue: unknown }[] } } }>(
+    const diag = await gql<{ session: { latestDiagnostics: { healthScore: number; issues: { severity: string; title: string; confidence: number; metricValue: unknown }[] } } }>(
       s.url,
-      'query($id: Int!) { session(id: $id) { latestDiagnostics { healthScore issues { severity title metricValue } } } }',
+      'query($id: Int!) { session(id: $id) { latestDiagnostics { healthScore issues { severity title confidence metricValue } } } }',
       { id: session.id },
     );
-    expect(diag.data!.session.latestDiagnostics.issues[0]).toEqual({ severity: 'critical', title: 'Loss is NaN', metricValue: { train_mean: 'NaN' } });
+    expect(diag.data!.session.latestDiagnostics.issues[0]).toEqual({ severity: 'critical', title: 'Loss is NaN', confidence: 1, metricValue: { train_mean: 'NaN' } });
 
     const refused = await gql(s.url, STEP, { sessionId: session.id, input: { stepIndex: 2, loss: { trainMean: 1 } } });
     expect(refused.errors?.[0]).toMatchObject({ message: 'Session is not running', extensions: { code: 'SESSION_NOT_RUNNING' } });

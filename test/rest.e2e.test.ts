@@ -50,7 +50,7 @@ describe('legacy REST contract, as the seed Python Observer speaks it', () => {
 
     const diagnostics = read(await (await fetch(`${s.url}/sessions/${session.id}/diagnostics`)).text());
     const nanIssue = diagnostics.items[0].issues.find((i: any) => i.code === 'loss.non_finite');
-    expect(nanIssue).toMatchObject({ severity: 'critical', category: 'loss', epoch_index: 1 });
+    expect(nanIssue).toMatchObject({ severity: 'critical', category: 'loss', epoch_index: 1, confidence: 1 });
     expect(Number.isNaN(nanIssue.metric_value.train_mean)).toBe(true);
 
     const refused = await post(`${s.url}/sessions/${session.id}/step`, py(seedStep(2)));

@@ -46,6 +46,8 @@ describe.runIf(hasChromium)('web app in Chromium', () => {
       await page.click('[data-testid=start]');
       await page.waitForSelector('[data-testid=pending-dialog]', { timeout: 120_000 });
       expect(await page.textContent('[data-testid=pending-dialog]')).toContain('Loss is NaN');
+      // A NaN is a fact: the rule is sure of it.
+      expect(await page.textContent('[data-testid=pending-dialog]')).toContain('100% sure');
       await page.screenshot({ path: path.join(ARTIFACTS, 'web-trainer-pending.png'), fullPage: true });
       await page.click('[data-testid=pending-dialog] >> text=Resume');
       await page.waitForFunction(() => !document.querySelector('[data-testid=pending-dialog]'));
@@ -153,6 +155,7 @@ describe.runIf(hasChromium)('web app in Chromium', () => {
       await page.waitForFunction(() => document.querySelector('[data-testid="chart-Loss"]')?.getAttribute('data-points') === '6');
       await page.waitForSelector('[data-testid=pending-dialog]');
       expect(await page.textContent('[data-testid=diagnostics]')).toContain('Loss is NaN');
+      expect(await page.textContent('[data-testid=diagnostics]')).toContain('100% sure');
       expect(await page.textContent('[data-testid=logs]')).toContain('CUDA out of memory');
       await page.screenshot({ path: path.join(ARTIFACTS, 'web-legacy-pending.png'), fullPage: true });
       await page.click('[data-testid=pending-dialog] >> text=Resume');

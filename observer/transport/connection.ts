@@ -12,11 +12,11 @@ export interface StatusEvent {
   status: 'running' | 'analyzing' | 'pending' | 'paused' | 'stopped' | 'completed' | 'failed';
   stepIndex: number | null;
   reason: string;
-  run: { healthScore: number; issues: { severity: 'critical' | 'warning' | 'info'; category: string; title: string; description: string; suggestion: string; layerId: string | null; epochIndex: number | null }[] } | null;
+  run: { healthScore: number; issues: { severity: 'critical' | 'warning' | 'info'; category: string; title: string; description: string; suggestion: string; confidence: number | null; layerId: string | null; epochIndex: number | null }[] } | null;
 }
 
 const STATUS = `subscription($id: Int!) { sessionStatus(sessionId: $id) {
-  status stepIndex reason run { healthScore issues { severity category title description suggestion layerId epochIndex } } } }`;
+  status stepIndex reason run { healthScore issues { severity category title description suggestion confidence layerId epochIndex } } } }`;
 
 /**
  * One graphql-ws connection to the server, reconnecting forever with backoff. Mutations are

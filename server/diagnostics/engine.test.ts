@@ -3,7 +3,7 @@ import { issueKey, judge, runRules } from './engine.ts';
 import type { Issue } from './types.ts';
 
 const make = (over: Partial<Issue>): Issue => ({
-  code: 'x', severity: 'warning', category: 'loss', title: 't', description: 'd', suggestion: 's', layerId: null, ...over,
+  code: 'x', severity: 'warning', category: 'loss', title: 't', description: 'd', suggestion: 's', confidence: 1, layerId: null, ...over,
 });
 
 describe('diagnostics verdict', () => {

@@ -52,6 +52,7 @@ export function runRules(rules: readonly Rule[], ctx: DiagnosticContext): Issue[
         title: `Diagnostic rule ${rule.name || 'anonymous'} failed`,
         description: `The rule threw: ${(err as Error).message}`,
         suggestion: 'Report this to the Observer maintainers with the session export.',
+        confidence: 1,
       });
     }
   }

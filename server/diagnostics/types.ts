@@ -29,6 +29,12 @@ export interface Issue {
   description: string;
   /** Concrete fixes to try. */
   suggestion: string;
+  /**
+   * How sure the rule is, 0.5-1: 0.5 when the evidence just crosses its threshold (or is seen
+   * in the fewest flushes the rule accepts), 1 when it is decisive; 1 for facts (a NaN, a
+   * configuration that cannot work). See `confidence` in rules/util.ts.
+   */
+  confidence: number;
   layerId?: string | null;
   /** The step (flush) the issue is about. */
   epochIndex?: number | null;

@@ -101,6 +101,7 @@ export const toIssueView = (r: DiagnosticIssue): IssueView => ({
   title: r.title,
   description: r.description,
   suggestion: r.suggestion ?? '',
+  confidence: r.confidence,
   layerId: r.layerId,
   epochIndex: r.epochIndex,
   metricValue: readObject(r.metricValue),

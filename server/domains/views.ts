@@ -75,8 +75,10 @@ export interface LogView {
   createdAt: Date;
 }
 
-export interface IssueView extends Required<Omit<Issue, 'metricValue'>> {
+export interface IssueView extends Required<Omit<Issue, 'metricValue' | 'confidence'>> {
   id: number;
+  /** Null for issues stored before rules said how sure they were. */
+  confidence: number | null;
   metricValue: JsonObject | null;
 }
 

@@ -1,6 +1,6 @@
 import type { JsonObject, JsonValue } from '../../lib/extended-json.ts';
 import type { ModelInfo, Rule } from '../types.ts';
-import { fmt, issue, num } from './util.ts';
+import { confidence, fmt, issue, num } from './util.ts';
 
 interface LayerRow {
   name: string;
@@ -49,6 +49,7 @@ export const deepWithoutNormalisation: Rule = (ctx) => {
       title: 'Very deep network without normalisation or residuals',
       description: `The model stacks ${weighted.length} weight layers (threshold 10) with no normalisation layer and no residual connection: gradients are likely to vanish or explode.`,
       suggestion: 'Try: 1) add BatchNormalization or LayerNormalization between blocks, 2) add residual (skip) connections, 3) use He initialisation with ReLU.',
+      confidence: confidence({ margin: weighted.length / 10, decisive: 2 }),
       metricValue: { weight_layers: weighted.length },
     }),
   ];
@@ -68,6 +69,7 @@ export const dominantLayer: Rule = (ctx) => {
       title: `One layer holds most parameters: ${top.name}`,
       description: `'${top.name}' (${top.type}) holds ${fmt(top.parameters)} of ${fmt(total)} parameters (${fmt((100 * top.parameters) / total)}%; threshold 80%).`,
       suggestion: 'If the model overfits or is slow, shrink that layer: pool or stride before a large Dense layer, or factorise it into two smaller ones.',
+      confidence: confidence({ margin: top.parameters / total / 0.8, decisive: 1 / 0.8 }),
       layerId: top.name,
       metricValue: { parameters: top.parameters, total_parameters: total },
     }),
@@ -98,6 +100,8 @@ export const lossActivationMismatch: Rule = (ctx) => {
       title: 'Output activation does not fit the loss',
       description: `With loss '${String(hp.loss ?? loss)}', ${problem}. The model cannot learn correctly like this.`,
       suggestion: 'Match them: softmax + categoricalCrossentropy, sigmoid + binaryCrossentropy, linear (logits) + softmaxCrossEntropy/fromLogits, linear + meanSquaredError.',
+      // A configuration that cannot work: a fact, not an estimate.
+      confidence: 1,
       layerId: out.name,
       metricValue: { output_activation: act, loss: String(hp.loss ?? loss) },
     }),

@@ -1,5 +1,5 @@
 import type { Rule } from '../types.ts';
-import { issue, lastStep } from './util.ts';
+import { confidence, issue, lastStep } from './util.ts';
 
 /** Ten or more error logs since the previous flush. */
 export const manyErrorLogs: Rule = (ctx) => {
@@ -15,6 +15,7 @@ export const manyErrorLogs: Rule = (ctx) => {
       title: 'Too many error logs',
       description: `${sinceLastRun} error logs since the previous flush (${total} this session; threshold 10). Latest: ${sample}.`,
       suggestion: 'Read the log tail: repeated errors often mean a failing data loader, a retried operation or a warning about precision or memory.',
+      confidence: confidence({ margin: sinceLastRun / 10, decisive: 5 }),
       epochIndex: step,
       metricValue: { errors_since_last_flush: sinceLastRun, errors_total: total },
     }),

@@ -1,5 +1,5 @@
 import type { Rule, StepRecord } from '../types.ts';
-import { countLast, field, finiteLosses, fmt, isFiniteNumber, isNonFinite, issue, lastFiniteLosses, median, num, startLoss } from './util.ts';
+import { confidence, countLast, field, finiteLosses, fmt, isFiniteNumber, isNonFinite, issue, lastFiniteLosses, median, num, startLoss } from './util.ts';
 
 /** A NaN or infinite train or validation loss in the newest steps: critical, from the first one. */
 export const nonFiniteLoss: Rule = (ctx) => {
@@ -26,6 +26,7 @@ export const nonFiniteLoss: Rule = (ctx) => {
         description: `The ${name} loss became ${fmt(value)} at step ${s.step_index}${trainingStep !== undefined ? ` (training step ${trainingStep})` : ''}: the gradients exploded or a computation divided by zero or took the log of zero. Every weight update from here on is meaningless.`,
         suggestion:
           'Try: 1) lower the learning rate (10x), 2) clip gradients (clipnorm=1.0), 3) check the inputs and labels for NaN, 4) add a small epsilon inside log/division, 5) use a numerically stable loss (from logits).',
+        confidence: 1,
         epochIndex: s.step_index,
         metricValue: { [name]: value },
       }),
@@ -71,6 +72,7 @@ export const divergingLoss: Rule = (ctx) => {
         : `The train loss rose ${recent.length - 1 === 1 ? 'from the first flush' : 'two flushes in a row'} to ${fmt(current)} at step ${step}, ${fmt(current / best)}x its best of ${fmt(best)} (initial ${fmt(initial)}). Threshold: 2x the best and rising.`,
       suggestion:
         'Try: 1) lower the learning rate (3-10x), 2) add warmup or a decay schedule, 3) clip gradients, 4) check that labels match the loss function.',
+      confidence: farAboveStart ? confidence({ margin: current / (EXPLODING_FACTOR * Math.abs(start)), decisive: 10 }) : confidence({ margin: current / (2 * best) }),
       epochIndex: step,
       metricValue: { loss: current, best_loss: best, initial_loss: initial, start_loss: start },
     }),
@@ -100,6 +102,8 @@ export const stuckLoss: Rule = (ctx) => {
       description: `Over the last ${PLATEAU_WINDOW} flushes the train loss moved from ${fmt(head)} to ${fmt(tail)} (${fmt(improvement * 100)}% better; threshold 1%) and is still ${fmt((tail / initial) * 100)}% of its initial ${fmt(initial)}: the model is not learning.`,
       suggestion:
         'Try: 1) raise the learning rate if it is tiny, 2) check that labels are aligned with inputs, 3) normalise the inputs, 4) check for dead or saturated layers (sigmoid/tanh stacks), 5) use He/Glorot initialisation.',
+      // Sure when the loss is still where it started; unsure near the 90% line.
+      confidence: confidence({ margin: tail / (0.9 * initial), decisive: 1 / 0.9 }),
       epochIndex: step,
       metricValue: { loss: tail, loss_window_start: head, initial_loss: initial },
     }),
@@ -120,6 +124,8 @@ const VAL_WINDOW = 64;
 
 /** A rise of the validation loss that matters: this share of its first value (the task's scale, near ln K). */
 const VAL_RISE_OF_FIRST = 0.05;
+/** How much the train loss may wobble up between flushes and still count as not rising: 1% of the task's scale (a fitted model's loss of 1e-4 jitters by more than 2% of itself). */
+const TRAIN_WOBBLE_OF_FIRST = 0.01;
 
 /**
  * Validation loss rising while train loss falls, well above it, in 3 of the last 4 flushes,
@@ -134,14 +140,17 @@ export const validationGap: Rule = (ctx) => {
     .filter((p): p is { step: number; train: number; val: number } => Number.isFinite(p.train) && Number.isFinite(p.val));
   if (points.length < 5) return [];
   const firstVal = valLosses(ctx.early)[0]?.val ?? points[0]!.val;
-  const bestVal = Math.min(...points.map((p) => p.val));
+  // The best of everything the engine keeps, not of the recent points only: a slow rise would
+  // otherwise drag the best up with it.
+  const bestVal = Math.min(...points.map((p) => p.val), ...valLosses(ctx.steps).map((p) => p.val), ...valLosses(ctx.early).map((p) => p.val));
   const widening = (i: number): boolean => {
     const p = points[i]!;
     const prev = points[i - 1]!;
-    return p.val > 1.3 * p.train && p.val > 1.1 * bestVal && p.val - bestVal > VAL_RISE_OF_FIRST * firstVal && p.val >= prev.val && p.train <= prev.train * 1.02;
+    return p.val > 1.3 * p.train && p.val > 1.1 * bestVal && p.val - bestVal > VAL_RISE_OF_FIRST * firstVal && p.val >= prev.val && p.train <= prev.train * 1.02 + TRAIN_WOBBLE_OF_FIRST * firstVal;
   };
   const idx = points.map((_, i) => i).slice(-4).filter((i) => i > 0);
-  if (countLast(idx, 4, widening) < 3) return [];
+  const widened = countLast(idx, 4, widening);
+  if (widened < 3) return [];
   const last = points[points.length - 1]!;
   return [
     issue({
@@ -152,17 +161,21 @@ export const validationGap: Rule = (ctx) => {
       description: `At step ${last.step} the validation loss is ${fmt(last.val)} against a train loss of ${fmt(last.train)} (${fmt(last.val / last.train)}x), up from its best of ${fmt(bestVal)} (thresholds: 10% above the best and ${fmt(VAL_RISE_OF_FIRST * firstVal)}, 5% of the first validation loss ${fmt(firstVal)}) while the train loss kept falling in 3 of the last 4 flushes.`,
       suggestion:
         'Try: 1) stop early at the best validation loss, 2) add dropout or weight decay, 3) augment or enlarge the training set, 4) use a smaller model.',
+      confidence: confidence({ margin: (last.val - bestVal) / Math.max(VAL_RISE_OF_FIRST * firstVal, 0.1 * bestVal), seen: widened, of: idx.length, minSeen: 3 }),
       epochIndex: last.step,
       metricValue: { val_loss: last.val, train_loss: last.train, best_val_loss: bestVal, first_val_loss: firstVal },
     }),
   ];
 };
 
-const GENERALISATION_FLUSHES = 12;
+const GENERALISATION_FLUSHES = 10;
+/** The recent validation losses the rule judges by (their median: one lucky dip does not count). */
+const GENERALISATION_RECENT = 5;
 
 /**
- * The validation loss has not improved 5% on its first value after 12 flushes: nothing the
- * model learns carries over to unseen data. When the train loss fell meanwhile, the model
+ * The validation loss is not 5% better than its first value after 10 flushes (the median of
+ * its last 5, so that a dip of a noisy validation set does not count as learning): nothing
+ * the model learns carries over to unseen data. When the train loss fell meanwhile, the model
  * memorises (labels decoupled from inputs, or a leak between them); when it did not, it
  * learns nothing at all (learning rate far too low, broken inputs).
  */
@@ -170,10 +183,11 @@ export const noGeneralisation: Rule = (ctx) => {
   if (ctx.totalSteps < GENERALISATION_FLUSHES) return [];
   const start = valLosses(ctx.early).slice(0, 2);
   const recent = valLosses(ctx.steps);
-  if (start.length < 2 || recent.length < 5) return [];
+  if (start.length < 2 || recent.length < GENERALISATION_RECENT) return [];
   const first = Math.min(start[0]!.val, start[1]!.val);
+  const now = median(recent.slice(-GENERALISATION_RECENT).map((p) => p.val));
+  if (now < 0.95 * first) return [];
   const best = Math.min(...recent.map((p) => p.val), first);
-  if (best < 0.95 * first) return [];
   const trainStart = finiteLosses(ctx.early)[0]?.value;
   const trainNow = lastFiniteLosses(ctx.steps, 1)[0]?.value;
   if (trainStart === undefined || trainNow === undefined) return [];
@@ -185,14 +199,16 @@ export const noGeneralisation: Rule = (ctx) => {
       severity: 'warning',
       category: 'loss',
       title: memorising ? 'Train loss falls, validation loss does not: memorising' : 'Validation loss is not improving',
-      description: `After ${ctx.totalSteps} flushes the validation loss is ${fmt(last.val)}, its best ${fmt(best)} against ${fmt(first)} at the start (threshold: 5% better), while the train loss went from ${fmt(trainStart)} to ${fmt(trainNow)}. ${
+      description: `After ${ctx.totalSteps} flushes the validation loss is ${fmt(last.val)} (median of the last ${GENERALISATION_RECENT}: ${fmt(now)}, best ${fmt(best)}) against ${fmt(first)} at the start (threshold: 5% better), while the train loss went from ${fmt(trainStart)} to ${fmt(trainNow)}. ${
         memorising ? 'The model fits the training labels but learns nothing that holds on unseen data.' : 'The model is not learning anything that carries over.'
       }`,
       suggestion: memorising
         ? 'Check that inputs and labels were shuffled together (not separately), that the labels match the inputs, and that the validation set comes from the same distribution.'
         : 'Try: 1) raise the learning rate (10x), 2) check the inputs are normalised and reach the model, 3) check the labels match the loss function.',
+      // Sure when validation has not moved at all; unsure when it is nearly 5% better.
+      confidence: confidence({ margin: now / (0.95 * first), decisive: 1 / 0.95 }),
       epochIndex: last.step,
-      metricValue: { val_loss: last.val, best_val_loss: best, first_val_loss: first, train_loss: trainNow, first_train_loss: trainStart },
+      metricValue: { val_loss: last.val, recent_val_loss: now, best_val_loss: best, first_val_loss: first, train_loss: trainNow, first_train_loss: trainStart },
     }),
   ];
 };
@@ -240,6 +256,7 @@ export const oscillatingLoss: Rule = (ctx) => {
         ? `Over the last ${OSCILLATION_WINDOW} flushes the train loss swung by ${fmt(swing)} a flush on average (${fmt((100 * swing) / level)}% of its median ${fmt(level)}) and came back every ${period} flushes to within ${fmt(periodGap)} of where it was (thresholds: a swing of 5% of the level and 0.05, a return within 30% of the swing): the steps bounce between the sides of a valley instead of going down it.`
         : `Over the last ${OSCILLATION_WINDOW} flushes the train loss changed direction ${turns} times and swung by ${fmt(swing)} on average, more than its median of ${fmt(level)} (thresholds: 6 turns, a swing above the median): the steps overshoot.`,
       suggestion: 'Try: 1) lower the learning rate (2-10x), 2) lower the momentum, 3) a larger batch, 4) a decay schedule.',
+      confidence: cycling ? confidence({ margin: (0.3 * swing) / periodGap, decisive: 3 }) : confidence({ margin: swing / level, decisive: 3 }),
       epochIndex: step,
       metricValue: { mean_swing: swing, median_loss: level, direction_changes: turns, ...(cycling ? { period, return_gap: periodGap } : {}) },
     }),

@@ -1,6 +1,6 @@
 import type { JsonObject } from '../../lib/extended-json.ts';
 import type { Rule } from '../types.ts';
-import { field, fmt, isFiniteNumber, issue, lastStep } from './util.ts';
+import { confidence, field, fmt, isFiniteNumber, issue, lastStep } from './util.ts';
 
 /** Pairs of (used, capacity) fields an observer may report in its memory channel. */
 const CAPACITY_PAIRS: [used: string, capacity: string, what: string][] = [
@@ -35,6 +35,7 @@ export const memoryNearCapacity: Rule = (ctx) => {
       title: `${f.what} near capacity`,
       description: `${f.what} at ${fmt(f.used)} of ${fmt(f.capacity)} MB (${fmt(100 * f.fraction)}%) at step ${s.step_index}; thresholds 90% warning, 95% critical.`,
       suggestion: 'Try: 1) smaller batches, 2) a smaller model, 3) dispose tensors you no longer need (tf.tidy), 4) lower precision where the backend supports it.',
+      confidence: confidence({ margin: f.fraction / 0.9, decisive: 1 / 0.9 }),
       epochIndex: s.step_index,
       metricValue: { used_mb: f.used, capacity_mb: f.capacity, fraction: f.fraction },
     }),
@@ -76,6 +77,8 @@ export const memoryGrowth: Rule = (ctx) => {
         description: `The ${what} rose in ${rises} of the last ${LEAK_WINDOW - 1} flushes, from ${fmt(xs[0]!)} to ${fmt(xs[xs.length - 1]!)} at step ${step} (+${fmt(growth / (LEAK_WINDOW - 1))} per flush) and never fell.`,
         suggestion:
           'Try: 1) wrap the training step in tf.tidy(), 2) dispose() tensors created outside tidy (gradients, metrics, data batches), 3) keep losses as numbers only after reading them once, 4) check tf.memory().numTensors before and after one step.',
+        // Every flush rose (the rule asks for that): how sure is how far past the minimum growth.
+        confidence: confidence({ margin: growth / minGrowth, decisive: 10 }),
         epochIndex: step,
         metricValue: { [key]: xs[xs.length - 1]!, growth_per_flush: growth / (LEAK_WINDOW - 1) },
       }),

@@ -1,6 +1,6 @@
 import type { JsonValue } from '../../lib/extended-json.ts';
 import type { Rule, StepRecord } from '../types.ts';
-import { field, fmt, isFiniteNumber, issue, num } from './util.ts';
+import { confidence, field, fmt, isFiniteNumber, issue, num } from './util.ts';
 
 const newestProfiled = (steps: readonly StepRecord[], newSteps: number): StepRecord | undefined =>
   steps.slice(-Math.max(newSteps, 1)).findLast((s) => s.profiler && typeof s.profiler === 'object');
@@ -42,6 +42,7 @@ export const forwardBackwardRatio: Rule = (ctx) => {
         ratio > 5
           ? 'Backward dominates: look for ops with costly gradients (gather/scatter, large embeddings), recomputation, or gradients of frozen layers.'
           : 'Forward dominates: look for work in the forward pass that needs no gradient (data preprocessing, metrics) and move it out of the step.',
+      confidence: confidence({ margin: ratio > 5 ? ratio / 5 : 0.5 / ratio }),
       epochIndex: s.step_index,
       metricValue: { forward_ms: fb.fwd, backward_ms: fb.bwd, ratio },
     }),
@@ -68,6 +69,7 @@ export const dominantOp: Rule = (ctx) => {
       title: `One operation dominates: ${name}`,
       description: `At step ${s.step_index} '${name}' took ${fmt(timeOf(top))} ms of ${fmt(total)} ms profiled (${fmt(100 * share)}%; threshold 60%).`,
       suggestion: 'Optimise that op first: fuse or batch it, change its shape (e.g. multiples of 8/64), or move it off the training step.',
+      confidence: confidence({ margin: share / 0.6, decisive: 1 / 0.6 }),
       epochIndex: s.step_index,
       metricValue: { op_time_ms: timeOf(top), total_time_ms: total, share },
     }),

@@ -1,5 +1,5 @@
 import type { Rule } from '../types.ts';
-import { field, fmt, issue, lastFiniteLosses } from './util.ts';
+import { confidence, field, fmt, issue, lastFiniteLosses } from './util.ts';
 
 /** Training went on for 50+ flushes and 30%+ of the run after the loss last improved. */
 export const wastedCompute: Rule = (ctx) => {
@@ -19,6 +19,7 @@ export const wastedCompute: Rule = (ctx) => {
       title: 'Compute spent after the loss stopped improving',
       description: `The best train loss (${fmt(best.value)}) was at step ${best.stepIndex}; the ${since} flushes since (${fmt((100 * since) / (last.step + 1))}% of the run) have not beaten it${gflops !== undefined ? `, while ${fmt(gflops)} GFLOPs were spent in total` : ''}.`,
       suggestion: 'Stop early (patience on the validation loss), lower the learning rate on plateau, or use the saved best checkpoint.',
+      confidence: confidence({ margin: since / (0.3 * (last.step + 1)), decisive: 2 }),
       epochIndex: last.step,
       metricValue: { best_loss: best.value, best_step: best.stepIndex, steps_since_best: since },
     }),

@@ -1,5 +1,5 @@
 import type { Rule } from '../types.ts';
-import { countLast, field, fmt, isFiniteNumber, issue, lastStep } from './util.ts';
+import { confidence, countLast, field, fmt, isFiniteNumber, issue, lastStep } from './util.ts';
 
 /**
  * CPU at or above 95% in each of the last 3 flushes. Informational: training on the CPU
@@ -18,6 +18,7 @@ export const cpuSaturation: Rule = (ctx) => {
       title: 'CPU saturated',
       description: `CPU use at ${fmt(cpu)}% at step ${s.step_index}, at or above 95% for the last 3 flushes: data loading or the CPU backend may be the bottleneck, or the machine is throttling.`,
       suggestion: 'Try: 1) a GPU backend (WebGPU/WebGL), 2) prepare batches ahead of time, 3) close other heavy processes or tabs.',
+      confidence: confidence({ margin: cpu / 95, decisive: 100 / 95 }),
       epochIndex: s.step_index,
       metricValue: { cpu_percent: cpu },
     }),
@@ -37,6 +38,7 @@ export const ramSaturation: Rule = (ctx) => {
       title: 'System memory almost full',
       description: `System RAM at ${fmt(ram)}% at step ${s.step_index}; thresholds 90% warning, 97% critical. The OS may start swapping or kill the process.`,
       suggestion: 'Try: 1) smaller batches or datasets held in memory, 2) stream data instead of loading it all, 3) close other applications.',
+      confidence: confidence({ margin: ram / 90, decisive: 100 / 90 }),
       epochIndex: s.step_index,
       metricValue: { ram_percent: ram },
     }),

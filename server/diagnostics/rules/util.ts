@@ -76,6 +76,32 @@ export function countLast<T>(xs: readonly T[], m: number, pred: (x: T) => boolea
   return n;
 }
 
+/**
+ * How sure a rule is of an issue, 0.5-1, from two kinds of evidence:
+ * - `margin`: how far past its threshold the measurement is, as a ratio of at least 1
+ *   (value / threshold, or threshold / value for a "below" rule); `decisive` is the ratio at
+ *   which there is no doubt left (default 4), read on a log scale;
+ * - `seen` of `of`: in how many of the flushes the rule looked at the sign was there.
+ * 0.5 means just at the threshold, or seen in the fewest flushes the rule accepts; each kind
+ * given counts for half of what is above 0.5. Facts (a NaN, a configuration that cannot
+ * work) are 1 without this.
+ */
+export function confidence(e: { margin?: number; decisive?: number; seen?: number; of?: number; minSeen?: number }): number {
+  const parts: number[] = [];
+  if (e.margin !== undefined) {
+    const decisive = e.decisive ?? 4;
+    // An infinite ratio (a threshold over zero) is decisive; an unknown one (NaN) adds nothing.
+    const m = Number.isNaN(e.margin) ? 1 : e.margin === Infinity ? decisive : e.margin;
+    parts.push(Math.min(1, Math.max(0, Math.log(Math.max(m, 1)) / Math.log(decisive))));
+  }
+  if (e.seen !== undefined && e.of !== undefined && e.of > 0) {
+    const min = e.minSeen ?? 0;
+    parts.push(e.of > min ? Math.min(1, Math.max(0, (e.seen - min) / (e.of - min))) : 1);
+  }
+  const strength = parts.length ? parts.reduce((a, b) => a + b, 0) / parts.length : 1;
+  return Math.round(100 * (0.5 + 0.5 * strength)) / 100;
+}
+
 /** Shorthand for building an issue with the step it is about. */
 export function issue(i: Issue): Issue {
   return { layerId: null, epochIndex: null, metricValue: null, ...i };

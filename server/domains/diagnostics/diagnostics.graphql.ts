@@ -13,6 +13,10 @@ IssueRef.implement({
     title: t.exposeString('title'),
     description: t.exposeString('description'),
     suggestion: t.exposeString('suggestion'),
+    confidence: t.exposeFloat('confidence', {
+      nullable: true,
+      description: 'How sure the rule is, 0.5-1: 0.5 when the evidence just crosses its threshold, 1 when it is decisive or a fact (a NaN). Null for issues stored before rules said.',
+    }),
     layerId: t.exposeString('layerId', { nullable: true }),
     epochIndex: t.exposeInt('epochIndex', { nullable: true }),
     metricValue: t.expose('metricValue', { type: 'JSON', nullable: true }),

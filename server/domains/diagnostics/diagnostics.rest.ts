@@ -19,6 +19,7 @@ export const runJson = (r: DiagnosticRunView) => ({
     title: i.title,
     description: i.description,
     suggestion: i.suggestion,
+    confidence: i.confidence,
     layer_id: i.layerId,
     epoch_index: i.epochIndex,
     metric_value: i.metricValue,

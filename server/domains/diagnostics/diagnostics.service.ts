@@ -118,6 +118,7 @@ export class DiagnosticsService {
         title: i.title,
         description: i.description,
         suggestion: i.suggestion,
+        confidence: i.confidence,
         layerId: i.layerId ?? null,
         epochIndex: i.epochIndex ?? null,
         metricValue: i.metricValue ?? null,

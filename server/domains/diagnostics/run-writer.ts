@@ -20,7 +20,7 @@ export interface StoredIds {
 }
 
 const RUN_COLUMNS = '"sessionId", "stepIndex", "healthScore", "issueCount", "verdict", "createdAt"';
-const ISSUE_COLUMNS = '"runId", "severity", "category", "code", "title", "description", "suggestion", "layerId", "epochIndex", "metricValue", "createdAt"';
+const ISSUE_COLUMNS = '"runId", "severity", "category", "code", "title", "description", "suggestion", "confidence", "layerId", "epochIndex", "metricValue", "createdAt"';
 /** Runs per batch: 6 variables a run keeps far under SQLite's limit; issues are split below. */
 const MAX_RUNS = 500;
 const MAX_ISSUES_PER_STATEMENT = 2000;
@@ -58,9 +58,9 @@ export class RunWriter {
       for (let start = 0; start < issues.length; start += MAX_ISSUES_PER_STATEMENT) {
         const chunk = issues.slice(start, start + MAX_ISSUES_PER_STATEMENT);
         const rows = await tx.$queryRawUnsafe<{ id: number }[]>(
-          `INSERT INTO "DiagnosticIssue" (${ISSUE_COLUMNS}) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} RETURNING "id"`,
+          `INSERT INTO "DiagnosticIssue" (${ISSUE_COLUMNS}) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} RETURNING "id"`,
           ...chunk.flatMap(({ runId, i, at }) => [
-            runId, i.severity, i.category, i.code, i.title, i.description, i.suggestion, i.layerId ?? null, i.epochIndex ?? null,
+            runId, i.severity, i.category, i.code, i.title, i.description, i.suggestion, i.confidence, i.layerId ?? null, i.epochIndex ?? null,
             i.metricValue ? stringifyExtendedJson(i.metricValue) : null, at.toISOString(),
           ]),
         );

@@ -19,7 +19,7 @@ export const SESSION = `query Session($id: Int!) {
     model { architecture hyperparameters }
     series { stepIndex trainLoss samplesPerSecond numTensors val { name values } }
     recent: steps(last: ${DETAIL_WINDOW}) { ${DETAIL_FIELDS} }
-    diagnostics(first: 200, withIssuesOnly: true) { id stepIndex healthScore verdict createdAt issues { severity category code title description suggestion layerId epochIndex } }
+    diagnostics(first: 200, withIssuesOnly: true) { id stepIndex healthScore verdict createdAt issues { severity category code title description suggestion confidence layerId epochIndex } }
     latestDiagnostics { healthScore issueCount }
     logs(last: 300) { id ts level msg module kind }
   }
@@ -30,7 +30,7 @@ export const STEPS_AFTER = `query StepsAfter($id: Int!, $after: Int!) { session(
 export const STEP_EVENTS = `subscription Steps($id: Int!) { sessionSteps(sessionId: $id) { missedBefore step { ${STEP_FIELDS} } } }`;
 
 export const STATUS_EVENTS = `subscription Status($id: Int!) { sessionStatus(sessionId: $id) {
-  status stepIndex reason at run { id stepIndex healthScore verdict createdAt issues { severity category code title description suggestion layerId epochIndex } } } }`;
+  status stepIndex reason at run { id stepIndex healthScore verdict createdAt issues { severity category code title description suggestion confidence layerId epochIndex } } } }`;
 
 export const LOG_EVENTS = `subscription Logs($id: Int!) { sessionLogs(sessionId: $id) { log { id ts level msg module kind } } }`;
 
@@ -80,6 +80,8 @@ export interface Issue {
   title: string;
   description: string;
   suggestion: string;
+  /** How sure the rule is, 0.5-1; null for issues stored before rules said. */
+  confidence: number | null;
   layerId: string | null;
   epochIndex: number | null;
 }

@@ -2,6 +2,11 @@ import { useEffect, useState } from 'react';
 import { Severity } from '../../components/StatusBadge.tsx';
 import type { Issue } from '../../graphql/queries.ts';
 
+/** " · 83% sure" after an issue's category, when the rule said how sure it was. */
+export function sureness(confidence: number | null | undefined): string {
+  return typeof confidence === 'number' ? ` · ${Math.round(100 * confidence)}% sure` : '';
+}
+
 /**
  * The pending prompt: the issues that paused training, Resume and Stop, and a countdown to
  * the moment the observer gives up waiting (checkpoints and stops).
@@ -30,7 +35,7 @@ export function PendingDialog({ issues, deadline, onResume, onStop }: { issues: 
           {issues.map((i, k) => (
             <li key={k} className={`issue issue-${i.severity}`}>
               <div>
-                <Severity severity={i.severity} /> <strong>{i.title}</strong> <span className="muted">{i.category}{i.layerId ? ` · layer ${i.layerId}` : ''}</span>
+                <Severity severity={i.severity} /> <strong>{i.title}</strong> <span className="muted">{i.category}{i.layerId ? ` · layer ${i.layerId}` : ''}{sureness(i.confidence)}</span>
               </div>
               <p>{i.description}</p>
               <p className="suggestion">{i.suggestion}</p>

@@ -7,7 +7,7 @@ import { ACTION, type StepRow } from '../../graphql/queries.ts';
 import { useSession } from '../../graphql/useSession.ts';
 import { LayerGraph, type LayerGraphData } from './LayerGraph.tsx';
 import { LayerHeatmap } from './LayerHeatmap.tsx';
-import { PendingDialog } from './PendingDialog.tsx';
+import { PendingDialog, sureness } from './PendingDialog.tsx';
 import { exportCsv, exportJson } from './export.ts';
 
 const LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'];
@@ -122,6 +122,7 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
                     <span className="muted">
                       step {r.stepIndex ?? 'model'} · {i.category}
                       {i.layerId ? ` · layer ${i.layerId}` : ''}
+                      {sureness(i.confidence)}
                     </span>
                   </div>
                   <p>{i.description}</p>

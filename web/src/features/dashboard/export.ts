@@ -14,7 +14,7 @@ export async function exportJson(id: number): Promise<void> {
     .query(
       `query($id: Int!) { session(id: $id) { id runId runName status startedAt endedAt config metadata model { architecture hyperparameters }
         steps(first: 10000) { record } logs(first: 10000) { ts level msg module kind }
-        diagnostics(first: 1000) { stepIndex healthScore verdict issues { severity category code title description suggestion layerId epochIndex metricValue } } } }`,
+        diagnostics(first: 1000) { stepIndex healthScore verdict issues { severity category code title description suggestion confidence layerId epochIndex metricValue } } } }`,
       { id },
       { requestPolicy: 'network-only' },
     )

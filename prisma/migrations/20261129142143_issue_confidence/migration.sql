@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "DiagnosticIssue" ADD COLUMN "confidence" REAL;
