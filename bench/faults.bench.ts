@@ -64,8 +64,6 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
   let sawNonFinite = false;
   let initialLoss = Number.NaN;
   let finalLoss = Number.NaN;
-  let finalValLoss = Number.NaN;
-  let bestValLoss = Number.POSITIVE_INFINITY;
   const lossTrace: number[] = [];
   const valTrace: number[] = [];
   /** The training step each flush ended at (flushes can come early: a NaN). */
@@ -78,9 +76,7 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
     });
     const [vl, va] = [(await l!.data())[0]!, (await a!.data())[0]!];
     tf.dispose([l!, a!]);
-    finalValLoss = vl;
     valTrace.push(vl);
-    if (Number.isFinite(vl)) bestValLoss = Math.min(bestValLoss, vl);
     return { val_loss: vl, val_accuracy: va };
   };
   for (let step = 0; step < totalSteps; step++) {
@@ -133,8 +129,6 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
   const outcome: Outcome = {
     initialLoss,
     finalLoss,
-    finalValLoss,
-    bestValLoss,
     valAccuracy,
     sawNonFinite,
     tensorGrowth,

@@ -40,8 +40,8 @@ export interface ObserverConfig {
   /** Layer efficiency, marginal loss improvement, compute cost. @default true */
   trackSustainability: boolean;
   /**
-   * Watch each step's loss for NaN or Infinity with an asynchronous readback of one boolean
-   * (the step never waits for it), and make `step()` return true once one was seen, so the
+   * Watch the losses for NaN or Infinity by reading the loss buffer already on the device,
+   * asynchronously and one read at a time (the step never waits for it), and make `step()` return true once one was seen, so the
    * loop flushes at once and the server can pause training a step after the loss broke
    * instead of at the next scheduled flush. Off: losses are read only at flush. @default true
    */

@@ -272,18 +272,18 @@ export class Observer {
     const peek = this.loss.peek();
     if (!peek) return;
     this.watchReading = true;
-    peek.values.data().then(
-      (v) => {
-        peek.values.dispose();
-        this.watchReading = false;
+    peek.values
+      .data()
+      .then((v) => {
         const bad = peek.steps.findIndex((_, i) => !Number.isFinite(v[i]!));
         if (bad >= 0) seen(peek.steps[bad]!);
-      },
-      () => {
+      })
+      // A failed read (a lost context) only skips this check.
+      .catch(() => undefined)
+      .finally(() => {
         peek.values.dispose();
         this.watchReading = false;
-      },
-    );
+      });
   }
 
   /**

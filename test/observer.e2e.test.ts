@@ -56,6 +56,29 @@ function spyReadbacks(): { calls: string[]; restore: () => void } {
   return { calls, restore: () => Object.assign(proto, originals) };
 }
 
+/**
+ * Trains a tiny linear model for 20 steps through `obs`: what each `step()` returned, and the
+ * tensor count after each step (after a yield, when `yieldEachStep`). Its own tensors are
+ * released at the end.
+ */
+async function trainTiny(obs: Observer, yieldEachStep: boolean): Promise<{ due: boolean[]; counts: number[] }> {
+  const x = tf.randomNormal([8, 4]);
+  const w = tf.variable(tf.randomNormal([4, 1]));
+  const opt = tf.train.sgd(0.01);
+  const due: boolean[] = [];
+  const counts: number[] = [];
+  for (let step = 0; step < 20; step++) {
+    const loss = opt.minimize(() => x.matMul(w).square().mean() as tf.Scalar, true)!;
+    due.push(obs.step(step, loss, { batchSize: 8 }));
+    loss.dispose();
+    if (yieldEachStep) await new Promise((r) => setImmediate(r));
+    counts.push(tf.memory().numTensors);
+  }
+  x.dispose();
+  w.dispose();
+  return { due, counts };
+}
+
 describe('Observer with real tfjs training against the real server', () => {
   it('streams model.fit on MNIST: model, steps with loss, throughput and memory, and console logs', async () => {
     const s = await serverWithProject();
@@ -236,22 +259,11 @@ describe('Observer with real tfjs training against the real server', () => {
     const watched = await Observer.create({ projectId: 1, runName: 'watched', config: { serverUrl: s.url, trackConsoleLogs: false } });
     const { calls, restore } = spyReadbacks();
     try {
-      const x = tf.randomNormal([8, 4]);
-      const w = tf.variable(tf.randomNormal([4, 1]));
-      const opt = tf.train.sgd(0.01);
-      const counts: number[] = [];
-      for (let step = 0; step < 20; step++) {
-        const loss = opt.minimize(() => x.matMul(w).square().mean() as tf.Scalar, true)!;
-        expect(watched.step(step, loss, { batchSize: 8 })).toBe(false);
-        loss.dispose();
-        await new Promise((r) => setImmediate(r));
-        counts.push(tf.memory().numTensors);
-      }
+      const { due, counts } = await trainTiny(watched, true);
+      expect(due).toEqual(Array(20).fill(false));
       expect(calls).toEqual(Array(20).fill('data'));
       // Each watch's handle on the loss buffer is released once read.
       expect(new Set(counts).size).toBe(1);
-      x.dispose();
-      w.dispose();
     } finally {
       restore();
       await watched.close();
@@ -303,25 +315,14 @@ describe('Observer with real tfjs training against the real server', () => {
     const s = await serverWithProject();
     const obs = await Observer.create({ projectId: 1, runName: 'hot', config: { serverUrl: s.url, trackConsoleLogs: false, flushOnNonFinite: false } });
     const { calls: readbacks, restore } = spyReadbacks();
-    const counts: number[] = [];
     try {
-      const x = tf.randomNormal([8, 4]);
-      const w = tf.variable(tf.randomNormal([4, 1]));
-      const opt = tf.train.sgd(0.01);
-      for (let step = 0; step < 20; step++) {
-        const loss = opt.minimize(() => x.matMul(w).square().mean() as tf.Scalar, true)!;
-        obs.step(step, loss, { batchSize: 8 });
-        loss.dispose();
-        counts.push(tf.memory().numTensors);
-      }
+      const { counts } = await trainTiny(obs, false);
       expect(readbacks).toEqual([]);
       expect(new Set(counts).size).toBe(1);
       const before = tf.memory().numTensors;
       await obs.flush();
       expect(readbacks).toEqual(['data']);
       expect(tf.memory().numTensors).toBe(before - 1);
-      x.dispose();
-      w.dispose();
     } finally {
       restore();
       await obs.close();

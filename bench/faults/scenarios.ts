@@ -71,9 +71,6 @@ export interface Outcome {
   /** Mean train loss of the first flush. */
   initialLoss: number;
   finalLoss: number;
-  /** Validation loss at the last flush, and its best over the run (observed runs only: a twin does not validate per flush). */
-  finalValLoss: number;
-  bestValLoss: number;
   /** Accuracy on the validation set at the end of the run. */
   valAccuracy: number;
   sawNonFinite: boolean;
@@ -82,7 +79,7 @@ export interface Outcome {
   msPerStepEarly: number;
   /** Train loss at each flush. */
   lossTrace: number[];
-  /** The validation loss at each flush (observed runs only). */
+  /** The validation loss at each flush (observed runs only: a twin does not validate per flush). */
   valTrace: number[];
 }
 

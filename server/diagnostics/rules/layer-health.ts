@@ -30,17 +30,24 @@ function perLayer(ctx: DiagnosticContext, m: number): PerLayer {
   return out;
 }
 
-/** A per-layer state that must hold in 2 of the last 3 flushes (and the newest) to be reported. */
+/**
+ * A per-layer state that must hold in 2 of the last 3 flushes (and the newest) to be reported.
+ * `make` gets how sure the rule is: from the persistence, and from how far past its threshold
+ * the newest flush is when `margin` says.
+ */
 function persistentLayerRule(
   test: (h: LayerHealthEntry) => boolean,
-  make: (layer: string, step: number, h: LayerHealthEntry, seen: number, of: number) => Issue,
+  make: (layer: string, step: number, h: LayerHealthEntry, seen: number, sure: number) => Issue,
+  margin?: (h: LayerHealthEntry) => { margin: number; decisive?: number },
 ): Rule {
   return (ctx) => {
     const issues: Issue[] = [];
     for (const [layer, entries] of perLayer(ctx, 3)) {
       const last = entries[entries.length - 1]!;
       const seen = entries.filter((e) => test(e.h)).length;
-      if (entries.length >= 2 && seen >= 2 && test(last.h)) issues.push(make(layer, last.step, last.h, seen, entries.length));
+      if (entries.length < 2 || seen < 2 || !test(last.h)) continue;
+      const sure = confidence({ ...margin?.(last.h), seen, of: entries.length, minSeen: 2 });
+      issues.push(make(layer, last.step, last.h, seen, sure));
     }
     return issues;
   };
@@ -78,7 +85,7 @@ export const nonFiniteLayer: Rule = (ctx) => {
 
 export const deadLayer = persistentLayerRule(
   (h) => h.is_dead === true,
-  (layer, step, h, seen, of) =>
+  (layer, step, h, seen, sure) =>
     issue({
       code: 'layer.dead',
       severity: 'warning',
@@ -86,7 +93,7 @@ export const deadLayer = persistentLayerRule(
       title: `Dead units in layer ${layer}`,
       description: `Most units of '${layer}' were never active over the flush (reported dead in ${seen} of the last 3 flushes; activation mean ${fmt(actMean(h) ?? 0)}, std ${fmt(actStd(h) ?? 0)}).`,
       suggestion: 'Try: 1) lower the learning rate, 2) LeakyReLU/ELU instead of ReLU, 3) He initialisation with zero or small positive biases, 4) batch normalisation before the activation.',
-      confidence: confidence({ seen, of, minSeen: 2 }),
+      confidence: sure,
       layerId: layer,
       epochIndex: step,
       metricValue: { activation_mean: actMean(h) ?? null, activation_std: actStd(h) ?? null },
@@ -109,7 +116,7 @@ export const vanishingGradients: Rule = (ctx) => {
 
 const vanishingInLayers = persistentLayerRule(
   (h) => h.has_vanishing_gradients === true || (isFiniteNumber(grad(h)) && grad(h)! < 1e-7),
-  (layer, step, h, seen, of) =>
+  (layer, step, h, seen, sure) =>
     issue({
       code: 'layer.vanishing_gradients',
       severity: 'warning',
@@ -117,11 +124,12 @@ const vanishingInLayers = persistentLayerRule(
       title: `Vanishing gradients in layer ${layer}`,
       description: `The gradient norm of '${layer}' is ${fmt(grad(h) ?? 0)} (threshold 1e-7), in ${seen} of the last 3 flushes: it barely learns.`,
       suggestion: 'Try: 1) ReLU-family activations instead of sigmoid/tanh, 2) residual connections, 3) batch or layer normalisation, 4) He/Glorot initialisation.',
-      confidence: confidence({ margin: 1e-7 / (grad(h) ?? 0), decisive: 100, seen, of, minSeen: 2 }),
+      confidence: sure,
       layerId: layer,
       epochIndex: step,
       metricValue: { gradient_norm: grad(h) ?? null },
     }),
+  (h) => ({ margin: 1e-7 / (grad(h) ?? 0), decisive: 100 }),
 );
 
 /** Gradient norm above 1e3, or 100x the layer's early median, in 2 of the last 3 flushes. */
@@ -168,7 +176,7 @@ function perLayerOf(steps: StepRecord[]): Map<string, LayerHealthEntry[]> {
 
 export const explodingActivations = persistentLayerRule(
   (h) => Math.max(Math.abs(actMean(h) ?? 0), Math.abs(actStd(h) ?? 0)) > 1e3,
-  (layer, step, h, seen, of) =>
+  (layer, step, h, seen, sure) =>
     issue({
       code: 'layer.exploding_activations',
       severity: 'warning',
@@ -176,16 +184,17 @@ export const explodingActivations = persistentLayerRule(
       title: `Exploding activations in layer ${layer}`,
       description: `Activations of '${layer}' reached mean ${fmt(actMean(h) ?? 0)} / std ${fmt(actStd(h) ?? 0)} (threshold 1e3), in ${seen} of the last 3 flushes.`,
       suggestion: 'Try: 1) normalise the inputs, 2) add normalisation layers, 3) lower the learning rate, 4) smaller initial weights.',
-      confidence: confidence({ margin: Math.max(Math.abs(actMean(h) ?? 0), Math.abs(actStd(h) ?? 0)) / 1e3, decisive: 10, seen, of, minSeen: 2 }),
+      confidence: sure,
       layerId: layer,
       epochIndex: step,
       metricValue: { activation_mean: actMean(h) ?? null, activation_std: actStd(h) ?? null },
     }),
+  (h) => ({ margin: Math.max(Math.abs(actMean(h) ?? 0), Math.abs(actStd(h) ?? 0)) / 1e3, decisive: 10 }),
 );
 
 export const sparseWeights = persistentLayerRule(
   (h) => isFiniteNumber(num(h.weight_sparsity ?? undefined)) && num(h.weight_sparsity ?? undefined)! >= 0.95,
-  (layer, step, h, seen, of) =>
+  (layer, step, h, seen, sure) =>
     issue({
       code: 'layer.sparse_weights',
       severity: 'warning',
@@ -193,11 +202,12 @@ export const sparseWeights = persistentLayerRule(
       title: `Weights of layer ${layer} are almost all zero`,
       description: `${fmt(100 * num(h.weight_sparsity ?? undefined)!)}% of the weights of '${layer}' are below the zero threshold (limit 95%).`,
       suggestion: 'Check the initialiser (zeros/constant), strong L1 regularisation, or a pruning step gone wrong.',
-      confidence: confidence({ margin: num(h.weight_sparsity ?? undefined)! / 0.95, decisive: 1 / 0.95, seen, of, minSeen: 2 }),
+      confidence: sure,
       layerId: layer,
       epochIndex: step,
       metricValue: { weight_sparsity: num(h.weight_sparsity ?? undefined)! },
     }),
+  (h) => ({ margin: num(h.weight_sparsity ?? undefined)! / 0.95, decisive: 1 / 0.95 }),
 );
 
 const saturation = (h: LayerHealthEntry) => num((h.saturated_fraction as number | null | undefined) ?? undefined);
@@ -206,7 +216,7 @@ const diversity = (h: LayerHealthEntry) => num((h.unit_diversity as number | nul
 /** Most tanh/sigmoid outputs pinned at their limits (where the derivative is ~0), in 2 of the last 3 flushes. */
 export const saturatedLayer = persistentLayerRule(
   (h) => isFiniteNumber(saturation(h)) && saturation(h)! > 0.5,
-  (layer, step, h, seen, of) =>
+  (layer, step, h, seen, sure) =>
     issue({
       code: 'layer.saturated',
       severity: 'warning',
@@ -214,11 +224,12 @@ export const saturatedLayer = persistentLayerRule(
       title: `Saturated activations in layer ${layer}`,
       description: `${fmt(100 * saturation(h)!)}% of the outputs of '${layer}' sit at the limits of its tanh/sigmoid (threshold 50%), in ${seen} of the last 3 flushes: there the derivative is ~0, so the layer barely learns.`,
       suggestion: 'Try: 1) normalise or standardise the inputs (zero mean, unit variance), 2) smaller initial weights (Glorot), 3) batch normalisation before the activation, 4) ReLU-family activations.',
-      confidence: confidence({ margin: saturation(h)! / 0.5, decisive: 1.8, seen, of, minSeen: 2 }),
+      confidence: sure,
       layerId: layer,
       epochIndex: step,
       metricValue: { saturated_fraction: saturation(h)!, threshold: 0.5 },
     }),
+  (h) => ({ margin: saturation(h)! / 0.5, decisive: 1.8 }),
 );
 
 /**
@@ -228,7 +239,7 @@ export const saturatedLayer = persistentLayerRule(
  */
 export const symmetricUnits = persistentLayerRule(
   (h) => isFiniteNumber(diversity(h)) && diversity(h)! < 0.01 && (actStd(h) ?? 0) > 1e-4,
-  (layer, step, h, seen, of) =>
+  (layer, step, h, seen, sure) =>
     issue({
       code: 'layer.symmetric_units',
       severity: 'warning',
@@ -236,11 +247,12 @@ export const symmetricUnits = persistentLayerRule(
       title: `All units of layer ${layer} are identical`,
       description: `On the same input the units of '${layer}' differ by ${fmt(diversity(h)!)} of the layer's spread (threshold 0.01), in ${seen} of the last 3 flushes: they were initialised alike and learn alike, so the layer acts as one unit.`,
       suggestion: 'Use a random initialiser (Glorot/He) for the weights, never a constant; zeros are fine for biases only.',
-      confidence: confidence({ margin: 0.01 / diversity(h)!, decisive: 100, seen, of, minSeen: 2 }),
+      confidence: sure,
       layerId: layer,
       epochIndex: step,
       metricValue: { unit_diversity: diversity(h)!, activation_std: actStd(h) ?? null },
     }),
+  (h) => ({ margin: 0.01 / diversity(h)!, decisive: 100 }),
 );
 
 export const layerHealthRules: Rule[] = [nonFiniteLayer, deadLayer, vanishingGradients, explodingGradients, explodingActivations, sparseWeights, saturatedLayer, symmetricUnits];

@@ -142,7 +142,7 @@ export const validationGap: Rule = (ctx) => {
   const firstVal = valLosses(ctx.early)[0]?.val ?? points[0]!.val;
   // The best of everything the engine keeps, not of the recent points only: a slow rise would
   // otherwise drag the best up with it.
-  const bestVal = Math.min(...points.map((p) => p.val), ...valLosses(ctx.steps).map((p) => p.val), ...valLosses(ctx.early).map((p) => p.val));
+  const bestVal = Math.min(...valLosses(ctx.steps).map((p) => p.val), ...valLosses(ctx.early).map((p) => p.val));
   const widening = (i: number): boolean => {
     const p = points[i]!;
     const prev = points[i - 1]!;
