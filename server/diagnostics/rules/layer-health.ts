@@ -259,9 +259,10 @@ export const layerHealthRules: Rule[] = [nonFiniteLayer, deadLayer, vanishingGra
 
 /**
  * Warnings that share one root cause on a layer: a dead layer also shows vanishing gradients
- * and near-zero weights. The pause rule counts each group once.
+ * and near-zero weights. For display (the pause reason names the cause); the pause rule
+ * counts each warning, as the seed says.
  */
-export const ROOT_CAUSE: Record<string, string> = {
+export const ROOT_CAUSE: Record<string, keyof typeof CAUSE_WORDS> = {
   'layer.dead': 'inactive',
   'layer.vanishing_gradients': 'inactive',
   'layer.sparse_weights': 'inactive',
@@ -269,3 +270,10 @@ export const ROOT_CAUSE: Record<string, string> = {
   'layer.exploding_activations': 'unstable',
   'layer.saturated': 'saturated',
 };
+
+/** Each root cause in words. */
+export const CAUSE_WORDS = {
+  inactive: 'the layer is inactive (dead units, vanishing gradients and near-zero weights go together)',
+  unstable: 'the layer is unstable (exploding gradients and activations go together)',
+  saturated: 'the layer is saturated',
+} as const;

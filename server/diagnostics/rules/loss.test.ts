@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { contextOf, seeded, stepsWithLoss } from './fixtures.ts';
-import { divergingLoss, nonFiniteLoss, stuckLoss, validationGap, noGeneralisation, oscillatingLoss } from './loss.ts';
+import { divergingLoss, stuckLoss, validationGap, noGeneralisation, oscillatingLoss } from './loss.ts';
 
 const decaying = (n: number, noise = 0) => {
   const r = seeded(7);
@@ -8,27 +8,15 @@ const decaying = (n: number, noise = 0) => {
 };
 
 describe('loss rules', () => {
-  it('flags a NaN train loss as critical at the step it appeared', () => {
-    const steps = stepsWithLoss([2.3, 2.1, Number.NaN]);
-    const [i] = nonFiniteLoss(contextOf(steps));
-    expect(i).toMatchObject({ code: 'loss.non_finite', severity: 'critical', epochIndex: 2 });
-    expect(i!.description).toContain('NaN');
-  });
-
-  it('names the training step the observer saw break, besides the record', () => {
-    const steps = stepsWithLoss([2.3, Number.NaN]);
-    steps[1]!.loss!.first_non_finite_step = 25;
-    expect(nonFiniteLoss(contextOf(steps))[0]!.description).toContain('at step 1 (training step 25)');
-  });
-
-  it('flags an infinite validation loss', () => {
-    const steps = stepsWithLoss([2.3], () => ({}));
-    steps[0]!.loss!.val = { val_loss: Infinity };
-    expect(nonFiniteLoss(contextOf(steps))[0]?.metricValue).toEqual({ 'val.val_loss': Infinity });
-  });
-
-  it('says nothing about finite losses', () => {
-    expect(nonFiniteLoss(contextOf(stepsWithLoss(decaying(30))))).toEqual([]);
+  it('reads the validation loss by name, never an accuracy in its place', () => {
+    // Validation accuracy climbs while the loss falls: nothing to say about generalisation.
+    const falling = Array.from({ length: 14 }, (_, i) => 2.3 - i * 0.12);
+    const steps = stepsWithLoss(falling);
+    steps.forEach((s, i) => (s.loss!.val = { val_accuracy: 0.1 + 0.05 * i }));
+    expect(noGeneralisation(contextOf(steps))).toEqual([]);
+    // A loss under another name is still read.
+    steps.forEach((s) => (s.loss!.val = { val_accuracy: 0.1, val_cross_entropy: 2.3 }));
+    expect(noGeneralisation(contextOf(steps))[0]).toMatchObject({ code: 'loss.no_generalisation', metricValue: { val_loss: 2.3 } });
   });
 
   it('warns when the loss climbs to twice its best three flushes in a row', () => {

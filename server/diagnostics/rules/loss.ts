@@ -1,39 +1,7 @@
 import type { Rule, StepRecord } from '../types.ts';
-import { confidence, countLast, field, finiteLosses, fmt, isFiniteNumber, isNonFinite, issue, lastFiniteLosses, median, num, startLoss } from './util.ts';
-
-/** A NaN or infinite train or validation loss in the newest steps: critical, from the first one. */
-export const nonFiniteLoss: Rule = (ctx) => {
-  for (const s of ctx.steps.slice(-Math.max(ctx.newSteps, 1))) {
-    const l = s.loss;
-    if (!l) continue;
-    const candidates: [string, number | null | undefined][] = [
-      ['train_mean', l.train_mean],
-      ['train_min', l.train_min],
-      ['train_max', l.train_max],
-      ...Object.entries(l.val ?? {}).map(([k, v]): [string, number | null] => [`val.${k}`, v]),
-    ];
-    const bad = candidates.find(([, v]) => isNonFinite(v));
-    if (!bad) continue;
-    const [name, value] = bad as [string, number];
-    // The observer names the training step inside the flush whose loss broke first.
-    const trainingStep = name.startsWith('train') ? (field(s.observer, 'first_non_finite_step') ?? num(l.first_non_finite_step ?? undefined)) : undefined;
-    return [
-      issue({
-        code: 'loss.non_finite',
-        severity: 'critical',
-        category: 'loss',
-        title: `Loss is ${fmt(value)}`,
-        description: `The ${name} loss became ${fmt(value)} at step ${s.step_index}${trainingStep !== undefined ? ` (training step ${trainingStep})` : ''}: the gradients exploded or a computation divided by zero or took the log of zero. Every weight update from here on is meaningless.`,
-        suggestion:
-          'Try: 1) lower the learning rate (10x), 2) clip gradients (clipnorm=1.0), 3) check the inputs and labels for NaN, 4) add a small epsilon inside log/division, 5) use a numerically stable loss (from logits).',
-        confidence: 1,
-        epochIndex: s.step_index,
-        metricValue: { [name]: value },
-      }),
-    ];
-  }
-  return [];
-};
+import { isLossMetric } from './metric-names.ts';
+import { nonFiniteLoss } from './non-finite-loss.ts';
+import { confidence, countLast, finiteLosses, fmt, isFiniteNumber, issue, lastFiniteLosses, median, num, startLoss } from './util.ts';
 
 /** How far above the run's starting loss one flush must be to call the loss exploding at once. */
 const EXPLODING_FACTOR = 10;
@@ -110,9 +78,13 @@ export const stuckLoss: Rule = (ctx) => {
   ];
 };
 
+/** The validation loss of a flush: `val_loss`, `loss`, or else its first metric that is a loss (never an accuracy). */
 function valLoss(val: Record<string, number | null> | null | undefined): number | undefined {
   if (!val) return undefined;
-  return num(val.val_loss ?? val.loss ?? Object.values(val)[0] ?? undefined);
+  const named = val.val_loss ?? val.loss;
+  if (named != null) return num(named);
+  const key = Object.keys(val).find(isLossMetric);
+  return key === undefined ? undefined : num(val[key] ?? undefined);
 }
 
 /** The finite validation losses of the steps, with their step indexes. */

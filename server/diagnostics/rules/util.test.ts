@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { contextOf, stepsWithLoss } from './fixtures.ts';
-import { noGeneralisation, nonFiniteLoss } from './loss.ts';
+import { noGeneralisation } from './loss.ts';
+import { nonFiniteLoss } from './non-finite-loss.ts';
 import { confidence } from './util.ts';
 
 describe('confidence', () => {
