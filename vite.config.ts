@@ -27,7 +27,7 @@ export default defineConfig({
   },
   test: {
     dir: import.meta.dirname,
-    include: ['server/**/*.test.ts', 'observer/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['server/**/*.test.ts', 'observer/**/*.test.ts', 'web/**/*.test.ts', 'test/**/*.test.ts'],
     // Generous: end-to-end suites share 2 cores with headless Chromium; a hang is still caught.
     testTimeout: 60_000,
     hookTimeout: 30_000,

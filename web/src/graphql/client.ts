@@ -21,11 +21,5 @@ export const client = new Client({
   requestPolicy: 'cache-and-network',
 });
 
-/** Metric values arrive as numbers or "NaN"/"Infinity"/"-Infinity". */
-export function metric(v: unknown): number | null {
-  if (typeof v === 'number') return v;
-  if (v === 'NaN') return Number.NaN;
-  if (v === 'Infinity') return Infinity;
-  if (v === '-Infinity') return -Infinity;
-  return null;
-}
+// In its own module so code tested in Node can read metrics without this one's browser globals.
+export { metric } from './metric.ts';

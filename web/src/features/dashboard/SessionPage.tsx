@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'react';
-import { useMutation } from 'urql';
+import { useClient, useMutation } from 'urql';
 import { LineChart, type Series } from '../../components/LineChart.tsx';
 import { Severity, StatusBadge } from '../../components/StatusBadge.tsx';
 import { metric } from '../../graphql/client.ts';
@@ -20,6 +20,17 @@ function seriesOf(steps: StepRow[], pick: (s: StepRow) => unknown): (number | nu
 export function SessionPage({ id, embedded = false }: { id: number; embedded?: boolean }) {
   const { session, steps, runs, logs, pending, error } = useSession(id);
   const [, act] = useMutation(ACTION);
+  const client = useClient();
+  // A long session takes a few pages to fetch; a failed export says why instead of doing nothing.
+  const [exportNote, setExportNote] = useState<{ text: string; failed: boolean } | null>(null);
+  const exporting = exportNote !== null && !exportNote.failed;
+  const exportAs = (format: 'JSON' | 'CSV', run: () => Promise<void>) => {
+    setExportNote({ text: `Exporting ${format}…`, failed: false });
+    run().then(
+      () => setExportNote(null),
+      (e: unknown) => setExportNote({ text: `The ${format} export failed: ${(e as Error).message}`, failed: true }),
+    );
+  };
   const [minLevel, setMinLevel] = useState('INFO');
   const xs = useMemo(() => steps.map((s) => s.stepIndex), [steps]);
   const lossSeries = useMemo<Series[]>(() => {
@@ -73,16 +84,21 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
             Stop
           </button>
         )}
-        <button className="button" onClick={() => exportJson(id)}>
+        <button className="button" disabled={exporting} onClick={() => exportAs('JSON', () => exportJson(client, id))}>
           Export JSON
         </button>
-        <button className="button" onClick={() => exportCsv(id, session.runId)}>
+        <button className="button" disabled={exporting} onClick={() => exportAs('CSV', () => exportCsv(client, id, session.runId))}>
           Export CSV
         </button>
         <a className="button" href="/graphql" target="_blank" rel="noreferrer">
           GraphiQL
         </a>
       </div>
+      {exportNote && (
+        <p className={exportNote.failed ? 'warning' : 'muted'} data-testid="export-status">
+          {exportNote.text}
+        </p>
+      )}
       <p className="muted">
         {session.device ?? 'device unknown'} · started {new Date(session.startedAt).toLocaleString()} · {steps.length} steps
         {carbon ? ` · ${((carbon.cumulative_energy_kwh ?? 0) * 1000).toFixed(2)} Wh, ${((carbon.cumulative_emissions_kg ?? 0) * 1000).toFixed(2)} g CO₂e (${carbon.country_iso}, ${carbon.device_watts} W assumed)` : ''}

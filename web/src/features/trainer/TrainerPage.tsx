@@ -91,10 +91,14 @@ export function TrainerPage() {
       setStatus(`Ended (${result.ended}): ${result.message}`);
     } catch (e) {
       const msg = (e as Error).message;
-      if (e instanceof ModelTooBigError || /out of memory|OOM|failed to allocate|allocation/i.test(msg)) {
-        // Said before allocation when the estimate shows it; a device that runs out anyway lands here too.
-        setTooBig(e instanceof ModelTooBigError ? msg : `The model ran out of device memory: ${msg}. Make it smaller or use a smaller batch.`);
+      if (e instanceof ModelTooBigError) {
+        // Said before allocation when the estimate shows it: no session was started.
+        setTooBig(msg);
         setStatus('Not started: the model is too big for this device');
+      } else if (/out of memory|OOM|failed to allocate|allocation/i.test(msg)) {
+        // A device that runs out anyway: while building (no session) or training (the session is marked failed).
+        setTooBig(`The model ran out of device memory: ${msg}. Make it smaller or use a smaller batch.`);
+        setStatus('Training failed: the model ran out of device memory');
       } else setStatus(`Training failed: ${msg}`);
     } finally {
       setPrompt(null);

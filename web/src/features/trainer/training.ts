@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { Observer, PendingTimeoutError, SessionStoppedError, type ObservableModel, type PendingPrompt } from '../../../../observer/index.ts';
 import { seededRandom, textBatch, toTensors, type Dataset, type TextCorpus } from './data.ts';
 import { gptParameters, MiniGpt, type GptConfig } from './minigpt.ts';
+import { runObserved, runObserverOf } from './observed-run.ts';
 
 export type ModelKind = 'mlp' | 'cnn' | 'minigpt';
 export type Backend = 'webgpu' | 'webgl' | 'cpu';
@@ -110,16 +111,23 @@ export function buildModel(h: Hyperparameters, faults: Faults, optimizer: tf.Opt
 function mnistTask(h: Hyperparameters, faults: Faults, train: Dataset, test: Dataset, optimizer: tf.Optimizer): Task {
   const trainSet = toTensors(train);
   const testSet = toTensors(test);
-  const model = buildModel(h, faults, optimizer);
+  let model: tf.LayersModel;
+  try {
+    model = buildModel(h, faults, optimizer);
+  } catch (e) {
+    tf.dispose([trainSet.xs, trainSet.ys, testSet.xs, testSet.ys]);
+    throw e;
+  }
   const batches = Math.floor(train.count / h.batchSize);
   const slice = (step: number) => {
     const b = step % batches;
     return { x: trainSet.xs.slice([b * h.batchSize, 0], [h.batchSize, 784]), y: trainSet.ys.slice([b * h.batchSize, 0], [h.batchSize, 10]) };
   };
+  const probe = { x: testSet.xs.slice([0, 0], [64, 784]), y: testSet.ys.slice([0, 0], [64, 10]) };
   return {
     dataset: 'MNIST',
     observed: model,
-    probe: { x: testSet.xs.slice([0, 0], [64, 784]), y: testSet.ys.slice([0, 0], [64, 10]) },
+    probe,
     batch(step) {
       const { x, y } = slice(step);
       return { loss: () => tf.metrics.categoricalCrossentropy(y, model.apply(x) as tf.Tensor).mean() as tf.Scalar, inputs: [x, y] };
@@ -135,7 +143,7 @@ function mnistTask(h: Hyperparameters, faults: Faults, train: Dataset, test: Dat
     validation: () => tf.tidy(() => tf.metrics.categoricalCrossentropy(testSet.ys.slice([0, 0], [256, 10]), model.predict(testSet.xs.slice([0, 0], [256, 784])) as tf.Tensor).mean() as tf.Scalar),
     leakable: (step) => trainSet.xs.slice([step % batches, 0], [1, 784]),
     dispose: () => {
-      tf.dispose([trainSet.xs, trainSet.ys, testSet.xs, testSet.ys]);
+      tf.dispose([trainSet.xs, trainSet.ys, testSet.xs, testSet.ys, probe.x, probe.y]);
       model.dispose();
     },
   };
@@ -269,47 +277,68 @@ export interface SessionControls {
   stop(): Promise<void>;
 }
 
+/** How a run ended: `finished`, stopped from a dashboard, timed out pending, or cancelled from the page. */
+export interface TrainResult {
+  ended: 'finished' | 'stopped' | 'timeout' | 'cancelled';
+  sessionId: number | null;
+  message: string;
+}
+
+/** The model on its data, before any session exists: a model that cannot be built starts none. */
+function buildTask(o: TrainOptions, optimizer: tf.Optimizer): Task {
+  if (o.hyper.model === 'minigpt') {
+    if (!o.text) throw new Error('Moby Dick is not loaded');
+    return textTask(o.hyper, o.text, optimizer);
+  }
+  if (!o.mnist) throw new Error('MNIST is not loaded');
+  return mnistTask(o.hyper, o.faults, o.mnist.train, o.mnist.test, optimizer);
+}
+
 /**
  * Trains with the Observer; resolves with how it ended. Yields to the browser every step.
- * @throws ModelTooBigError before anything is allocated when the model cannot fit
+ * Nothing is left behind on any path out: the model and tensors are disposed, the observer
+ * closed (console restored, socket closed), and a session that exists ends stopped,
+ * completed or, when training throws, `failed` with a log line saying why.
+ * @throws ModelTooBigError before anything is allocated when the model cannot fit (no session starts)
+ * @throws Error when the model cannot be built (no session starts) or training fails (the session is marked failed)
  */
-export async function train(o: TrainOptions): Promise<{ ended: 'finished' | 'stopped' | 'timeout' | 'cancelled'; sessionId: number | null; message: string }> {
-  const { hyper: h, faults } = o;
-  const vocab = o.text?.vocabulary.length ?? 0;
-  const tooBig = memoryCheck(h, vocab, await backendLimits());
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  const tooBig = memoryCheck(o.hyper, o.text?.vocabulary.length ?? 0, await backendLimits());
   if (tooBig) throw new ModelTooBigError(tooBig);
-  let stepsDone = 0;
-  let lastLoss: number | null = null;
-  const obs = await Observer.create({
-    projectId: o.projectId,
-    runName: o.runName,
-    config: { serverUrl: location.origin, carbonTrackerMode: 'offline' },
-    onPending: o.onPending,
-    onPaused: (held) => o.onProgress({ step: stepsDone, lastLoss, unsent: obs.unsent, connected: obs.connected, paused: held, sessionId: obs.sessionId }),
-    metadata: { trainer: 'web', faults: { ...faults } },
-  });
-  const optimizer = tf.train.adam(h.learningRate);
-  let task: Task;
-  if (h.model === 'minigpt') {
-    if (!o.text) throw new Error('Moby Dick is not loaded');
-    task = textTask(h, o.text, optimizer);
-  } else {
-    if (!o.mnist) throw new Error('MNIST is not loaded');
-    task = mnistTask(h, faults, o.mnist.train, o.mnist.test, optimizer);
+  const optimizer = tf.train.adam(o.hyper.learningRate);
+  try {
+    const task = buildTask(o, optimizer);
+    try {
+      const progress = { step: 0, lastLoss: null as number | null };
+      const obs: Observer = await Observer.create({
+        projectId: o.projectId,
+        runName: o.runName,
+        config: { serverUrl: location.origin, carbonTrackerMode: 'offline' },
+        onPending: o.onPending,
+        onPaused: (held) => o.onProgress({ ...progress, unsent: obs.unsent, connected: obs.connected, paused: held, sessionId: obs.sessionId }),
+        metadata: { trainer: 'web', faults: { ...o.faults } },
+      });
+      return await runObserved(runObserverOf(obs), () => trainObserved(o, obs, task, optimizer, progress));
+    } finally {
+      task.dispose();
+    }
+  } finally {
+    optimizer.dispose();
   }
+}
+
+/** The training loop, with the session open; {@link train} owns everything it uses. */
+async function trainObserved(o: TrainOptions, obs: Observer, task: Task, optimizer: tf.Optimizer, progress: { step: number; lastLoss: number | null }): Promise<TrainResult> {
+  const { hyper: h, faults } = o;
   obs.logHyperparameters({ ...h, optimizer: 'adam', dataset: task.dataset, faults: { ...faults } });
   obs.registerModel(task.observed, task.probe ? { probe: task.probe } : {});
-  const leaked: tf.Tensor[] = [];
-  let ended: 'finished' | 'stopped' | 'timeout' | 'cancelled' = 'finished';
-  let message = `trained ${h.steps} steps`;
   o.onControls?.({ pause: () => obs.pause(), resume: () => obs.resume(), stop: () => obs.decide('stop') });
+  const leaked: tf.Tensor[] = [];
   try {
     for (let step = 0; step < h.steps; step++) {
       if (o.shouldStop()) {
-        ended = 'cancelled';
-        message = `stopped from the page at step ${step}`;
         await obs.decide('stop').catch(() => {});
-        break;
+        return { ended: 'cancelled', sessionId: obs.sessionId, message: `stopped from the page at step ${step}` };
       }
       if (faults.lrSpikeAt !== null && step === faults.lrSpikeAt) (optimizer as unknown as { learningRate: number }).learningRate = h.learningRate * 100;
       let loss: tf.Scalar;
@@ -330,27 +359,21 @@ export async function train(o: TrainOptions): Promise<{ ended: 'finished' | 'sto
         const valLoss = (await val.data())[0]!;
         val.dispose();
         const record = await obs.flush({ valMetrics: { val_loss: valLoss } });
-        lastLoss = (record.loss?.train_mean as number) ?? null;
+        progress.lastLoss = (record.loss?.train_mean as number) ?? null;
       }
-      stepsDone = step + 1;
-      o.onProgress({ step: stepsDone, lastLoss, unsent: obs.unsent, connected: obs.connected, paused: false, sessionId: obs.sessionId });
+      progress.step = step + 1;
+      o.onProgress({ ...progress, unsent: obs.unsent, connected: obs.connected, paused: false, sessionId: obs.sessionId });
       // Paused from this page or any dashboard: hold here until resumed (or stopped).
       await obs.holdIfPaused();
     }
-    if (ended === 'finished') await obs.decide('complete').catch(() => {});
+    await obs.decide('complete').catch(() => {});
+    return { ended: 'finished', sessionId: obs.sessionId, message: `trained ${h.steps} steps` };
   } catch (e) {
-    if (e instanceof SessionStoppedError) {
-      ended = 'stopped';
-      message = e.message;
-    } else if (e instanceof PendingTimeoutError) {
-      ended = 'timeout';
-      message = e.message;
-    } else throw e;
+    // Outcomes, not failures: the session has already ended on the server.
+    if (e instanceof SessionStoppedError) return { ended: 'stopped', sessionId: obs.sessionId, message: e.message };
+    if (e instanceof PendingTimeoutError) return { ended: 'timeout', sessionId: obs.sessionId, message: e.message };
+    throw e;
   } finally {
-    tf.dispose([...leaked, ...(task.probe ? [task.probe.x, task.probe.y] : [])]);
-    task.dispose();
-    optimizer.dispose();
-    await obs.close();
+    tf.dispose(leaked);
   }
-  return { ended, sessionId: obs.sessionId, message };
 }
