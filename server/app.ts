@@ -10,7 +10,7 @@ import { sessionRoutes } from './domains/sessions/sessions.rest.ts';
 import { stepRoutes } from './domains/steps/steps.rest.ts';
 import { attachWebSockets } from './graphql/ws.ts';
 import { createGraphQL } from './graphql/yoga.ts';
-import { isAllowedOrigin } from './lib/origin.ts';
+import { corsHeaders, isAllowedOrigin, isValidHost } from './lib/origin.ts';
 import { readBody, sendError, sendJson } from './rest/http.ts';
 import { createRouter } from './rest/router.ts';
 import { serveStatic } from './rest/static.ts';
@@ -77,11 +77,20 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+      if (!isValidHost(req.headers.host)) return sendJson(res, 400, { detail: 'Malformed Host header', code: 'BAD_REQUEST' });
+      // Routing reads the path only; the Host header plays no part in it.
+      const url = new URL(req.url ?? '/', 'http://localhost');
       // A page from another website must not drive a local training server (a form POST needs no preflight).
       if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS' && !isAllowedOrigin(req.headers.origin, config.corsOrigins))
         return sendJson(res, 403, { detail: `Origin ${req.headers.origin} may not call this server; add it to CORS_ORIGINS`, code: 'FORBIDDEN_ORIGIN' });
       if (url.pathname === yoga.graphqlEndpoint) return await graphql(req, res, url);
+      // REST answers browsers as GraphQL does: CORS for localhost and CORS_ORIGINS, preflights included.
+      const origin = req.headers.origin;
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, { allow: 'GET, POST, OPTIONS', ...corsHeaders(origin, config.corsOrigins, { requestHeaders: req.headers['access-control-request-headers'] }) });
+        return void res.end();
+      }
+      for (const [k, v] of Object.entries(corsHeaders(origin, config.corsOrigins))) res.setHeader(k, v);
       if (url.pathname === '/health' && req.method === 'GET') {
         await db.$queryRawUnsafe('SELECT 1');
         return sendJson(res, 200, { status: 'ok', database: 'ok' });

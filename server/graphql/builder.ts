@@ -1,6 +1,6 @@
 import SchemaBuilder from '@pothos/core';
 import { GraphQLError, Kind, type ValueNode } from 'graphql';
-import { decodeNonFinite, encodeNonFinite } from '../lib/extended-json.ts';
+import { assertJsonShape, decodeNonFinite, encodeNonFinite, JsonDepthError, MAX_JSON_DEPTH } from '../lib/extended-json.ts';
 import type { Services } from '../services.ts';
 
 /** What every resolver gets: the service layer (and through it the pubsub). */
@@ -60,12 +60,22 @@ function literal(ast: ValueNode): unknown {
   }
 }
 
+/** A JSON input checked like a REST body: at most 64 levels deep, no `__proto__` key. */
+function jsonInput(v: unknown): unknown {
+  try {
+    assertJsonShape(v);
+  } catch (err) {
+    if (!(err instanceof JsonDepthError)) throw err;
+    throw new GraphQLError(`JSON value is not accepted: ${err.path ? `${err.path}: ` : ''}${err.message}`, { extensions: { code: 'BAD_USER_INPUT' } });
+  }
+  return decodeNonFinite(v);
+}
+
 builder.scalarType('JSON', {
-  description:
-    'Any JSON value. Non-finite numbers inside it are written as the strings "NaN", "Infinity" and "-Infinity", and those strings are read back as numbers.',
+  description: `Any JSON value, nested at most ${MAX_JSON_DEPTH} levels deep (objects and arrays), without a "__proto__" key. Non-finite numbers inside it are written as the strings "NaN", "Infinity" and "-Infinity", and those strings are read back as numbers.`,
   serialize: (v) => encodeNonFinite(v),
-  parseValue: (v) => decodeNonFinite(v),
-  parseLiteral: (ast) => decodeNonFinite(literal(ast)),
+  parseValue: jsonInput,
+  parseLiteral: (ast) => jsonInput(literal(ast)),
 });
 
 builder.scalarType('DateTime', {

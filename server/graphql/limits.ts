@@ -58,3 +58,33 @@ export function operationLimits(maxDepth: number, maxCost: number) {
     };
   };
 }
+
+/**
+ * Refuses a document whose brackets (selection sets, lists, objects, argument lists) nest
+ * deeper than `max`, before it is parsed: graphql-js parses recursively, so a document nested
+ * thousands deep would exhaust the stack instead of failing validation.
+ * @throws GraphQLError QUERY_TOO_DEEP (HTTP 400)
+ */
+export function assertDocumentNesting(source: string, max: number): void {
+  let depth = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source.charCodeAt(i);
+    if (c === 35 /* # */) {
+      while (i < source.length && source.charCodeAt(i) !== 10 && source.charCodeAt(i) !== 13) i++;
+    } else if (c === 34 /* " */) {
+      if (source.startsWith('"""', i)) {
+        const end = source.indexOf('"""', i + 3);
+        i = end < 0 ? source.length : end + 2;
+        continue;
+      }
+      for (i++; i < source.length; i++) {
+        const d = source.charCodeAt(i);
+        if (d === 92 /* \ */) i++;
+        else if (d === 34 || d === 10) break;
+      }
+    } else if (c === 123 || c === 91 || c === 40) {
+      if (++depth > max)
+        throw new GraphQLError(`Document nests brackets deeper than ${max} levels`, { extensions: { code: 'QUERY_TOO_DEEP', http: { status: 400 } } });
+    } else if (c === 125 || c === 93 || c === 41) depth--;
+  }
+}

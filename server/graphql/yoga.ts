@@ -5,7 +5,8 @@ import { isDomainError } from '../errors.ts';
 import type { Services } from '../services.ts';
 import type { GraphQLContext } from './builder.ts';
 import { isAllowedOrigin } from '../lib/origin.ts';
-import { operationLimits } from './limits.ts';
+import { MAX_JSON_DEPTH } from '../lib/extended-json.ts';
+import { assertDocumentNesting, operationLimits } from './limits.ts';
 import { schema } from './schema.ts';
 
 /** Turns expected failures into GraphQL errors with a `code`; masks everything else. */
@@ -35,9 +36,26 @@ export interface YogaOptions {
 
 /** The GraphQL endpoint (HTTP, with GraphiQL); WebSockets reuse it through `getEnveloped`. */
 export function createGraphQL(opts: YogaOptions): YogaServerInstance<Record<string, unknown>, GraphQLContext> {
+  // Selections as deep as allowed, JSON literals as deep as allowed, and room for arguments and lists.
+  const nestingLimit = opts.maxDepth + MAX_JSON_DEPTH + 32;
   const limits: Plugin = {
+    onParse({ params }) {
+      assertDocumentNesting(typeof params.source === 'string' ? params.source : params.source.body, nestingLimit);
+    },
     onValidate({ addValidationRule }) {
       addValidationRule(operationLimits(opts.maxDepth, opts.maxCost));
+    },
+    // A GET's `variables` or `extensions` that is not JSON is the client's mistake: 400, not a masked 500.
+    onRequestParse({ requestParser, setRequestParser }) {
+      if (!requestParser) return;
+      setRequestParser(async (request) => {
+        try {
+          return await requestParser(request);
+        } catch (err) {
+          if (!(err instanceof SyntaxError)) throw err;
+          throw new GraphQLError(`Request parameters are not valid JSON: ${err.message}`, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
+        }
+      });
     },
   };
   return createYoga<Record<string, unknown>, GraphQLContext>({

@@ -11,29 +11,48 @@ export type JsonObject = { [key: string]: JsonValue };
 
 const SENTINEL = '\u0000nonfinite:';
 const NON_FINITE: Record<string, number> = { NaN: Number.NaN, Infinity: Infinity, '-Infinity': -Infinity };
+/** How a string value that begins with NUL is written while parsing: its NUL doubled, so no client string reads as a sentinel. */
+const NUL_ESCAPED = '\u0000\u0000';
 
 function reviveSentinel(_key: string, value: unknown): unknown {
-  if (typeof value === 'string' && value.startsWith(SENTINEL)) return NON_FINITE[value.slice(SENTINEL.length)];
+  if (typeof value !== 'string' || value.charCodeAt(0) !== 0) return value;
+  if (value.startsWith(NUL_ESCAPED)) return value.slice(1);
+  if (value.startsWith(SENTINEL)) return NON_FINITE[value.slice(SENTINEL.length)];
   return value;
+}
+
+/** Whether the string token that closes at `close` is an object key: a colon follows it. */
+function isKey(text: string, close: number): boolean {
+  for (let j = close + 1; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 58 /* : */) return true;
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return false;
+  }
+  return false;
 }
 
 /**
  * Rewrites bare non-finite tokens (outside strings) into sentinel strings, so that
- * `JSON.parse` can read the text; other text is copied unchanged.
+ * `JSON.parse` can read the text; other text is copied unchanged, except that a string
+ * value beginning with NUL (`\u0000`, the only way JSON text can begin a string with NUL)
+ * gets its NUL doubled, so that a client's string can never be read as a sentinel.
  */
 function quoteNonFiniteTokens(text: string): string {
   let out = '';
   let last = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92 /* \ */) i++;
-      else if (c === 34 /* " */) inString = false;
-      continue;
-    }
-    if (c === 34) {
-      inString = true;
+    if (c === 34 /* " */) {
+      const open = i;
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 92 /* \ */) i++;
+        else if (d === 34) break;
+      }
+      if (text.startsWith('\\u0000', open + 1) && !isKey(text, i)) {
+        out += text.slice(last, open + 1) + '\\u0000';
+        last = open + 1;
+      }
       continue;
     }
     let token: string | undefined;
@@ -50,12 +69,79 @@ function quoteNonFiniteTokens(text: string): string {
 }
 
 /**
- * Parses JSON that may contain bare `NaN`, `Infinity` and `-Infinity`.
+ * Parses JSON that may contain bare `NaN`, `Infinity` and `-Infinity`. Strings are read as
+ * the strings they are, whatever they contain.
  * @throws SyntaxError for text that is not JSON in that dialect
+ * @throws JsonDepthError for values nested deeper than {@link MAX_JSON_DEPTH}
  */
-export function parseExtendedJson(text: string): JsonValue {
-  if (!text.includes('NaN') && !text.includes('Infinity')) return JSON.parse(text) as JsonValue;
+export function parseExtendedJson(text: string, maxDepth = MAX_JSON_DEPTH): JsonValue {
+  if (!text.includes('NaN') && !text.includes('Infinity')) {
+    const value = JSON.parse(text) as JsonValue;
+    assertJsonShape(value, maxDepth);
+    return value;
+  }
+  // The reviver recurses: check the nesting on the text before parsing (deep text would overflow the stack).
+  assertTextDepth(text, maxDepth);
   return JSON.parse(quoteNonFiniteTokens(text), reviveSentinel) as JsonValue;
+}
+
+/** How deep a JSON value may nest (objects and arrays), everywhere values are accepted. */
+export const MAX_JSON_DEPTH = 64;
+
+/** A JSON value nested too deeply, or holding a key that JavaScript objects cannot keep. */
+export class JsonDepthError extends Error {
+  constructor(
+    message: string,
+    /** Where, as a dotted path of keys and indices (empty at the top). */
+    readonly path: string,
+  ) {
+    super(message);
+    this.name = 'JsonDepthError';
+  }
+}
+
+const FORBIDDEN_KEY = '__proto__';
+
+/**
+ * Checks a parsed JSON value: at most `maxDepth` levels of objects and arrays, and no
+ * `__proto__` key (an own property that most JavaScript code, ours included, would turn into
+ * the object's prototype, losing the value). Recursion stops at the limit, so a value nested
+ * 100,000 deep is refused without exhausting the stack.
+ * @throws JsonDepthError naming the path where it went wrong
+ */
+export function assertJsonShape(value: unknown, maxDepth = MAX_JSON_DEPTH): void {
+  const walk = (v: unknown, depth: number, path: string[]): void => {
+    if (v === null || typeof v !== 'object') return;
+    if (depth >= maxDepth) throw new JsonDepthError(`nested deeper than ${maxDepth} levels`, describePath(path));
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) walk(v[i], depth + 1, path.length < 8 ? [...path, String(i)] : path);
+      return;
+    }
+    for (const key of Object.keys(v)) {
+      if (key === FORBIDDEN_KEY) throw new JsonDepthError('the key "__proto__" is not allowed', describePath([...path, key]));
+      walk((v as Record<string, unknown>)[key], depth + 1, path.length < 8 ? [...path, key] : path);
+    }
+  };
+  walk(value, 0, []);
+}
+
+const describePath = (path: string[]) => (path.length >= 8 ? `${path.join('.')}...` : path.join('.'));
+
+/** The nesting of objects and arrays in JSON text, checked without parsing it. */
+function assertTextDepth(text: string, maxDepth: number): void {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 92) i++;
+        else if (d === 34) break;
+      }
+    } else if (c === 123 || c === 91) {
+      if (++depth > maxDepth) throw new JsonDepthError(`nested deeper than ${maxDepth} levels`, '');
+    } else if (c === 125 || c === 93) depth--;
+  }
 }
 
 /** True when a non-finite number occurs anywhere in the value. */
@@ -70,18 +156,27 @@ export function hasNonFinite(value: unknown): boolean {
   return false;
 }
 
-function nonFiniteReplacer(_key: string, value: unknown): unknown {
-  return typeof value === 'number' && !Number.isFinite(value) ? SENTINEL + String(value) : value;
+/**
+ * A marker for non-finite numbers that occurs nowhere in `plain` (the value written without
+ * them): JSON.stringify writes a string the same way every time, so no string of the value
+ * can contain it, and replacing it afterwards touches only the numbers.
+ */
+function markerAbsentFrom(plain: string): string {
+  let marker = 'nonfinite:';
+  while (plain.includes(JSON.stringify(SENTINEL_PREFIX + marker).slice(1, -1))) marker = `~${marker}`;
+  return SENTINEL_PREFIX + marker;
 }
-
-const SENTINEL_IN_OUTPUT = /"\\u0000nonfinite:(NaN|Infinity|-Infinity)"/g;
+const SENTINEL_PREFIX = '\u0000';
 
 /** Writes JSON with bare `NaN`/`Infinity`/`-Infinity` for non-finite numbers, as Python does. */
 export function stringifyExtendedJson(value: unknown): string {
   const plain = JSON.stringify(value);
   // JSON.stringify writes NaN as null: text without "null" had no non-finite number (the common case).
   if (plain === undefined || !plain.includes('null') || !hasNonFinite(value)) return plain;
-  return JSON.stringify(value, nonFiniteReplacer).replace(SENTINEL_IN_OUTPUT, '$1');
+  const marker = markerAbsentFrom(plain);
+  const written = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? marker + String(v) : v));
+  const quoted = JSON.stringify(marker).slice(1, -1).replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+  return written.replace(new RegExp(`"${quoted}(NaN|Infinity|-Infinity)"`, 'g'), '$1');
 }
 
 /**

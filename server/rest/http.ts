@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DomainError, ErrorCode, httpStatusOf, isDomainError } from '../errors.ts';
-import { parseExtendedJson, stringifyExtendedJson, type JsonValue } from '../lib/extended-json.ts';
+import { JsonDepthError, parseExtendedJson, stringifyExtendedJson, type JsonValue } from '../lib/extended-json.ts';
 
 /**
  * Reads a request body up to `limit` bytes.
@@ -32,13 +32,16 @@ const tooLarge = (limit: number) =>
 
 /**
  * Parses a JSON body in Python's dialect (bare NaN/Infinity, as `json.dumps` writes them).
- * @throws DomainError BAD_REQUEST naming the syntax problem
+ * @throws DomainError BAD_REQUEST naming the syntax problem; VALIDATION_FAILED for a value nested
+ *   deeper than 64 levels or holding a `__proto__` key
  */
 export function parseJsonBody(text: string): JsonValue {
   if (text.trim() === '') throw new DomainError(ErrorCode.BAD_REQUEST, 'Request body is empty; expected JSON');
   try {
     return parseExtendedJson(text);
   } catch (err) {
+    if (err instanceof JsonDepthError)
+      throw new DomainError(ErrorCode.VALIDATION, `Request body is not accepted: ${err.path ? `${err.path}: ` : ''}${err.message}`, { path: err.path });
     throw new DomainError(ErrorCode.BAD_REQUEST, `Request body is not valid JSON: ${(err as Error).message}`);
   }
 }

@@ -58,11 +58,7 @@ export function createRouter(routes: Route[], opts: { maxBodyBytes: number; onUn
       const m = route.regex.exec(url.pathname)!;
       const params: Record<string, number> = {};
       route.names.forEach((name, i) => {
-        const raw = decodeURIComponent(m[i + 1]!);
-        const n = Number(raw);
-        if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(n))
-          throw new DomainError(ErrorCode.VALIDATION, `Path parameter ${name} must be an integer, got "${raw}"`);
-        params[name] = n;
+        params[name] = toInt(decodePathSegment(m[i + 1]!, name), `Path parameter ${name}`);
       });
       const body = req.method === 'GET' ? undefined : parseJsonBody(await readBody(req, opts.maxBodyBytes));
       const out = await route.handler({ params, query: url.searchParams, body });
@@ -75,11 +71,29 @@ export function createRouter(routes: Route[], opts: { maxBodyBytes: number; onUn
   };
 }
 
-/** Reads an integer query parameter. @throws DomainError VALIDATION_FAILED */
+/** The range of the integers every API can carry (GraphQL's Int, the database's ids). */
+export const INT32 = { min: -(2 ** 31), max: 2 ** 31 - 1 } as const;
+
+/** Decodes a percent-encoded path segment. @throws DomainError BAD_REQUEST for a broken encoding */
+function decodePathSegment(raw: string, name: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new DomainError(ErrorCode.BAD_REQUEST, `Path parameter ${name} is not valid percent-encoding: "${raw.slice(0, 100)}"`);
+  }
+}
+
+/** A decimal integer in the 32-bit range. @throws DomainError VALIDATION_FAILED naming `what` */
+function toInt(raw: string, what: string): number {
+  const n = Number(raw);
+  if (!/^-?\d{1,10}$/.test(raw) || n < INT32.min || n > INT32.max)
+    throw new DomainError(ErrorCode.VALIDATION, `${what} must be an integer between ${INT32.min} and ${INT32.max}, got "${raw.slice(0, 100)}"`);
+  return n;
+}
+
+/** Reads an integer query parameter (32-bit). @throws DomainError VALIDATION_FAILED */
 export function intQuery(q: URLSearchParams, name: string): number | undefined {
   const raw = q.get(name);
   if (raw === null || raw === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n)) throw new DomainError(ErrorCode.VALIDATION, `Query parameter ${name} must be an integer, got "${raw}"`);
-  return n;
+  return toInt(raw, `Query parameter ${name}`);
 }

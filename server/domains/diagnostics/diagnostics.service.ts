@@ -1,6 +1,7 @@
 import type { Db } from '../../db/client.ts';
 import { issueKey, judge, MODEL_RULES, runRules, STEP_RULES, type Verdict } from '../../diagnostics/engine.ts';
 import type { DiagnosticContext } from '../../diagnostics/types.ts';
+import { PAGE, pageSize } from '../../lib/pagination.ts';
 import { toRunView } from '../mappers.ts';
 import type { SessionRuntime, SessionState } from '../sessions/session-runtime.ts';
 import { afterDiagnostics, type SessionStatus } from '../sessions/status.ts';
@@ -129,7 +130,7 @@ export class DiagnosticsService {
   /** Runs of a session, newest first, before the cursor (a run id). */
   async runs(sessionId: number, opts: { first?: number | null; after?: number | null; withIssuesOnly?: boolean | null }): Promise<Page<DiagnosticRunView>> {
     await this.runtime.state(sessionId);
-    const take = Math.min(opts.first ?? 50, 1000);
+    const take = pageSize(opts.first, PAGE.diagnostics);
     const rows = await this.db.diagnosticRun.findMany({
       where: { sessionId, ...(opts.after != null ? { id: { lt: opts.after } } : {}), ...(opts.withIssuesOnly ? { issueCount: { gt: 0 } } : {}) },
       orderBy: { id: 'desc' },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { int32 } from '../../lib/validate.ts';
 
 /** One log line (seed §6: `POST /sessions/{id}/log`). */
 export const logInput = z.object({
@@ -10,7 +11,7 @@ export const logInput = z.object({
     .default('INFO'),
   msg: z.string().max(64 * 1024, 'at most 64 KiB'),
   module: z.string().max(200).nullish(),
-  lineno: z.number().int().nullish(),
+  lineno: int32(-(2 ** 31)).nullish(),
   kind: z.enum(['console', 'error']).default('console'),
 });
 export type LogInput = z.input<typeof logInput>;

@@ -1,5 +1,6 @@
 import type { Db } from '../../db/client.ts';
 import type { Delivered, PubSub } from '../../lib/pubsub.ts';
+import { filterList, PAGE, pageSize } from '../../lib/pagination.ts';
 import { parseInput } from '../../lib/validate.ts';
 import { toLogView } from '../mappers.ts';
 import type { SessionRuntime } from '../sessions/session-runtime.ts';
@@ -40,13 +41,14 @@ export class LogsService {
 
   /** Lines of a session by id, oldest first after the cursor, optionally at or above a level. */
   async list(sessionId: number, opts: { first?: number | null; after?: number | null; levels?: string[] | null; last?: number | null }): Promise<Page<LogView>> {
+    const levels = filterList(opts.levels?.map((l) => l.toUpperCase()), 'level', 16);
     await this.runtime.state(sessionId);
-    const where = { sessionId, ...(opts.levels?.length ? { level: { in: opts.levels.map((l) => l.toUpperCase()) } } : {}) };
-    if (opts.last) {
-      const rows = await this.db.sessionLog.findMany({ where, orderBy: { id: 'desc' }, take: Math.min(opts.last, 10_000) });
+    const where = { sessionId, ...(levels ? { level: { in: levels } } : {}) };
+    if (opts.last != null) {
+      const rows = await this.db.sessionLog.findMany({ where, orderBy: { id: 'desc' }, take: pageSize(opts.last, PAGE.logs, 'last') });
       return { items: rows.reverse().map(toLogView), nextCursor: null };
     }
-    const take = Math.min(opts.first ?? 500, 10_000);
+    const take = pageSize(opts.first, PAGE.logs);
     const rows = await this.db.sessionLog.findMany({
       where: { ...where, ...(opts.after != null ? { id: { gt: opts.after } } : {}) },
       orderBy: { id: 'asc' },

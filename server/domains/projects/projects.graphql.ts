@@ -9,14 +9,20 @@ ProjectRef.implement({
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     sessions: t.field({
       type: [SessionRef],
-      description: 'Sessions of this project, newest first.',
-      resolve: (p, _args, { services }) => services.sessions.ofProject(p.id),
+      description: 'Sessions of this project, newest first, before the session id `after`; at most `first` (1 to 1000, default 1000).',
+      args: { first: t.arg.int(), after: t.arg.int() },
+      resolve: (p, args, { services }) => services.sessions.ofProject(p.id, args),
     }),
   }),
 });
 
 builder.queryFields((t) => ({
-  projects: t.field({ type: [ProjectRef], resolve: (_r, _a, { services }) => services.projects.list() }),
+  projects: t.field({
+    type: [ProjectRef],
+    description: 'Projects oldest first, after the project id `after`; at most `first` (1 to 1000, default 1000).',
+    args: { first: t.arg.int(), after: t.arg.int() },
+    resolve: (_r, args, { services }) => services.projects.list(args),
+  }),
   project: t.field({
     type: ProjectRef,
     args: { id: t.arg.int({ required: true }) },

@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { text } from '../../lib/validate.ts';
 
 export const createProjectInput = z.object({
-  name: z.string().trim().min(1, 'must not be empty').max(200, 'at most 200 characters'),
+  // Stored as sent (not trimmed), so it reads back the same; it must have something besides spaces.
+  name: text(200).refine((s) => s.trim().length > 0, 'must not be empty'),
 });
 export type CreateProjectInput = z.infer<typeof createProjectInput>;

@@ -1,5 +1,6 @@
 import type { Db } from '../../db/client.ts';
 import { notFound } from '../../errors.ts';
+import { PAGE, pageSize } from '../../lib/pagination.ts';
 import { parseInput } from '../../lib/validate.ts';
 import type { ProjectView } from '../views.ts';
 import { createProjectInput } from './projects.schemas.ts';
@@ -8,8 +9,10 @@ import { createProjectInput } from './projects.schemas.ts';
 export class ProjectsService {
   constructor(private readonly db: Db) {}
 
-  list(): Promise<ProjectView[]> {
-    return this.db.project.findMany({ orderBy: { id: 'asc' } });
+  /** Projects oldest first, after the project id `after`: at most `first` (1,000 by default and at most). */
+  list(opts: { first?: number | null; after?: number | null } = {}): Promise<ProjectView[]> {
+    const take = pageSize(opts.first, PAGE.projects);
+    return this.db.project.findMany({ where: opts.after != null ? { id: { gt: opts.after } } : {}, orderBy: { id: 'asc' }, take });
   }
 
   /** @throws DomainError NOT_FOUND */

@@ -75,7 +75,7 @@ SessionRef.implement({
     stepCount: t.int({ resolve: (s, _a, { services }) => services.steps.count(s.id) }),
     steps: t.field({
       type: [StepRef],
-      description: 'Steps by ascending index: `after` a step index, at most `first` (default 1000, max 10000); or the `last` N.',
+      description: 'Steps by ascending index: `after` a step index, at most `first` (1 to 10000, default 1000); or the `last` N (1 to 10000).',
       args: { first: t.arg.int(), after: t.arg.int(), last: t.arg.int() },
       resolve: async (s, args, { services }, info) => (await services.steps.list(s.id, args, stepChannels(selectedFields(info)))).items,
     }),
@@ -83,18 +83,18 @@ SessionRef.implement({
       type: StepSeriesRef,
       description:
         'The chart quantities of every step (after the step index `after`), one array per quantity in step order: the cheap way to draw a long session. NaN and Infinity come as strings.',
-      args: { after: t.arg.int() },
-      resolve: (s, { after }, { services }) => services.steps.series(s.id, after ?? null),
+      args: { after: t.arg.int(), first: t.arg.int({ description: 'At most this many steps (1 to 100000, default 100000); page on with `after`.' }) },
+      resolve: (s, { after, first }, { services }) => services.steps.series(s.id, after ?? null, first),
     }),
     logs: t.field({
       type: [LogRef],
-      description: 'Log lines oldest first, `after` a log id; or the `last` N. `levels` filters (e.g. ["ERROR", "WARNING"]).',
+      description: 'Log lines oldest first, `after` a log id, at most `first` (1 to 10000, default 500); or the `last` N. `levels` filters (at most 20, e.g. ["ERROR", "WARNING"]).',
       args: { first: t.arg.int(), after: t.arg.int(), last: t.arg.int(), levels: t.arg.stringList() },
       resolve: async (s, args, { services }) => (await services.logs.list(s.id, args)).items,
     }),
     diagnostics: t.field({
       type: [RunRef],
-      description: 'Diagnostic runs newest first, before the run id `after`.',
+      description: 'Diagnostic runs newest first, before the run id `after`, at most `first` (1 to 1000, default 50).',
       args: { first: t.arg.int(), after: t.arg.int(), withIssuesOnly: t.arg.boolean() },
       resolve: async (s, args, { services }) => (await services.diagnostics.runs(s.id, args)).items,
     }),
@@ -139,7 +139,7 @@ builder.queryFields((t) => ({
   }),
   sessions: t.field({
     type: SessionPage,
-    description: 'Sessions newest first; pass `pageInfo.endCursor` as `after` for the next page.',
+    description: 'Sessions newest first, at most `first` (1 to 500, default 50); pass `pageInfo.endCursor` as `after` for the next page. `status: running` and `analyzing` select the same sessions.',
     args: { projectId: t.arg.int(), status: t.arg({ type: SessionStatusEnum }), first: t.arg.int(), after: t.arg.int() },
     resolve: async (_r, args, { services }) => {
       const page = await services.sessions.list({ ...args, first: args.first ?? undefined });

@@ -1,17 +1,12 @@
 import { z } from 'zod';
-import { jsonObject } from '../../lib/validate.ts';
-import { SESSION_ACTIONS } from './status.ts';
-
-const text = (max: number) => z.string().max(max, `at most ${max} characters`);
+import { isoDateTime, jsonObject, text } from '../../lib/validate.ts';
+import { SESSION_ACTIONS, SESSION_STATUSES } from './status.ts';
 
 /** A session's metadata (seed §6: what `POST /sessions/project/{id}` takes), camelCase. */
 export const createSessionInput = z.object({
-  runId: text(200).min(1).nullish(),
+  runId: text(200).refine((s) => s.length > 0, 'must not be empty').nullish(),
   runName: text(200).nullish(),
-  startedAt: z
-    .string()
-    .refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO 8601 date-time')
-    .nullish(),
+  startedAt: isoDateTime.nullish(),
   device: text(200).nullish(),
   cudaAvailable: z.boolean().nullish(),
   pytorchVersion: text(64).nullish(),
@@ -33,8 +28,8 @@ export const sessionActionInput = z.enum(SESSION_ACTIONS as [string, ...string[]
 
 export const listSessionsInput = z.object({
   projectId: z.number().int().nullish(),
-  status: z.string().nullish(),
-  first: z.number().int().min(1).max(500).default(50),
+  status: z.enum(SESSION_STATUSES as unknown as [string, ...string[]], { message: `expected one of ${SESSION_STATUSES.join(', ')}` }).nullish(),
+  first: z.number().int().nullish(),
   after: z.number().int().nullish(),
 });
 export type ListSessionsInput = z.input<typeof listSessionsInput>;

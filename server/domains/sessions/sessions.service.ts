@@ -1,7 +1,9 @@
 import type { Db } from '../../db/client.ts';
+import type { TrainSession } from '../../generated/prisma/client.ts';
 import { notFound } from '../../errors.ts';
 import { stringifyExtendedJson } from '../../lib/extended-json.ts';
 import { prepend, type Delivered, type PubSub } from '../../lib/pubsub.ts';
+import { PAGE, pageSize } from '../../lib/pagination.ts';
 import { parseInput } from '../../lib/validate.ts';
 import type { DiagnosticsService } from '../diagnostics/diagnostics.service.ts';
 import { toModelView, toSessionView } from '../mappers.ts';
@@ -57,9 +59,14 @@ export class SessionsService {
     return toSessionView(row, await this.runtime.cachedStatus(id));
   }
 
-  /** Sessions, newest first, filtered by project and status; `after` is a session id cursor. */
+  /**
+   * Sessions, newest first, filtered by project and status in the query (so pages are full);
+   * `after` is a session id cursor. `running` and `analyzing` select the same sessions: a
+   * running session is `analyzing` for the moment its newest steps are judged.
+   */
   async list(input: ListSessionsInput): Promise<Page<SessionView>> {
     const q = parseInput(listSessionsInput, input, 'sessions query');
+    const take = pageSize(q.first, PAGE.sessions);
     const rows = await this.db.trainSession.findMany({
       where: {
         ...(q.projectId != null ? { projectId: q.projectId } : {}),
@@ -68,11 +75,14 @@ export class SessionsService {
         ...(q.status ? { status: q.status === 'analyzing' ? 'running' : q.status } : {}),
       },
       orderBy: { id: 'desc' },
-      take: q.first + 1,
+      take: take + 1,
     });
-    const views = await Promise.all(rows.slice(0, q.first).map(async (r) => toSessionView(r, await this.runtime.cachedStatus(r.id))));
-    const items = q.status ? views.filter((v) => v.status === q.status) : views;
-    return { items, nextCursor: rows.length > q.first ? rows[q.first - 1]!.id : null };
+    const items = await this.withLiveStatus(rows.slice(0, take));
+    return { items, nextCursor: rows.length > take ? rows[take - 1]!.id : null };
+  }
+
+  private withLiveStatus(rows: TrainSession[]): Promise<SessionView[]> {
+    return Promise.all(rows.map(async (r) => toSessionView(r, await this.runtime.cachedStatus(r.id))));
   }
 
   /** The session's current status. @throws DomainError NOT_FOUND */
@@ -114,10 +124,15 @@ export class SessionsService {
     return this.get(sessionId);
   }
 
-  /** Sessions of a project, newest first. */
-  async ofProject(projectId: number): Promise<SessionView[]> {
-    const rows = await this.db.trainSession.findMany({ where: { projectId }, orderBy: { id: 'desc' } });
-    return Promise.all(rows.map(async (r) => toSessionView(r, await this.runtime.cachedStatus(r.id))));
+  /** Sessions of a project, newest first, before the session id `after`: at most `first` (1,000 by default and at most). */
+  async ofProject(projectId: number, opts: { first?: number | null; after?: number | null } = {}): Promise<SessionView[]> {
+    const take = pageSize(opts.first, PAGE.projectSessions);
+    const rows = await this.db.trainSession.findMany({
+      where: { projectId, ...(opts.after != null ? { id: { lt: opts.after } } : {}) },
+      orderBy: { id: 'desc' },
+      take,
+    });
+    return this.withLiveStatus(rows);
   }
 
   /** Every session created from now on, of any project (dashboards list them live). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jsonObject, metric } from '../../lib/validate.ts';
+import { int32, jsonObject, metric } from '../../lib/validate.ts';
 
 const optionalMetric = metric.nullish();
 
@@ -10,14 +10,14 @@ const loss = z
     train_min: optionalMetric,
     train_max: optionalMetric,
     train_std: optionalMetric,
-    num_batches: optionalMetric,
+    num_batches: int32(0).nullish(),
     val: z.record(z.string(), metric.nullable()).nullish(),
   })
   .nullish();
 
 /** One step record in the seed's shape (§6), snake_case as every observer sends it. */
 export const stepRecordInput = z.looseObject({
-  step_index: z.number({ message: 'expected an integer' }).int('expected an integer').min(0).max(2 ** 31 - 1),
+  step_index: int32(0),
   timestamp: z.string().max(64).nullish(),
   duration_seconds: optionalMetric,
   loss,

@@ -2,6 +2,7 @@ import type { Db } from '../../db/client.ts';
 import { DomainError, ErrorCode } from '../../errors.ts';
 import type { JsonObject } from '../../lib/extended-json.ts';
 import type { Delivered, PubSub } from '../../lib/pubsub.ts';
+import { PAGE, pageSize } from '../../lib/pagination.ts';
 import { parseInput } from '../../lib/validate.ts';
 import type { DiagnosticsService } from '../diagnostics/diagnostics.service.ts';
 import type { TrainStep } from '../../generated/prisma/client.ts';
@@ -150,11 +151,12 @@ export class StepsService {
   ): Promise<Page<StepView>> {
     await this.runtime.state(sessionId);
     const select = channels ? selectOf(channels) : undefined;
-    if (opts.last) {
-      const rows = await this.db.trainStep.findMany({ where: { sessionId }, orderBy: { stepIndex: 'desc' }, take: Math.min(opts.last, 10_000), select });
+    if (opts.last != null) {
+      const take = pageSize(opts.last, PAGE.steps, 'last');
+      const rows = await this.db.trainStep.findMany({ where: { sessionId }, orderBy: { stepIndex: 'desc' }, take, select });
       return { items: (rows as TrainStep[]).reverse().map(toStepView), nextCursor: null };
     }
-    const take = Math.min(opts.first ?? 1000, 10_000);
+    const take = pageSize(opts.first, PAGE.steps);
     const rows = (await this.db.trainStep.findMany({
       where: { sessionId, ...(opts.after != null ? { stepIndex: { gt: opts.after } } : {}) },
       orderBy: { stepIndex: 'asc' },
@@ -166,15 +168,17 @@ export class StepsService {
   }
 
   /**
-   * The chart quantities of every step after `after` (a step index), one array per quantity in
-   * step order: what a dashboard draws for a long session. One raw read of four columns: for
-   * 10,000 steps about a quarter of the time of reading them as step objects.
+   * The chart quantities of the steps after `after` (a step index), at most `first` of them
+   * (100,000 by default and at most), one array per quantity in step order: what a dashboard
+   * draws for a long session. One raw read of four columns: for 10,000 steps about a quarter of
+   * the time of reading them as step objects.
    */
-  async series(sessionId: number, after: number | null = null): Promise<StepSeries> {
+  async series(sessionId: number, after: number | null = null, first?: number | null): Promise<StepSeries> {
     await this.runtime.state(sessionId);
+    const take = pageSize(first, PAGE.series);
     const rows = await this.db.$queryRaw<{ stepIndex: number | bigint; loss: string | null; throughput: string | null; memory: string | null }[]>`
       SELECT "stepIndex", "loss", "throughput", "memory" FROM "TrainStep"
-      WHERE "sessionId" = ${sessionId} AND "stepIndex" > ${after ?? -1} ORDER BY "stepIndex"`;
+      WHERE "sessionId" = ${sessionId} AND "stepIndex" > ${after ?? -1} ORDER BY "stepIndex" LIMIT ${take}`;
     const n = rows.length;
     const out: StepSeries = { stepIndex: new Array(n), trainLoss: new Array(n), val: {}, samplesPerSecond: new Array(n), numTensors: new Array(n) };
     const num = (o: JsonObject | null, k: string) => (typeof o?.[k] === 'number' ? (o[k] as number) : null);
