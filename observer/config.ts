@@ -80,7 +80,20 @@ export interface ObserverConfig {
   outboxLimit: number;
   /** Seconds to wait for the server's verdict on a flush before training goes on without it. @default 10 */
   verdictTimeout: number;
+  /**
+   * The largest message the observer sends, in bytes: the JSON of one graphql-ws message as it
+   * goes on the wire. Steps and log lines are batched under it; a log line that cannot fit
+   * alone is cut, a step drops its heaviest channels (profiler, layer health...), and what
+   * still cannot fit is dropped and counted, each said in a warning. Keep it under the
+   * server's `MAX_BODY_BYTES` (4 MiB unless set); when the server closes the socket for a
+   * message too big (1009), the observer halves it, down to {@link MIN_MESSAGE_BYTES}.
+   * @default 1048576 (1 MiB)
+   */
+  maxMessageBytes: number;
 }
+
+/** The smallest `maxMessageBytes`: a step reduced to its loss, or a cut log line, fits well under it. */
+export const MIN_MESSAGE_BYTES = 4096;
 
 export const defaultObserverConfig: ObserverConfig = {
   trackProfiler: true,
@@ -115,6 +128,7 @@ export const defaultObserverConfig: ObserverConfig = {
   serverUrl: 'http://127.0.0.1:8000',
   outboxLimit: 10_000,
   verdictTimeout: 10,
+  maxMessageBytes: 1024 * 1024,
 };
 
 /** Settings that cannot apply in tfjs: accepted, and each warns once when set. */
@@ -138,6 +152,8 @@ export function resolveConfig(partial: Partial<ObserverConfig> = {}): ObserverCo
   positive('outboxLimit');
   positive('verdictTimeout');
   positive('profilerTopNOps');
+  if (!Number.isInteger(c.maxMessageBytes) || c.maxMessageBytes < MIN_MESSAGE_BYTES)
+    throw new TypeError(`ObserverConfig.maxMessageBytes must be an integer of at least ${MIN_MESSAGE_BYTES}, got ${String(c.maxMessageBytes)}`);
   if (c.profileEveryNSteps !== null) positive('profileEveryNSteps');
   if (!/^[A-Z]{3}$/.test(c.carbonCountryIso)) throw new TypeError(`ObserverConfig.carbonCountryIso must be an ISO 3166-1 alpha-3 code, got "${c.carbonCountryIso}"`);
   return c;

@@ -1,6 +1,6 @@
 /** Observer for TensorFlow.js: watches training, streams it to the Observer server, pauses on trouble. */
-export { Observer, type ObserverOptions, type PendingPrompt } from './observer.ts';
-export { defaultObserverConfig, type ObserverConfig } from './config.ts';
+export { Observer, type ObserverOptions, type PendingPrompt, type TransportState } from './observer.ts';
+export { defaultObserverConfig, MIN_MESSAGE_BYTES, type ObserverConfig } from './config.ts';
 export { PendingTimeoutError, SessionStoppedError } from './errors.ts';
 export type { CustomModel, ObservableModel } from './collectors/architecture.ts';
 export type { LossStats, PendingIssue, StepRecord } from './record.ts';

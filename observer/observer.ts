@@ -14,7 +14,7 @@ import { ThroughputCollector } from './collectors/throughput.ts';
 import { configAsSeed, resolveConfig, unsupportedSettings, type ObserverConfig } from './config.ts';
 import { PendingTimeoutError, SessionStoppedError } from './errors.ts';
 import type { Json, JsonObject, PendingIssue, StepRecord } from './record.ts';
-import { Connection, type StatusEvent } from './transport/connection.ts';
+import { Connection, type ConnectionHealth, type StatusEvent } from './transport/connection.ts';
 import { encodeNonFinite } from './transport/encode.ts';
 import { hasIndexedDb, idbStore } from './transport/idb-store.ts';
 import { holdLock, recoverLeftovers } from './transport/recovery.ts';
@@ -50,6 +50,18 @@ export interface ObserverOptions {
 }
 
 const ACTION = 'mutation($s: Int!, $a: SessionAction!) { sessionAction(sessionId: $s, action: $a) { status } }';
+
+/** How the observer's link to the server is doing (see {@link Observer.transport}). */
+export interface TransportState extends ConnectionHealth {
+  /** Whether the socket is up right now. */
+  connected: boolean;
+  /** Records waiting for the server. */
+  unsent: number;
+  /** Steps sent without some channels, and log lines sent cut, to fit the message limit. */
+  trimmed: { steps: number; logs: number };
+  /** Items refused for good by the server or too big for any message. */
+  rejected: { steps: number; logs: number };
+}
 
 /** Warnings about settings tfjs cannot honour are given once per process. */
 const warnedOnce = new Set<string>();
@@ -100,7 +112,10 @@ export class Observer {
   private watchReading = false;
   private stopWatching: (() => void) | null = null;
   private lastEvent: StatusEvent | null = null;
-  private readonly waiters = new Set<(e: StatusEvent) => void>();
+  /** Waiters for a status event; called with null when a step was dropped, so one waiting for that step's verdict stops. */
+  private readonly waiters = new Set<(e: StatusEvent | null) => void>();
+  /** Flushes the sender left out for good (too big for any message): no verdict comes for them. */
+  private readonly droppedSteps = new Set<number>();
   private closed = false;
 
   private constructor(
@@ -110,7 +125,10 @@ export class Observer {
     this.config = config;
     this.runName = options.runName ?? 'run';
     this.runId = `${options.projectId}_${this.runName}`;
-    this.connection = new Connection(`${config.serverUrl.replace(/^http/, 'ws').replace(/\/$/, '')}/graphql`);
+    this.connection = new Connection(`${config.serverUrl.replace(/^http/, 'ws').replace(/\/$/, '')}/graphql`, {
+      maxMessageBytes: config.maxMessageBytes,
+      warn: (msg) => this.warn(msg),
+    });
     this.logs = new LogCapture({ console: config.trackConsoleLogs, errors: config.trackErrorLogs, maxBuffered: 5000 });
   }
 
@@ -128,10 +146,14 @@ export class Observer {
     const spec: SessionSpec = { projectId: options.projectId, sessionInput: obs.sessionInput(), sessionId: null };
     const key = `${obs.runId}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
     const store = hasIndexedDb() ? await idbStore({ key, ...spec }).catch(() => null) : null;
-    obs.sender = new Sender(obs.connection, new Outbox(obs.config.outboxLimit, store), spec, store, (id) => obs.onSession(id));
+    obs.sender = new Sender(obs.connection, new Outbox(obs.config.outboxLimit, store), spec, store, {
+      onSession: (id) => obs.onSession(id),
+      warn: (msg) => obs.warn(msg),
+      onDropped: (step) => obs.onStepDropped(step),
+    });
     obs.connection.onChange((up) => up && obs.sender.pump());
     obs.releaseLock = await holdLock(key);
-    obs.recovered = await recoverLeftovers(obs.connection, obs.config.outboxLimit, key);
+    obs.recovered = await recoverLeftovers(obs.connection, obs.config.outboxLimit, key, (msg) => obs.warn(msg));
     const session = obs.sender.ensureSession();
     session.catch((err) => obs.warn(`could not create the session: ${(err as Error).message}`));
     // Wait briefly so a reachable server gives the session an id before training starts.
@@ -157,7 +179,17 @@ export class Observer {
 
   private onSession(id: number): void {
     this.sessionId = id;
-    this.stopWatching = this.connection.watchStatus(id, (e) => this.onStatus(e));
+    this.stopWatching = this.connection.watchStatus(
+      id,
+      (e) => this.onStatus(e),
+      // Said once per run of failures; the watch re-subscribes until the observer closes.
+      (err, streak) => streak === 0 && this.warn(`status updates failed (${err.message}); subscribing again`),
+    );
+  }
+
+  private onStepDropped(stepIndex: number): void {
+    this.droppedSteps.add(stepIndex);
+    for (const w of [...this.waiters]) w(null);
   }
 
   private warn(msg: string): void {
@@ -327,8 +359,11 @@ export class Observer {
       this.firstNonFinite = { step: loss.first_non_finite_step ?? null, flush: record.step_index, channel: loss.first_non_finite_step != null ? 'loss' : 'layer_health', layer: badLayer };
     const bookkeeping: JsonObject = {};
     if (this.firstNonFinite) bookkeeping.first_non_finite = this.firstNonFinite;
-    const dropped = this.sender.outbox.dropped;
+    const { dropped } = this.sender.outbox;
+    const { rejected, trimmed } = this.sender;
     if (dropped.steps || dropped.logs) bookkeeping.dropped = { ...dropped };
+    if (rejected.steps || rejected.logs) bookkeeping.rejected = { ...rejected };
+    if (trimmed.steps || trimmed.logs) bookkeeping.trimmed = { ...trimmed };
     if (Object.keys(bookkeeping).length) record.observer = bookkeeping;
     this.records.push(record);
     this.queueLogs();
@@ -349,15 +384,15 @@ export class Observer {
     for (const w of [...this.waiters]) w(e);
   }
 
-  /** Resolves with the next status event that satisfies `accept`, or null after `seconds`. */
-  private nextStatus(accept: (e: StatusEvent) => boolean, seconds: number): Promise<StatusEvent | null> {
+  /** Resolves with the next status event that satisfies `accept`, or null after `seconds` or once `abandon()` holds (checked when a step is dropped). */
+  private nextStatus(accept: (e: StatusEvent) => boolean, seconds: number, abandon: () => boolean = () => false): Promise<StatusEvent | null> {
     return new Promise((resolve) => {
       const done = (e: StatusEvent | null) => {
         clearTimeout(timer);
         this.waiters.delete(waiter);
         resolve(e);
       };
-      const waiter = (e: StatusEvent) => accept(e) && done(e);
+      const waiter = (e: StatusEvent | null) => (e ? accept(e) : abandon()) && done(e);
       const timer = Number.isFinite(seconds) ? setTimeout(() => done(null), seconds * 1000) : undefined;
       this.waiters.add(waiter);
     });
@@ -368,7 +403,10 @@ export class Observer {
     // A state (pending, stopped...) applies whatever step it came with; `running` only about this step or later.
     const decisive = (e: StatusEvent) => e.status !== 'analyzing' && (e.status !== 'running' || (e.stepIndex ?? -1) >= stepIndex);
     const current = this.lastEvent && this.lastEvent.status !== 'running' && decisive(this.lastEvent) ? this.lastEvent : null;
-    const verdict = current ?? (await this.nextStatus(decisive, this.config.verdictTimeout));
+    // A step too big for any message never reaches the server (the sender said so): no verdict to wait for.
+    const dropped = () => this.droppedSteps.has(stepIndex);
+    const verdict = current ?? (dropped() ? null : await this.nextStatus(decisive, this.config.verdictTimeout, dropped));
+    if (!verdict && dropped()) return;
     if (!verdict) {
       this.warn(`no verdict on step ${stepIndex} within ${this.config.verdictTimeout} s; training goes on`);
       return;
@@ -462,6 +500,7 @@ export class Observer {
       unsent: this.sender.outbox.size,
       dropped: this.sender.outbox.dropped,
       rejected: this.sender.rejected,
+      trimmed: this.sender.trimmed,
     }) as JsonObject;
   }
 
@@ -500,18 +539,46 @@ export class Observer {
   }
 
   /**
+   * How the link to the server is doing: connected or not, the message budget now (smaller
+   * than `maxMessageBytes` after the server closed a socket over a message too big), status
+   * subscription errors, what was trimmed or refused, and the last problem in words.
+   *
+   * @example
+   * ```ts
+   * const t = obs.transport;
+   * if (t.statusErrors) console.warn(`status updates failed ${t.statusErrors} times: ${t.lastError}`);
+   * ```
+   */
+  get transport(): TransportState {
+    return {
+      ...this.connection.health,
+      connected: this.connection.connected,
+      unsent: this.unsent,
+      trimmed: { ...this.sender.trimmed },
+      rejected: { ...this.sender.rejected },
+    };
+  }
+
+  /**
    * Sends the last logs, waits up to `drainSeconds` for the outbox to empty, restores the
    * console, and closes the connection.
    */
   async close(opts: { drainSeconds?: number } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.queueLogs();
     this.logs.stop();
-    this.sender.pump();
     const until = Date.now() + (opts.drainSeconds ?? 5) * 1000;
     const busy = () => this.sender.outbox.size + this.recovered.reduce((n, r) => n + r.outbox.size, 0);
-    while (busy() && this.connection.connected && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    // A socket the server just closed (1009) is back within moments: only a longer outage ends the wait early.
+    let upAt = Date.now();
+    this.sender.pump();
+    for (;;) {
+      // Warnings said while draining (a line cut to fit) go out too.
+      this.queueLogs();
+      if (this.connection.connected) upAt = Date.now();
+      if (!busy() || Date.now() >= until || Date.now() - upAt > 500) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     this.sender.finish();
     this.releaseLock();
     this.stopWatching?.();

@@ -1,4 +1,5 @@
 import { createClient, type Client } from 'graphql-ws';
+import { MIN_MESSAGE_BYTES } from '../config.ts';
 
 /** The WebSocket constructor: the browser's, or `ws` in Node (which has none before v22). */
 async function webSocketImpl(): Promise<unknown> {
@@ -18,39 +19,151 @@ export interface StatusEvent {
 const STATUS = `subscription($id: Int!) { sessionStatus(sessionId: $id) {
   status stepIndex reason run { healthScore issues { severity category title description suggestion confidence layerId epochIndex } } } }`;
 
+/** WebSocket close codes the observer acts on (RFC 6455 §7.4.1). */
+export const CloseCode = { MessageTooBig: 1009 } as const;
+
+/** A request failed because its socket closed; `code` is the WebSocket close code. */
+export class SocketClosedError extends Error {
+  override readonly name = 'SocketClosedError';
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+  ) {
+    super(`socket closed (${code}${reason ? `: ${reason}` : ''})`);
+  }
+}
+
+/** Whether the server closed the socket because a message was bigger than it takes. */
+export const isTooBig = (err: unknown): boolean => err instanceof SocketClosedError && err.code === CloseCode.MessageTooBig;
+
+/** What the connection went through, for the observer's `transport` view. */
+export interface ConnectionHealth {
+  /** The largest message to send now: the configured one, halved at each 1009 close down to `MIN_MESSAGE_BYTES`. */
+  maxMessageBytes: number;
+  /** Sockets the server closed for a message too big (1009). */
+  tooBigCloses: number;
+  /** Fresh clients started because graphql-ws gave up on a close it deems fatal. */
+  restarts: number;
+  /** Errors of the status subscription, each followed by a re-subscribe. */
+  statusErrors: number;
+  /** The last of those problems, in words. */
+  lastError: string | null;
+}
+
+/** Options of {@link Connection}. */
+export interface ConnectionOptions {
+  /** The largest message to send at first, in bytes. */
+  maxMessageBytes: number;
+  /** Where the connection says what went wrong (the observer's own log). @default nowhere */
+  warn?: (msg: string) => void;
+}
+
+const backoff = (attempt: number) => Math.min(5000, 250 * 2 ** Math.min(attempt, 5));
+
 /**
  * One graphql-ws connection to the server, reconnecting forever with backoff. Mutations are
- * sent over it; `connected` says whether the socket is up right now.
+ * sent over it; `connected` says whether the socket is up right now. graphql-ws ends its own
+ * reconnect loop on a close it deems fatal, 1009 (message too big) among them, whatever
+ * `shouldRetry` says; the connection then starts a fresh client, so it never stays down.
  */
 export class Connection {
   private client: Client | undefined;
+  private impl: unknown;
+  private closing = false;
   connected = false;
+  readonly health: ConnectionHealth;
+  /** Fresh clients in a row that died before the server acknowledged them. */
+  private failedStarts = 0;
+  private readonly sleeps = new Set<() => void>();
   private readonly listeners = new Set<(up: boolean) => void>();
 
-  constructor(private readonly url: string) {}
+  constructor(
+    private readonly url: string,
+    private readonly opts: ConnectionOptions,
+  ) {
+    this.health = { maxMessageBytes: opts.maxMessageBytes, tooBigCloses: 0, restarts: 0, statusErrors: 0, lastError: null };
+  }
+
+  /** The largest message to send now, in bytes. */
+  get maxMessageBytes(): number {
+    return this.health.maxMessageBytes;
+  }
 
   async open(): Promise<void> {
-    const impl = await webSocketImpl();
-    this.client = createClient({
-      url: this.url,
-      webSocketImpl: impl,
+    this.impl = await webSocketImpl();
+    this.start(0);
+  }
+
+  private start(delayMs: number): void {
+    let acked = false;
+    let wait = delayMs;
+    const client: Client = createClient({
+      // A fresh client after one that never got through waits first, so a refusing server is not hammered.
+      url: async () => {
+        if (wait > 0) await this.sleep(wait);
+        wait = 0;
+        return this.url;
+      },
+      webSocketImpl: this.impl,
       lazy: false,
       keepAlive: 10_000,
       retryAttempts: Number.MAX_SAFE_INTEGER,
       shouldRetry: () => true,
-      retryWait: async (retries) => new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** Math.min(retries, 5)))),
+      retryWait: (retries) => this.sleep(backoff(retries)),
       on: {
-        connected: () => this.set(true),
-        closed: () => this.set(false),
-        error: () => this.set(false),
+        connected: () => {
+          acked = true;
+          this.failedStarts = 0;
+          this.set(client, true);
+        },
+        closed: (e) => this.onClosed(client, e),
+        error: () => this.set(client, false),
       },
+      onNonLazyError: (e) => this.restart(client, e, acked),
     });
+    this.client = client;
   }
 
-  private set(up: boolean): void {
-    if (this.connected === up) return;
+  /** Runs before graphql-ws fails the socket's operations, so a retried batch already sees the smaller budget. */
+  private onClosed(client: Client, e: unknown): void {
+    this.set(client, false);
+    if (client !== this.client || (e as { code?: number } | null)?.code !== CloseCode.MessageTooBig) return;
+    this.health.tooBigCloses++;
+    this.health.lastError = describe(e);
+    const before = this.health.maxMessageBytes;
+    this.health.maxMessageBytes = Math.max(MIN_MESSAGE_BYTES, Math.floor(before / 2));
+    if (this.health.maxMessageBytes < before)
+      this.opts.warn?.(`the server closed the connection over a message bigger than it takes (1009); messages now stay under ${this.health.maxMessageBytes} bytes`);
+  }
+
+  private restart(dead: Client, e: unknown, acked: boolean): void {
+    if (this.closing || dead !== this.client) return;
+    this.health.restarts++;
+    this.health.lastError = describe(e);
+    const delay = acked ? 0 : backoff(this.failedStarts++);
+    if ((e as { code?: number } | null)?.code !== CloseCode.MessageTooBig) this.opts.warn?.(`the connection failed (${describe(e)}); reconnecting`);
+    void Promise.resolve(dead.dispose()).catch(() => undefined);
+    this.start(delay);
+  }
+
+  private set(client: Client | null, up: boolean): void {
+    if ((client && client !== this.client) || this.connected === up) return;
     this.connected = up;
     for (const l of this.listeners) l(up);
+  }
+
+  /** A wait that `close()` cuts short. */
+  private sleep(ms: number): Promise<void> {
+    if (this.closing) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.sleeps.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.sleeps.add(wake);
+    });
   }
 
   /** Calls `f` on each change of connectivity; returns the unsubscribe. */
@@ -61,7 +174,8 @@ export class Connection {
 
   /**
    * One query or mutation. While the server is down it waits for the reconnect (graphql-ws
-   * re-sends it then); the server treats a step sent twice as one.
+   * re-sends it then); the server treats a step sent twice as one. Rejects with
+   * {@link SocketClosedError} when the server closes the socket for good (1009: too big).
    */
   request<T>(query: string, variables: Record<string, unknown>): Promise<T> {
     const client = this.client;
@@ -72,33 +186,88 @@ export class Connection {
         { query, variables },
         {
           next: (r) => {
-            if (r.errors?.length) reject(Object.assign(new Error(r.errors.map((e) => e.message).join('; ')), { graphQLErrors: r.errors }));
+            if (r.errors?.length) reject(graphQLError(r.errors));
             else result = r.data as T;
           },
-          error: (e) => reject(e instanceof Error ? e : new Error(describeClose(e))),
+          error: (e) => reject(toError(e)),
           complete: () => (result === undefined ? reject(new Error('the connection closed before the answer arrived')) : resolve(result)),
         },
       );
     });
   }
 
-  /** The session's status changes; graphql-ws re-subscribes after a reconnect (and the server starts with the current status). */
-  watchStatus(sessionId: number, onEvent: (e: StatusEvent) => void): () => void {
-    if (!this.client) throw new Error('connection not open');
-    return this.client.subscribe<{ sessionStatus: StatusEvent }>(
-      { query: STATUS, variables: { id: sessionId } },
-      { next: (r) => r.data && onEvent(r.data.sessionStatus), error: () => {}, complete: () => {} },
-    );
+  /**
+   * The session's status changes, starting with its current status. graphql-ws re-subscribes
+   * after a reconnect; after an error (a fatal close, a GraphQL error) or an end, this
+   * re-subscribes itself with backoff until stopped, so pauses are always heard. Each error
+   * is counted in `health` and given to `onError` with how many came in a row before it.
+   * @returns the stop
+   */
+  watchStatus(sessionId: number, onEvent: (e: StatusEvent) => void, onError: (err: Error, streak: number) => void = () => {}): () => void {
+    let stopped = false;
+    let unsubscribe = () => {};
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let streak = 0;
+    const subscribe = () => {
+      const client = this.client;
+      if (stopped || !client) return;
+      let over = false;
+      const again = (err: Error | null) => {
+        if (over || stopped) return;
+        over = true;
+        unsubscribe();
+        if (err) {
+          this.health.statusErrors++;
+          this.health.lastError = `status updates: ${err.message}`;
+          onError(err, streak);
+        }
+        timer = setTimeout(subscribe, backoff(streak++));
+      };
+      unsubscribe = client.subscribe<{ sessionStatus: StatusEvent }>(
+        { query: STATUS, variables: { id: sessionId } },
+        {
+          next: (r) => {
+            if (r.errors?.length) return again(graphQLError(r.errors));
+            streak = 0;
+            if (r.data) onEvent(r.data.sessionStatus);
+          },
+          error: (e) => again(toError(e)),
+          complete: () => again(null),
+        },
+      );
+    };
+    subscribe();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+      unsubscribe();
+    };
   }
 
   async close(): Promise<void> {
-    await this.client?.dispose();
+    this.closing = true;
+    for (const wake of [...this.sleeps]) wake();
+    const client = this.client;
     this.client = undefined;
-    this.set(false);
+    this.set(null, false);
+    // A client still reconnecting to a server that is down rejects its dispose: nothing is left to close then.
+    if (client) await Promise.resolve(client.dispose()).catch(() => undefined);
   }
 }
 
-function describeClose(e: unknown): string {
-  const ev = e as { code?: number; reason?: string };
-  return ev && typeof ev.code === 'number' ? `socket closed (${ev.code}${ev.reason ? `: ${ev.reason}` : ''})` : String(e);
+function graphQLError(errors: readonly { message: string }[]): Error {
+  return Object.assign(new Error(errors.map((e) => e.message).join('; ')), { graphQLErrors: errors });
+}
+
+/** What graphql-ws hands an error sink: an Error, a close event, or the GraphQL errors of an `error` message. */
+function toError(e: unknown): Error {
+  const ev = e as { code?: unknown; reason?: unknown } | null;
+  if (ev && typeof ev === 'object' && typeof ev.code === 'number' && 'reason' in ev) return new SocketClosedError(ev.code, String(ev.reason ?? ''));
+  if (e instanceof Error) return e;
+  if (Array.isArray(e)) return graphQLError(e as { message: string }[]);
+  return new Error(String(e));
+}
+
+function describe(e: unknown): string {
+  return toError(e).message;
 }

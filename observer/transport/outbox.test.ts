@@ -25,4 +25,14 @@ describe('Outbox', () => {
     expect(o.pending().map((x) => (x.kind === "step" ? x.record.step_index : x.kind))).toEqual(['model', 3, 4]);
     expect(o.dropped.steps).toBe(3);
   });
+
+  it('puts what is left of a part-sent head in its place, in the store too', () => {
+    const puts: [number, unknown][] = [];
+    const o = new Outbox(10, { put: (seq, item) => puts.push([seq, item]), delete: () => {}, setSession: () => {}, clear: () => {} });
+    o.push({ kind: 'logs', lines: [] });
+    o.push(step(0));
+    o.replaceHead({ kind: 'logs', lines: [] as never[] });
+    expect(o.size).toBe(2);
+    expect(puts.map(([seq]) => seq)).toEqual([0, 1, 0]);
+  });
 });

@@ -65,6 +65,14 @@ export class Outbox {
     this.store?.delete(gone.map((g) => g.seq));
   }
 
+  /** Puts what is left of the head item in its place (a message took only part of its lines). */
+  replaceHead(item: OutboxItem): void {
+    const head = this.items[0];
+    if (!head) return;
+    head.item = item;
+    this.store?.put(head.seq, item);
+  }
+
   /** Everything still waiting (for export). */
   pending(): OutboxItem[] {
     return this.items.map((x) => x.item);

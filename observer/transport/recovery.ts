@@ -29,7 +29,7 @@ export function holdLock(key: string): Promise<() => void> {
  * to its own session, created first if the server never answered that page. An outbox that
  * another live tab holds is left to it.
  */
-export async function recoverLeftovers(connection: Connection, limit: number, ownKey: string): Promise<Sender[]> {
+export async function recoverLeftovers(connection: Connection, limit: number, ownKey: string, warn?: (msg: string) => void): Promise<Sender[]> {
   if (!hasIndexedDb() || !locks()) return [];
   const found = await leftovers().catch(() => []);
   const senders: Sender[] = [];
@@ -39,7 +39,7 @@ export async function recoverLeftovers(connection: Connection, limit: number, ow
       void locks()!.request(lockName(owner.key), { ifAvailable: true }, async (lock) => {
         if (!lock) return done();
         const store = await idbStore(owner);
-        const sender = new Sender(connection, new Outbox(limit, store, items), owner, store);
+        const sender = new Sender(connection, new Outbox(limit, store, items), owner, store, { warn });
         senders.push(sender);
         done();
         if (!items.length) return store.clear();
