@@ -23,6 +23,14 @@ export function attachWebSockets(
     // Browsers do not apply CORS to WebSockets: refuse pages from other websites here.
     verifyClient: ({ origin }: { origin?: string }) => isAllowedOrigin(origin, opts.corsOrigins),
   });
+  // A message over maxPayload is the client's mistake: ws closes that socket with 1009 by itself.
+  // graphql-ws would also log it as an "internal error" of ours; keep that event from it.
+  // (Registered before useServer, so this runs before graphql-ws sees the socket.)
+  wss.on('connection', (socket) => {
+    const emit = socket.emit.bind(socket) as (event: string | symbol, ...args: unknown[]) => boolean;
+    socket.emit = ((event: string | symbol, ...args: unknown[]) =>
+      event === 'error' && (args[0] as { code?: string } | undefined)?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? true : emit(event, ...args)) as typeof socket.emit;
+  });
   type Enveloped = ReturnType<typeof yoga.getEnveloped>;
   type Root = { execute: Enveloped['execute']; subscribe: Enveloped['subscribe'] };
   const disposable = useServer(

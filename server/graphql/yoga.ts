@@ -9,6 +9,13 @@ import { MAX_JSON_DEPTH } from '../lib/extended-json.ts';
 import { assertDocumentNesting, operationLimits } from './limits.ts';
 import { schema } from './schema.ts';
 
+const isGraphQLError = (e: unknown): e is GraphQLError => e instanceof Error && e.name === 'GraphQLError';
+
+/** The error with `extensions.code` set (graphql-js's parse and validation errors have none). */
+export function withCode(e: GraphQLError, code: string): GraphQLError {
+  return new GraphQLError(e.message, { nodes: e.nodes, source: e.source, positions: e.positions, path: e.path, originalError: e.originalError, extensions: { ...e.extensions, code } });
+}
+
 /** Turns expected failures into GraphQL errors with a `code`; masks everything else. */
 function maskError(error: unknown, message: string, onUnexpected: (err: unknown) => void): Error {
   // Resolver errors arrive wrapped (sometimes twice) in GraphQLErrors.
@@ -21,7 +28,13 @@ function maskError(error: unknown, message: string, onUnexpected: (err: unknown)
       ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),
       extensions: { code: original.code, ...(original.details ? { details: original.details } : {}) },
     });
-  if (original instanceof Error && original.name === 'GraphQLError') return original;
+  if (original instanceof Error && original.name === 'GraphQLError') {
+    const e = original as GraphQLError;
+    if (e.extensions?.code) return e;
+    // graphql-js's own errors carry no code. Without a path it is the request's fault (a variable
+    // that does not coerce); with one it happened while resolving a field: a bug of ours.
+    if (!e.path) return withCode(e, 'BAD_USER_INPUT');
+  }
   onUnexpected(original);
   return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 }
@@ -41,9 +54,15 @@ export function createGraphQL(opts: YogaOptions): YogaServerInstance<Record<stri
   const limits: Plugin = {
     onParse({ params }) {
       assertDocumentNesting(typeof params.source === 'string' ? params.source : params.source.body, nestingLimit);
+      return ({ result, replaceParseResult }) => {
+        if (isGraphQLError(result) && !result.extensions?.code) replaceParseResult(withCode(result, 'GRAPHQL_PARSE_FAILED'));
+      };
     },
     onValidate({ addValidationRule }) {
       addValidationRule(operationLimits(opts.maxDepth, opts.maxCost));
+      return ({ result, setResult }) => {
+        if (result.some((e) => !e.extensions?.code)) setResult(result.map((e) => (e.extensions?.code ? e : withCode(e, 'GRAPHQL_VALIDATION_FAILED'))));
+      };
     },
     // A GET's `variables` or `extensions` that is not JSON is the client's mistake: 400, not a masked 500.
     onRequestParse({ requestParser, setRequestParser }) {

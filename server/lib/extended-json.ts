@@ -195,7 +195,7 @@ export function encodeNonFinite(value: unknown): unknown {
 
 /** The inverse of {@link encodeNonFinite}: the strings `"NaN"`, `"Infinity"`, `"-Infinity"` become numbers. */
 export function decodeNonFinite(value: unknown): unknown {
-  if (typeof value === 'string') return value in NON_FINITE ? NON_FINITE[value] : value;
+  if (typeof value === 'string') return Object.hasOwn(NON_FINITE, value) ? NON_FINITE[value] : value;
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map(decodeNonFinite);
   const out: Record<string, unknown> = {};

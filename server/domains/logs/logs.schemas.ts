@@ -1,16 +1,14 @@
 import { z } from 'zod';
-import { int32 } from '../../lib/validate.ts';
+import { int32, text } from '../../lib/validate.ts';
 
 /** One log line (seed §6: `POST /sessions/{id}/log`). */
 export const logInput = z.object({
-  ts: z.string().max(64).nullish(),
-  level: z
-    .string()
-    .max(16)
+  ts: text(64).nullish(),
+  level: text(16)
     .transform((s) => s.toUpperCase())
     .default('INFO'),
-  msg: z.string().max(64 * 1024, 'at most 64 KiB'),
-  module: z.string().max(200).nullish(),
+  msg: text(64 * 1024),
+  module: text(200).nullish(),
   lineno: int32(-(2 ** 31)).nullish(),
   kind: z.enum(['console', 'error']).default('console'),
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { int32, jsonObject, metric } from '../../lib/validate.ts';
+import { int32, jsonObject, metric, text } from '../../lib/validate.ts';
 
 const optionalMetric = metric.nullish();
 
@@ -18,7 +18,7 @@ const loss = z
 /** One step record in the seed's shape (§6), snake_case as every observer sends it. */
 export const stepRecordInput = z.looseObject({
   step_index: int32(0),
-  timestamp: z.string().max(64).nullish(),
+  timestamp: text(64).nullish(),
   duration_seconds: optionalMetric,
   loss,
   throughput: jsonObject.nullish(),
