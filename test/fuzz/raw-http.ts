@@ -30,8 +30,17 @@ export function rawRequest(port: number, req: RawRequest, timeoutMs = 10_000): P
       socket.destroy();
       reject(new Error(`no answer within ${timeoutMs} ms to ${req.method} ${req.target}`));
     }, timeoutMs);
-    socket.on('connect', () => socket.end(body ? Buffer.concat([head, body]) : head));
-    socket.on('data', (c: Buffer) => chunks.push(c));
+    // write, not end: a half-closed socket lets Node's HTTP server abort the request before it answers.
+    socket.on('connect', () => socket.write(body ? Buffer.concat([head, body]) : head));
+    let streaming = false;
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      // A subscription over HTTP (server-sent events, multipart) never ends by itself: read its start, then hang up.
+      if (!streaming && /content-type: (text\/event-stream|multipart\/mixed)/i.test(Buffer.concat(chunks).subarray(0, 2048).toString('latin1'))) {
+        streaming = true;
+        setTimeout(() => socket.destroy(), 100);
+      }
+    });
     // The server may close while we still write a body it refused (413): keep what it answered.
     socket.on('error', () => {});
     socket.on('close', () => {

@@ -2,7 +2,9 @@ import type { JsonObject } from '../../lib/extended-json.ts';
 import type { Delivered } from '../../lib/pubsub.ts';
 import { builder } from '../../graphql/builder.ts';
 import { StepRef } from '../../graphql/refs.ts';
+import { validationError } from '../../errors.ts';
 import { toStepRecord } from '../mappers.ts';
+import { STEP_KEYS } from './steps.schemas.ts';
 import type { StepView } from '../views.ts';
 
 /** Reads a numeric field of a channel for a typed GraphQL field. */
@@ -124,7 +126,12 @@ function toRecord(i: StepInputShape): Record<string, unknown> {
   const loss = i.loss
     ? { train_mean: i.loss.trainMean, train_min: i.loss.trainMin, train_max: i.loss.trainMax, train_std: i.loss.trainStd, num_batches: i.loss.numBatches, val: i.loss.val }
     : i.loss;
-  const extra = i.extra && typeof i.extra === 'object' && !Array.isArray(i.extra) ? i.extra : {};
+  if (i.extra !== null && i.extra !== undefined && (typeof i.extra !== 'object' || Array.isArray(i.extra)))
+    throw validationError('Invalid step: extra: expected a JSON object');
+  const extra = (i.extra ?? {}) as Record<string, unknown>;
+  // A key the seed names would be overwritten by the typed field: refuse it rather than drop it.
+  const taken = Object.keys(extra).find((k) => STEP_KEYS.has(k));
+  if (taken !== undefined) throw validationError(`Invalid step: extra.${taken}: "${taken}" is a step field; send it as that field, not in extra`);
   return {
     ...extra,
     step_index: i.stepIndex,

@@ -15,6 +15,12 @@ const loss = z
   })
   .nullish();
 
+/** The keys of a step record that the seed names; any other key is an extra channel, kept verbatim. */
+export const STEP_KEYS: ReadonlySet<string> = new Set([
+  'step_index', 'timestamp', 'duration_seconds', 'loss', 'throughput', 'profiler', 'memory', 'system',
+  'layer_health', 'sustainability', 'carbon_emissions',
+]);
+
 /** One step record in the seed's shape (§6), snake_case as every observer sends it. */
 export const stepRecordInput = z.looseObject({
   step_index: int32(0),

@@ -11,16 +11,11 @@ import type { SessionRuntime, SessionState } from '../sessions/session-runtime.t
 import { acceptsSteps } from '../sessions/status.ts';
 import type { Page, StepSeries, StepView, Topics } from '../views.ts';
 import { channelText, type StepRow, StepWriter } from './step-writer.ts';
-import { stepBatchInput, stepRecordInput, type StepRecordInput } from './steps.schemas.ts';
-
-const KNOWN = new Set([
-  'step_index', 'timestamp', 'duration_seconds', 'loss', 'throughput', 'profiler', 'memory', 'system',
-  'layer_health', 'sustainability', 'carbon_emissions',
-]);
+import { STEP_KEYS, stepBatchInput, stepRecordInput, type StepRecordInput } from './steps.schemas.ts';
 
 function extraOf(input: StepRecordInput): JsonObject | null {
   let extra: JsonObject | null = null;
-  for (const key of Object.keys(input)) if (!KNOWN.has(key)) (extra ??= {})[key] = (input as JsonObject)[key]!;
+  for (const key of Object.keys(input)) if (!STEP_KEYS.has(key)) (extra ??= {})[key] = (input as JsonObject)[key]!;
   return extra;
 }
 
