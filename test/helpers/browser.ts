@@ -3,9 +3,18 @@ import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { build } from 'vite';
 
-/** Debian's Chromium (PLATFORM.md); the browser suites run whenever it is installed. */
+/**
+ * Debian's Chromium (PLATFORM.md). Without it the browser suites fail in CI (CI=true), and on a
+ * person's machine they are skipped with a loud warning saying how to install it.
+ */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) {
+  const what = `Chromium is not at ${CHROMIUM}: the browser suites`;
+  const how = 'Install it with `apt-get install chromium` (or set CHROMIUM_PATH).';
+  if (process.env.CI) throw new Error(`${what} cannot run in CI. ${how}`);
+  console.warn(`\n!!! ${what} are SKIPPED. ${how}\n`);
+}
 
 /**
  * Headless Chromium with real WebGPU (SwiftShader on these machines) and no background
