@@ -36,6 +36,11 @@ export const LOG_EVENTS = `subscription Logs($id: Int!) { sessionLogs(sessionId:
 
 export const ACTION = `mutation Action($id: Int!, $action: SessionAction!) { sessionAction(sessionId: $id, action: $action) { id status } }`;
 
+/** The most steps one `series` answer holds (the server's bound); a full page means more follow. */
+export const SERIES_PAGE = 100_000;
+
+export const SERIES_AFTER = `query SeriesAfter($id: Int!, $after: Int!) { session(id: $id) { series(after: $after) { stepIndex trainLoss samplesPerSecond numTensors val { name values } } } }`;
+
 /** The session's chart columns (`series`): entry i of each belongs to stepIndex[i]. */
 export interface SeriesColumns {
   stepIndex: number[];

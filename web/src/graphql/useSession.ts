@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useReducer } from 'react';
 import { useClient } from 'urql';
 import { wsClient } from './client.ts';
-import { LOG_EVENTS, rowsFromSeries, SESSION, STATUS_EVENTS, STEP_EVENTS, STEPS_AFTER, type LogRow, type Run, type SeriesColumns, type StepRow } from './queries.ts';
+import { LOG_EVENTS, rowsFromSeries, SERIES_AFTER, SERIES_PAGE, SESSION, STATUS_EVENTS, STEP_EVENTS, STEPS_AFTER, type LogRow, type Run, type SeriesColumns, type StepRow } from './queries.ts';
 
 export interface SessionData {
   id: number;
@@ -122,7 +122,7 @@ export function useSession(id: number) {
     client
       .query(SESSION, { id }, { requestPolicy: 'network-only' })
       .toPromise()
-      .then((r) => {
+      .then(async (r) => {
         if (!alive) return;
         if (r.error) return dispatch({ type: 'error', error: r.error.message });
         const s = r.data.session;
@@ -132,6 +132,16 @@ export function useSession(id: number) {
         const details = new Map<number, Partial<StepRow>>((s.recent as (Partial<StepRow> & { stepIndex: number })[]).map((d) => [d.stepIndex, d]));
         const steps = rowsFromSeries(series).map((x) => (details.has(x.stepIndex) ? { ...x, ...details.get(x.stepIndex) } : x));
         dispatch({ type: 'loaded', session: s, steps, runs: s.diagnostics, logs: s.logs });
+        // The server answers at most SERIES_PAGE steps a call: page on for longer sessions.
+        for (let page = series; alive && page.stepIndex.length === SERIES_PAGE; ) {
+          const more = await client.query(SERIES_AFTER, { id, after: page.stepIndex.at(-1) }, { requestPolicy: 'network-only' }).toPromise();
+          if (!alive) return;
+          if (more.error) return dispatch({ type: 'error', error: more.error.message });
+          if (!more.data) return;
+          page = more.data.session.series as SeriesColumns;
+          lastIndex = Math.max(lastIndex, page.stepIndex.at(-1) ?? -1);
+          dispatch({ type: 'steps', steps: rowsFromSeries(page) });
+        }
       });
     return () => {
       alive = false;
