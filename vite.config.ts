@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
 const server = process.env.OBSERVER_URL ?? 'http://127.0.0.1:8000';
+/** End-to-end suites that run on PostgreSQL as well as SQLite. */
+const POSTGRES_SUITES = ['rest', 'graphql', 'subscriptions', 'python-client', 'durability', 'hardening', 'fuzz'];
 
 export default defineConfig({
   // The web app (npm run build:web / npm run dev); tests run from the repository root.
@@ -27,7 +29,19 @@ export default defineConfig({
   },
   test: {
     dir: import.meta.dirname,
-    include: ['server/**/*.test.ts', 'observer/**/*.test.ts', 'web/**/*.test.ts', 'test/**/*.test.ts'],
+    projects: [
+      // Everything, on the embedded default (a temporary SQLite file per server).
+      { extends: true, test: { name: 'sqlite', include: ['server/**/*.test.ts', 'observer/**/*.test.ts', 'web/**/*.test.ts', 'test/**/*.test.ts'] } },
+      // The server's contract once more on PostgreSQL, each server on a fresh database (the machines run one; see test/helpers/postgres.ts).
+      {
+        extends: true,
+        test: {
+          name: 'postgres',
+          include: POSTGRES_SUITES.map((f) => `test/${f}.e2e.test.ts`),
+          env: { OBSERVER_TEST_DB: 'postgres' },
+        },
+      },
+    ],
     // Generous: end-to-end suites share 2 cores with headless Chromium; a hang is still caught.
     testTimeout: 60_000,
     hookTimeout: 30_000,

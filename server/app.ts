@@ -47,8 +47,8 @@ const LANDING = `<!doctype html><html><head><meta charset="utf-8"><title>Observe
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const config: ServerConfig = { ...defaultConfig, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
   const onUnexpected = options.onUnexpected ?? ((err: unknown, context?: string) => console.error(`[observer] unexpected error${context ? ` in ${context}` : ''}:`, err));
-  const { db, applied } = await openDatabase(config.databaseUrl);
-  const services = createServices(db, { subscriberQueueLimit: config.subscriberQueueLimit, reportError: onUnexpected });
+  const { db, applied, text } = await openDatabase(config.databaseUrl);
+  const services = createServices(db, { subscriberQueueLimit: config.subscriberQueueLimit, reportError: onUnexpected, text });
   const yoga = createGraphQL({ services, maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost, onUnexpected, corsOrigins: config.corsOrigins });
   const rest = createRouter([...projectRoutes(services), ...sessionRoutes(services), ...stepRoutes(services), ...logRoutes(services), ...diagnosticRoutes(services)], {
     maxBodyBytes: config.maxBodyBytes,
@@ -92,7 +92,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       }
       for (const [k, v] of Object.entries(corsHeaders(origin, config.corsOrigins))) res.setHeader(k, v);
       if (url.pathname === '/health' && req.method === 'GET') {
-        await db.$queryRawUnsafe('SELECT 1');
+        await db.$queryRaw`SELECT 1`;
         return sendJson(res, 200, { status: 'ok', database: 'ok' });
       }
       if (await rest(req, res, url)) return;

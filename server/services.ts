@@ -1,4 +1,4 @@
-import type { Db } from './db/client.ts';
+import type { Db, RawText } from './db/client.ts';
 import { DiagnosticsService, type ErrorReporter } from './domains/diagnostics/diagnostics.service.ts';
 import { LogsService } from './domains/logs/logs.service.ts';
 import { ProjectsService } from './domains/projects/projects.service.ts';
@@ -18,7 +18,11 @@ export interface Services {
   pubsub: PubSub<Topics>;
 }
 
-export function createServices(db: Db, opts: { subscriberQueueLimit: number; reportError: ErrorReporter }): Services {
+/**
+ * The services over an open database. `text` is how raw SQL writes a string (see
+ * `OpenDatabase.text`; as it is by default).
+ */
+export function createServices(db: Db, opts: { subscriberQueueLimit: number; reportError: ErrorReporter; text?: RawText }): Services {
   const pubsub = new PubSub<Topics>(opts.subscriberQueueLimit, {
     sessionStatus: 'latest',
     sessionSteps: 'drop-oldest',
@@ -27,9 +31,9 @@ export function createServices(db: Db, opts: { subscriberQueueLimit: number; rep
   });
   const runtime = new SessionRuntime(db, pubsub);
   const projects = new ProjectsService(db);
-  const diagnostics = new DiagnosticsService(db, runtime, opts.reportError);
+  const diagnostics = new DiagnosticsService(db, runtime, opts.reportError, opts.text);
   const sessions = new SessionsService(db, runtime, projects, diagnostics, pubsub);
-  const steps = new StepsService(db, runtime, pubsub, diagnostics);
+  const steps = new StepsService(db, runtime, pubsub, diagnostics, opts.text);
   const logs = new LogsService(db, runtime, pubsub);
   return { projects, sessions, steps, logs, diagnostics, pubsub };
 }

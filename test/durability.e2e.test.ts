@@ -2,11 +2,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { seedSession, seedStep } from './helpers/payloads.ts';
-import { disposeAll, post, startTestServer, tempDir } from './helpers/server.ts';
+import { unusedPostgresDatabase } from './helpers/postgres.ts';
+import { defer, disposeAll, post, startTestServer, tempDir, TEST_DB, testDatabaseUrl } from './helpers/server.ts';
 
 afterEach(disposeAll);
 
 const ROOT = path.resolve(import.meta.dirname, '..');
+
+async function missingPostgresDatabase(): Promise<string> {
+  const { url, drop } = await unusedPostgresDatabase();
+  defer(drop);
+  return url;
+}
 
 /** Starts `npm start`'s entry point as its own process and resolves with its URL. */
 function spawnServer(databaseUrl: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
@@ -36,7 +43,7 @@ const exited = (child: ChildProcess) => new Promise<number | null>((r) => (child
 // Each test starts the server as its own process (tsx compiles on start): slow while browser suites share the 2 cores.
 describe('durability', { timeout: 90_000 }, () => {
   it('keeps every step answered 2xx across a kill -9 of the server', async () => {
-    const databaseUrl = `file:${path.join(tempDir(), 'app.db')}`;
+    const databaseUrl = await testDatabaseUrl();
     const first = await spawnServer(databaseUrl);
     await post(`${first.url}/projects`, { name: 'p' });
     await post(`${first.url}/sessions/project/1`, seedSession('crash'));
@@ -62,7 +69,8 @@ describe('durability', { timeout: 90_000 }, () => {
   });
 
   it('applies migrations once, and a second start applies nothing', async () => {
-    const databaseUrl = `file:${path.join(tempDir(), 'nested', 'dir', 'app.db')}`;
+    // SQLite: a file in folders that do not exist yet; PostgreSQL: a database the server creates.
+    const databaseUrl = TEST_DB === 'sqlite' ? `file:${path.join(tempDir(), 'nested', 'dir', 'app.db')}` : await missingPostgresDatabase();
     const a = await startTestServer({ databaseUrl });
     expect(a.appliedMigrations.length).toBeGreaterThan(0);
     await a.close();
@@ -71,7 +79,7 @@ describe('durability', { timeout: 90_000 }, () => {
   });
 
   it('closes cleanly on SIGTERM', async () => {
-    const s = await spawnServer(`file:${path.join(tempDir(), 'app.db')}`);
+    const s = await spawnServer(await testDatabaseUrl());
     expect((await fetch(`${s.url}/health`)).status).toBe(200);
     s.child.kill('SIGTERM');
     expect(await exited(s.child)).toBe(0);

@@ -1,23 +1,46 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
+import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.ts';
-import { applyMigrations } from './schema-engine.ts';
+import { PrismaClient as PostgresPrismaClient } from '../generated/postgres/client.ts';
+import { providerOf, redact, sqlitePath, type Provider } from './provider.ts';
+import { applyMigrations, ensurePostgresDatabase } from './schema-engine.ts';
+import { decodeText, encodeText, mapStrings } from './text-codec.ts';
 
+/**
+ * The Prisma client the services use. Both databases share one set of models, so the
+ * PostgreSQL client (generated from the same models) answers the same calls; it is typed as
+ * SQLite's here, the one place that knows there are two.
+ */
 export type Db = PrismaClient;
 
-/** The file behind a `file:` SQLite URL, resolved against the working directory. */
-export function sqlitePath(url: string): string {
-  if (!url.startsWith('file:')) throw new Error(`DATABASE_URL must be a SQLite file: URL, got "${url}"`);
-  return path.resolve(url.slice('file:'.length).split('?')[0]!);
+/** How a string is written by raw SQL: as it is on SQLite, NUL escaped on PostgreSQL (text-codec.ts). */
+export type RawText = (s: string) => string;
+
+/** An open database, with the provider behind it (for the few queries that must differ). */
+export interface OpenDatabase {
+  db: Db;
+  provider: Provider;
+  /** A string value for a raw SQL write (Prisma's own queries are handled): PostgreSQL escapes NUL. */
+  text: RawText;
+  /** Migrations applied at this start (empty when the database was current). */
+  applied: string[];
 }
 
 /**
- * Creates the database folder, applies pending migrations with Prisma's engine, and opens
- * the Prisma client in WAL mode. `synchronous=NORMAL` keeps every committed transaction
- * across a crash of the process (kill -9); only a power loss can take the last ones.
+ * Opens the database a URL names, creating it and applying pending migrations with Prisma's
+ * engine: a SQLite file (`file:`, its folder created; WAL mode) or a PostgreSQL database
+ * (`postgresql://`, created on the server when missing; several servers starting at once
+ * migrate it once, the engine holds an advisory lock).
  */
-export async function openDatabase(url: string): Promise<{ db: Db; applied: string[] }> {
+export async function openDatabase(url: string): Promise<OpenDatabase> {
+  const provider = providerOf(url);
+  return provider === 'sqlite' ? openSqlite(url) : openPostgres(url);
+}
+
+/** `synchronous=NORMAL` in WAL mode keeps every committed transaction across a crash of the process (kill -9). */
+async function openSqlite(url: string): Promise<OpenDatabase> {
   const file = sqlitePath(url);
   mkdirSync(path.dirname(file), { recursive: true });
   const fileUrl = `file:${file}`;
@@ -34,5 +57,25 @@ export async function openDatabase(url: string): Promise<{ db: Db; applied: stri
   await db.$queryRawUnsafe('PRAGMA journal_mode = WAL');
   await db.$executeRawUnsafe('PRAGMA synchronous = NORMAL');
   await db.$executeRawUnsafe('PRAGMA foreign_keys = ON');
-  return { db, applied };
+  return { db, provider: 'sqlite', text: (s) => s, applied };
+}
+
+async function openPostgres(url: string): Promise<OpenDatabase> {
+  try {
+    await ensurePostgresDatabase(url);
+  } catch (err) {
+    throw new Error(`Cannot reach PostgreSQL at ${redact(url)}: ${(err as Error).message}`, { cause: err });
+  }
+  const applied = await applyMigrations(url);
+  const client = new PostgresPrismaClient({ adapter: new PrismaPg({ connectionString: url }) }).$extends({
+    // PostgreSQL's text cannot hold NUL: every string goes in escaped and comes out as sent (see text-codec.ts).
+    query: {
+      $allModels: {
+        async $allOperations({ args, query }) {
+          return mapStrings(await query(mapStrings(args, encodeText)), decodeText);
+        },
+      },
+    },
+  });
+  return { db: client as unknown as Db, provider: 'postgresql', text: encodeText, applied };
 }

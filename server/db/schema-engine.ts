@@ -4,12 +4,11 @@ import { createRequire } from 'node:module';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
+import { PrismaPg } from '@prisma/adapter-pg';
 import type { MigrationList, SchemaEngine as SchemaEngineType } from '@prisma/schema-engine-wasm';
-
-/** Where the Prisma schema and its migrations live, relative to the repository root. */
-export const PRISMA_DIR = path.resolve(import.meta.dirname, '../../prisma');
-export const SCHEMA_PATH = path.join(PRISMA_DIR, 'schema.prisma');
-export const MIGRATIONS_DIR = path.join(PRISMA_DIR, 'migrations');
+import pg from 'pg';
+import { parse } from 'pg-connection-string';
+import { MODELS_PATH, migrationsDir, postgresTarget, providerOf, schemaDir, type Provider } from './provider.ts';
 
 const NO_FILTERS = { externalTables: [], externalEnums: [] };
 
@@ -36,44 +35,140 @@ function loadEngineModule(): Promise<SchemaEngineModule> {
   return enginePromise;
 }
 
+/** A provider's schema as the engine reads it: its header (generator, datasource) and the shared models. */
+export async function schemaFiles(p: Provider): Promise<{ path: string; content: string }[]> {
+  const header = path.join(schemaDir(p), 'schema.prisma');
+  return [
+    { path: header, content: await readFile(header, 'utf8') },
+    { path: MODELS_PATH, content: await readFile(MODELS_PATH, 'utf8') },
+  ];
+}
+
 /** A schema engine and the database connections it opened, closed together. */
 interface OpenEngine {
   engine: SchemaEngineType;
+  provider: Provider;
   close(): Promise<void>;
 }
 
 /**
- * Opens Prisma's schema engine on a SQLite file (or `:memory:`). The engine does not close
- * the connections it opens through the adapter, and an open one keeps SQLite busy for the
- * next opener, so they are tracked here and disposed by `close()`.
+ * Opens Prisma's schema engine on a database: a SQLite file (or `:memory:`), or a PostgreSQL
+ * URL. The engine does not close the connections it opens through the adapter (an open one
+ * keeps SQLite busy for the next opener), so they are tracked here and disposed by `close()`.
  */
 export async function openSchemaEngine(url: string, onLog?: (line: string) => void): Promise<OpenEngine> {
   const bg = await loadEngineModule();
-  const schema = await readFile(SCHEMA_PATH, 'utf8');
-  const factory = new PrismaBetterSqlite3({ url });
+  const provider = url === ':memory:' ? 'sqlite' : providerOf(url);
   const opened: SqlDriverAdapter[] = [];
-  const tracking: SqlMigrationAwareDriverAdapterFactory = {
-    provider: factory.provider,
-    adapterName: factory.adapterName,
-    connect: async () => track(await factory.connect()),
-    connectToShadowDb: async () => track(scriptsAsScripts(await factory.connectToShadowDb())),
-  };
-  function track(adapter: SqlDriverAdapter): SqlDriverAdapter {
+  const track = (adapter: SqlDriverAdapter) => {
     opened.push(adapter);
     return adapter;
-  }
+  };
+  const factory = provider === 'sqlite' ? sqliteFactory(url, track) : postgresFactory(url, track);
   const engine = await bg.SchemaEngine.new(
-    { datamodels: [[SCHEMA_PATH, schema]] },
+    { datamodels: (await schemaFiles(provider)).map((f) => [f.path, f.content]) },
     (line: string) => onLog?.(line),
-    bindMigrationAwareSqlAdapterFactory(tracking),
+    bindMigrationAwareSqlAdapterFactory(factory),
   );
   return {
     engine,
+    provider,
     async close() {
       engine.free();
       await Promise.all(opened.map((a) => a.dispose()));
     },
   };
+}
+
+type Track = (adapter: SqlDriverAdapter) => SqlDriverAdapter;
+
+function sqliteFactory(url: string, track: Track): SqlMigrationAwareDriverAdapterFactory {
+  const factory = new PrismaBetterSqlite3({ url });
+  return {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    connect: async () => track(await factory.connect()),
+    connectToShadowDb: async () => track(scriptsAsScripts(await factory.connectToShadowDb())),
+  };
+}
+
+/**
+ * PostgreSQL through adapter-pg, with what the engine needs of it (PLATFORM.md): pg_catalog's
+ * `"char"` columns read as text while the engine introspects, and a shadow database made from
+ * the URL's parts (adapter-pg's own builds it from the connection string, which pg then uses
+ * instead of the shadow's name) and dropped once, whoever disposes it first.
+ */
+function postgresFactory(url: string, track: Track): SqlMigrationAwareDriverAdapterFactory {
+  const main = new PrismaPg({ connectionString: url });
+  return {
+    provider: main.provider,
+    adapterName: main.adapterName,
+    connect: async () => track(charAsText(await main.connect())),
+    connectToShadowDb: async () => {
+      const name = `observer_shadow_${process.pid}_${Date.now()}`;
+      await adminQuery(url, `CREATE DATABASE "${name}"`);
+      const cfg = parse(url);
+      const shadow = new PrismaPg({
+        host: cfg.host ?? undefined,
+        port: cfg.port ? Number(cfg.port) : undefined,
+        user: cfg.user,
+        password: cfg.password,
+        database: name,
+      });
+      const adapter = charAsText(await shadow.connect());
+      const dispose = adapter.dispose.bind(adapter);
+      let disposed: Promise<void> | undefined;
+      adapter.dispose = () =>
+        (disposed ??= (async () => {
+          await dispose();
+          await adminQuery(url, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+        })());
+      return track(adapter);
+    },
+  };
+}
+
+/** adapter-pg cannot read pg_catalog's one-byte `"char"` type (OID 18); it is text to the engine. */
+function charAsText(adapter: SqlDriverAdapter): SqlDriverAdapter {
+  const io = adapter as unknown as { performIO: (q: unknown) => Promise<{ fields: { dataTypeID: number }[] }> };
+  const performIO = io.performIO.bind(adapter);
+  io.performIO = async (q) => {
+    const result = await performIO(q);
+    for (const f of result.fields ?? []) if (f.dataTypeID === 18) f.dataTypeID = 25;
+    return result;
+  };
+  return adapter;
+}
+
+/** One statement on the server's `postgres` database (creating and dropping databases). */
+export async function adminQuery(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: postgresTarget(url).withDatabase('postgres') });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Creates the URL's database when it does not exist yet (two replicas racing to create it
+ * both succeed).
+ */
+export async function ensurePostgresDatabase(url: string): Promise<void> {
+  const { database } = postgresTarget(url);
+  const client = new pg.Client({ connectionString: postgresTarget(url).withDatabase('postgres') });
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (exists.rowCount) return;
+    await client.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`).catch((err: { code?: string }) => {
+      // 42P04 duplicate_database, 23505 unique_violation: another replica created it meanwhile.
+      if (err.code !== '42P04' && err.code !== '23505') throw err;
+    });
+  } finally {
+    await client.end();
+  }
 }
 
 /**
@@ -91,8 +186,8 @@ function scriptsAsScripts(adapter: SqlDriverAdapter): SqlDriverAdapter {
   return adapter;
 }
 
-/** Reads `prisma/migrations` in Prisma's standard layout. */
-export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationList> {
+/** Reads a provider's `migrations/` folder in Prisma's standard layout. */
+export async function readMigrations(dir: string): Promise<MigrationList> {
   let names: string[] = [];
   try {
     names = (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
@@ -127,27 +222,30 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationLis
  * @returns the names of the migrations it applied
  */
 export async function applyMigrations(url: string): Promise<string[]> {
-  const { engine, close } = await openSchemaEngine(url);
+  const { engine, provider, close } = await openSchemaEngine(url);
   try {
-    const out = await engine.applyMigrations({ migrationsList: await readMigrations(), filters: NO_FILTERS });
+    const out = await engine.applyMigrations({ migrationsList: await readMigrations(migrationsDir(provider)), filters: NO_FILTERS });
     return out.appliedMigrationNames;
   } finally {
     await close();
   }
 }
 
-/** The SQL that would take the committed migrations to the current `schema.prisma` (empty when none). */
-export async function diffSchemaAgainstMigrations(): Promise<string> {
-  const { engine, close } = await openSchemaEngine(':memory:');
+/**
+ * The SQL that would take a provider's committed migrations to the current models (empty when
+ * none). SQLite diffs in memory; PostgreSQL needs a server (`url`), on which the engine makes
+ * and drops a shadow database.
+ */
+export async function diffSchemaAgainstMigrations(url: string): Promise<string> {
+  const { engine, provider, close } = await openSchemaEngine(url);
   try {
-    const schema = await readFile(SCHEMA_PATH, 'utf8');
-    const migrations = await readMigrations();
+    const migrations = await readMigrations(migrationsDir(provider));
     const from = migrations.migrationDirectories.length
       ? { tag: 'migrations' as const, ...migrations }
       : { tag: 'empty' as const };
     const out = await engine.diff({
       from,
-      to: { tag: 'schemaDatamodel', files: [{ path: SCHEMA_PATH, content: schema }] },
+      to: { tag: 'schemaDatamodel', files: await schemaFiles(provider) },
       script: true,
       exitCode: null,
       filters: NO_FILTERS,

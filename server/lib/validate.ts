@@ -40,8 +40,8 @@ export const isoDateTime = z
   .string()
   .max(64)
   .refine(
-    (s) => /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(s) && !Number.isNaN(Date.parse(s)),
-    'expected an ISO 8601 date-time, e.g. 2026-02-21T10:30:00',
+    (s) => /^[1-9]\d{3}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(s) && !Number.isNaN(Date.parse(s)),
+    'expected an ISO 8601 date-time from year 1000 to 9999, e.g. 2026-02-21T10:30:00',
   );
 
 /** A number, NaN and ±Infinity included (they are data here, not errors). */

@@ -4,9 +4,15 @@ import path from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { startServer, type RunningServer, type StartOptions } from '../../server/app.ts';
+import { freshPostgresDatabase } from './postgres.ts';
 
 /** Everything a test opened, closed in reverse order by `disposeAll`. */
 const leftovers: (() => Promise<void> | void)[] = [];
+
+/** Runs `f` when the test's resources are closed (after everything opened later). */
+export function defer(f: () => Promise<void> | void): void {
+  leftovers.push(f);
+}
 
 export async function disposeAll(): Promise<void> {
   while (leftovers.length) await leftovers.pop()!();
@@ -19,9 +25,24 @@ export function tempDir(): string {
   return dir;
 }
 
-/** The real server on a random port with a temporary SQLite file. */
+/**
+ * The database end-to-end suites run on: a temporary SQLite file, or with
+ * OBSERVER_TEST_DB=postgres (the `postgres` test project) a fresh PostgreSQL database, dropped
+ * after the test.
+ */
+export const TEST_DB = process.env.OBSERVER_TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
+
+/** A fresh database for one test, of the kind `TEST_DB` names. */
+export async function testDatabaseUrl(): Promise<string> {
+  if (TEST_DB === 'sqlite') return `file:${path.join(tempDir(), 'app.db')}`;
+  const { url, drop } = await freshPostgresDatabase();
+  leftovers.push(drop);
+  return url;
+}
+
+/** The real server on a random port with a fresh database (see `testDatabaseUrl`). */
 export async function startTestServer(opts: StartOptions = {}): Promise<RunningServer & { wsUrl: string }> {
-  const databaseUrl = opts.databaseUrl ?? `file:${path.join(tempDir(), 'app.db')}`;
+  const databaseUrl = opts.databaseUrl ?? (await testDatabaseUrl());
   const unexpected: unknown[] = [];
   const server = await startServer({ port: 0, databaseUrl, onUnexpected: (e) => unexpected.push(e), ...opts });
   leftovers.push(async () => {

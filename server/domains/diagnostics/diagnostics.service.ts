@@ -1,4 +1,4 @@
-import type { Db } from '../../db/client.ts';
+import type { Db, RawText } from '../../db/client.ts';
 import { issueKey, judge, MODEL_RULES, runRules, STEP_RULES, type Verdict } from '../../diagnostics/engine.ts';
 import type { DiagnosticContext } from '../../diagnostics/types.ts';
 import { PAGE, pageSize } from '../../lib/pagination.ts';
@@ -26,8 +26,9 @@ export class DiagnosticsService {
     private readonly db: Db,
     private readonly runtime: SessionRuntime,
     private readonly reportError: ErrorReporter,
+    text?: RawText,
   ) {
-    this.writer = new RunWriter(db);
+    this.writer = new RunWriter(db, text);
   }
 
   /** Schedules a run for the session's new steps (coalesced with one already running). */

@@ -1,4 +1,5 @@
-import type { Db } from '../../db/client.ts';
+import type { Db, RawText } from '../../db/client.ts';
+import { Prisma } from '../../generated/prisma/client.ts';
 import type { Issue } from '../../diagnostics/types.ts';
 import { Batcher } from '../../lib/batcher.ts';
 import { stringifyExtendedJson } from '../../lib/extended-json.ts';
@@ -19,8 +20,10 @@ export interface StoredIds {
   issueIds: number[];
 }
 
-const RUN_COLUMNS = '"sessionId", "stepIndex", "healthScore", "issueCount", "verdict", "createdAt"';
-const ISSUE_COLUMNS = '"runId", "severity", "category", "code", "title", "description", "suggestion", "confidence", "layerId", "epochIndex", "metricValue", "createdAt"';
+const RUN_COLUMNS = Prisma.raw('"sessionId", "stepIndex", "healthScore", "issueCount", "verdict", "createdAt"');
+const ISSUE_COLUMNS = Prisma.raw('"runId", "severity", "category", "code", "title", "description", "suggestion", "confidence", "layerId", "epochIndex", "metricValue", "createdAt"');
+/** One row of VALUES: Prisma writes the placeholders each database wants and binds Dates for it. */
+const tuple = (values: unknown[]) => Prisma.sql`(${Prisma.join(values)})`;
 /** Runs per batch: 6 variables a run keeps far under SQLite's limit; issues are split below. */
 const MAX_RUNS = 500;
 const MAX_ISSUES_PER_STATEMENT = 2000;
@@ -36,7 +39,10 @@ const ascending = (rows: { id: number | bigint }[]) => rows.map((r) => Number(r.
 export class RunWriter {
   private readonly batcher: Batcher<RunRow, StoredIds>;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly text: RawText = (s) => s,
+  ) {
     this.batcher = new Batcher((runs) => this.write(runs), MAX_RUNS);
   }
 
@@ -45,11 +51,10 @@ export class RunWriter {
   }
 
   private async write(runs: RunRow[]): Promise<StoredIds[]> {
-    const insertRuns = (tx: Pick<Db, '$queryRawUnsafe'>) =>
-      tx.$queryRawUnsafe<{ id: number }[]>(
-        `INSERT INTO "DiagnosticRun" (${RUN_COLUMNS}) VALUES ${runs.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')} RETURNING "id"`,
-        ...runs.flatMap((r) => [r.sessionId, r.stepIndex, r.healthScore, r.issues.length, r.verdict, r.createdAt.toISOString()]),
-      );
+    const insertRuns = (tx: Pick<Db, '$queryRaw'>) =>
+      tx.$queryRaw<{ id: number }[]>`INSERT INTO "DiagnosticRun" (${RUN_COLUMNS}) VALUES ${Prisma.join(
+        runs.map((r) => tuple([r.sessionId, r.stepIndex, r.healthScore, r.issues.length, r.verdict, r.createdAt])),
+      )} RETURNING "id"`;
     if (runs.every((r) => r.issues.length === 0)) return ascending(await insertRuns(this.db)).map((id) => ({ id, issueIds: [] }));
     return this.db.$transaction(async (tx) => {
       const runIds = ascending(await insertRuns(tx));
@@ -57,13 +62,14 @@ export class RunWriter {
       const issueIds: number[] = [];
       for (let start = 0; start < issues.length; start += MAX_ISSUES_PER_STATEMENT) {
         const chunk = issues.slice(start, start + MAX_ISSUES_PER_STATEMENT);
-        const rows = await tx.$queryRawUnsafe<{ id: number }[]>(
-          `INSERT INTO "DiagnosticIssue" (${ISSUE_COLUMNS}) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} RETURNING "id"`,
-          ...chunk.flatMap(({ runId, i, at }) => [
-            runId, i.severity, i.category, i.code, i.title, i.description, i.suggestion, i.confidence, i.layerId ?? null, i.epochIndex ?? null,
-            i.metricValue ? stringifyExtendedJson(i.metricValue) : null, at.toISOString(),
-          ]),
-        );
+        const rows = await tx.$queryRaw<{ id: number }[]>`INSERT INTO "DiagnosticIssue" (${ISSUE_COLUMNS}) VALUES ${Prisma.join(
+          chunk.map(({ runId, i, at }) =>
+            tuple([
+              runId, i.severity, i.category, i.code, this.text(i.title), this.text(i.description), this.text(i.suggestion), i.confidence,
+              i.layerId != null ? this.text(i.layerId) : null, i.epochIndex ?? null, i.metricValue ? stringifyExtendedJson(i.metricValue) : null, at,
+            ]),
+          ),
+        )} RETURNING "id"`;
         issueIds.push(...ascending(rows));
       }
       let next = 0;

@@ -1,4 +1,5 @@
-import type { Db } from '../../db/client.ts';
+import type { Db, RawText } from '../../db/client.ts';
+import { Prisma } from '../../generated/prisma/client.ts';
 import { Batcher } from '../../lib/batcher.ts';
 import { stringifyExtendedJson, type JsonObject } from '../../lib/extended-json.ts';
 
@@ -17,7 +18,7 @@ export interface StepRow {
   sustainability: string | null;
   carbonEmissions: string | null;
   extra: string | null;
-  createdAt: string;
+  createdAt: Date;
 }
 
 /** The outcome for one row: its id, or `created: false` when that step index was already stored. */
@@ -45,9 +46,9 @@ const COLUMNS = [
   'createdAt',
 ] as const satisfies readonly (keyof StepRow)[];
 
-/** Rows per INSERT statement: 14 columns x 1000 stays under SQLite's 32,766 variables. */
+/** Rows per INSERT statement: 14 columns x 1000 stays under SQLite's 32,766 variables (and PostgreSQL's 65,535). */
 const MAX_ROWS_PER_STATEMENT = 1000;
-const ROW_SQL = `(${COLUMNS.map(() => '?').join(', ')})`;
+const COLUMN_LIST = Prisma.raw(COLUMNS.map((c) => `"${c}"`).join(', '));
 
 /** Serialises a channel for storage (Python-dialect JSON keeps NaN). */
 export const channelText = (v: JsonObject | number | null | undefined): string | null =>
@@ -63,7 +64,10 @@ export const channelText = (v: JsonObject | number | null | undefined): string |
 export class StepWriter {
   private readonly batcher: Batcher<StepRow[], InsertResult[]>;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly text: RawText = (s) => s,
+  ) {
     this.batcher = new Batcher((requests) => this.write(requests), MAX_ROWS_PER_STATEMENT);
   }
 
@@ -88,12 +92,11 @@ export class StepWriter {
 
   private async writeOne(requests: StepRow[][]): Promise<InsertResult[][]> {
     const rows = requests.flat();
-    const params: unknown[] = [];
-    for (const r of rows) for (const c of COLUMNS) params.push(r[c]);
-    const sql =
-      `INSERT INTO "TrainStep" (${COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES ${rows.map(() => ROW_SQL).join(', ')} ` +
-      `ON CONFLICT ("sessionId", "stepIndex") DO NOTHING RETURNING "id", "sessionId", "stepIndex"`;
-    const inserted = await this.db.$queryRawUnsafe<{ id: number; sessionId: number; stepIndex: number }[]>(sql, ...params);
+    // Prisma writes the placeholders each database wants (? or $n) and binds the Date for it.
+    const values = Prisma.join(rows.map((r) => Prisma.sql`(${Prisma.join(COLUMNS.map((c) => (typeof r[c] === 'string' ? this.text(r[c]) : r[c])))})`));
+    const inserted = await this.db.$queryRaw<{ id: number; sessionId: number; stepIndex: number }[]>`
+      INSERT INTO "TrainStep" (${COLUMN_LIST}) VALUES ${values}
+      ON CONFLICT ("sessionId", "stepIndex") DO NOTHING RETURNING "id", "sessionId", "stepIndex"`;
     const ids = new Map(inserted.map((r) => [`${r.sessionId}:${r.stepIndex}`, Number(r.id)]));
     return requests.map((req) =>
       req.map((r) => {
@@ -101,7 +104,7 @@ export class StepWriter {
         const id = ids.get(key) ?? null;
         // The same index twice in a batch: only the first is the stored one.
         if (id !== null) ids.delete(key);
-        return { stepIndex: r.stepIndex, id, created: id !== null, createdAt: new Date(r.createdAt) };
+        return { stepIndex: r.stepIndex, id, created: id !== null, createdAt: r.createdAt };
       }),
     );
   }

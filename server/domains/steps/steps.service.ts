@@ -1,4 +1,4 @@
-import type { Db } from '../../db/client.ts';
+import type { Db, RawText } from '../../db/client.ts';
 import { DomainError, ErrorCode } from '../../errors.ts';
 import type { JsonObject } from '../../lib/extended-json.ts';
 import type { Delivered, PubSub } from '../../lib/pubsub.ts';
@@ -19,7 +19,7 @@ function extraOf(input: StepRecordInput): JsonObject | null {
   return extra;
 }
 
-function toRow(sessionId: number, s: StepRecordInput, createdAt: string): StepRow {
+function toRow(sessionId: number, s: StepRecordInput, createdAt: Date): StepRow {
   return {
     sessionId,
     stepIndex: s.step_index,
@@ -80,8 +80,9 @@ export class StepsService {
     private readonly runtime: SessionRuntime,
     private readonly pubsub: PubSub<Topics>,
     private readonly diagnostics: DiagnosticsService,
+    text?: RawText,
   ) {
-    this.writer = new StepWriter(db);
+    this.writer = new StepWriter(db, text);
   }
 
   /**
@@ -104,7 +105,7 @@ export class StepsService {
     const state = await this.runtime.state(sessionId);
     if (!acceptsSteps(state.status))
       throw new DomainError(ErrorCode.SESSION_NOT_RUNNING, 'Session is not running', { status: state.status });
-    const createdAt = new Date().toISOString();
+    const createdAt = new Date();
     const results = await this.writer.insert(steps.map((s) => toRow(sessionId, s, createdAt)));
     const duplicates = results.filter((r) => !r.created).map((r) => r.stepIndex);
     const stored = duplicates.length

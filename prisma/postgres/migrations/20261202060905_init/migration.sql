@@ -1,0 +1,148 @@
+-- CreateSchema
+CREATE SCHEMA IF NOT EXISTS "public";
+
+-- CreateTable
+CREATE TABLE "Project" (
+    "id" SERIAL NOT NULL,
+    "name" TEXT NOT NULL,
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "Project_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "TrainSession" (
+    "id" SERIAL NOT NULL,
+    "projectId" INTEGER NOT NULL,
+    "runId" TEXT NOT NULL,
+    "runName" TEXT,
+    "startedAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "endedAt" TIMESTAMP(3),
+    "device" TEXT,
+    "cudaAvailable" BOOLEAN,
+    "pytorchVersion" TEXT,
+    "config" TEXT,
+    "metadata" TEXT,
+    "status" TEXT NOT NULL DEFAULT 'running',
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "TrainSession_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "Model" (
+    "id" SERIAL NOT NULL,
+    "sessionId" INTEGER NOT NULL,
+    "architecture" TEXT,
+    "hyperparameters" TEXT,
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "Model_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "TrainStep" (
+    "id" SERIAL NOT NULL,
+    "sessionId" INTEGER NOT NULL,
+    "stepIndex" INTEGER NOT NULL,
+    "timestamp" TEXT,
+    "durationSeconds" TEXT,
+    "loss" TEXT,
+    "throughput" TEXT,
+    "profiler" TEXT,
+    "memory" TEXT,
+    "system" TEXT,
+    "layerHealth" TEXT,
+    "sustainability" TEXT,
+    "carbonEmissions" TEXT,
+    "extra" TEXT,
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "TrainStep_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "SessionLog" (
+    "id" SERIAL NOT NULL,
+    "sessionId" INTEGER NOT NULL,
+    "ts" TEXT,
+    "level" TEXT NOT NULL DEFAULT 'INFO',
+    "msg" TEXT NOT NULL,
+    "module" TEXT,
+    "lineno" INTEGER,
+    "kind" TEXT NOT NULL DEFAULT 'console',
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "SessionLog_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "DiagnosticRun" (
+    "id" SERIAL NOT NULL,
+    "sessionId" INTEGER NOT NULL,
+    "stepIndex" INTEGER,
+    "healthScore" INTEGER NOT NULL,
+    "issueCount" INTEGER NOT NULL,
+    "verdict" TEXT NOT NULL,
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "DiagnosticRun_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "DiagnosticIssue" (
+    "id" SERIAL NOT NULL,
+    "runId" INTEGER NOT NULL,
+    "severity" TEXT NOT NULL,
+    "category" TEXT NOT NULL,
+    "code" TEXT NOT NULL,
+    "title" TEXT NOT NULL,
+    "description" TEXT NOT NULL,
+    "suggestion" TEXT,
+    "confidence" DOUBLE PRECISION,
+    "layerId" TEXT,
+    "epochIndex" INTEGER,
+    "metricValue" TEXT,
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "DiagnosticIssue_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateIndex
+CREATE INDEX "TrainSession_projectId_id_idx" ON "TrainSession"("projectId", "id");
+
+-- CreateIndex
+CREATE INDEX "TrainSession_status_idx" ON "TrainSession"("status");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "Model_sessionId_key" ON "Model"("sessionId");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "TrainStep_sessionId_stepIndex_key" ON "TrainStep"("sessionId", "stepIndex");
+
+-- CreateIndex
+CREATE INDEX "SessionLog_sessionId_id_idx" ON "SessionLog"("sessionId", "id");
+
+-- CreateIndex
+CREATE INDEX "DiagnosticRun_sessionId_id_idx" ON "DiagnosticRun"("sessionId", "id");
+
+-- CreateIndex
+CREATE INDEX "DiagnosticIssue_runId_idx" ON "DiagnosticIssue"("runId");
+
+-- AddForeignKey
+ALTER TABLE "TrainSession" ADD CONSTRAINT "TrainSession_projectId_fkey" FOREIGN KEY ("projectId") REFERENCES "Project"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "Model" ADD CONSTRAINT "Model_sessionId_fkey" FOREIGN KEY ("sessionId") REFERENCES "TrainSession"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "TrainStep" ADD CONSTRAINT "TrainStep_sessionId_fkey" FOREIGN KEY ("sessionId") REFERENCES "TrainSession"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "SessionLog" ADD CONSTRAINT "SessionLog_sessionId_fkey" FOREIGN KEY ("sessionId") REFERENCES "TrainSession"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "DiagnosticRun" ADD CONSTRAINT "DiagnosticRun_sessionId_fkey" FOREIGN KEY ("sessionId") REFERENCES "TrainSession"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "DiagnosticIssue" ADD CONSTRAINT "DiagnosticIssue_runId_fkey" FOREIGN KEY ("runId") REFERENCES "DiagnosticRun"("id") ON DELETE CASCADE ON UPDATE CASCADE;
