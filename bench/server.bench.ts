@@ -15,10 +15,15 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { postgresTarget } from '../server/db/provider.ts';
+import { adminQuery } from '../server/db/schema-engine.ts';
 import { seedSession, seedStep } from '../test/helpers/payloads.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const QUICK = process.argv.includes('--quick');
+/** `--postgres`: REST ingestion and fan-out once more on PostgreSQL (POSTGRES_URL, default the local server), side by side. */
+const POSTGRES = process.argv.includes('--postgres');
+const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const STEPS_PER_RUN = QUICK ? 400 : 3000;
 const WARMUP = QUICK ? 50 : 300;
 const tmp = mkdtempSync(path.join(tmpdir(), 'observer-bench-'));
@@ -38,8 +43,14 @@ function startProcess(args: string[], env: Record<string, string>, ready: RegExp
 
 const stop = (child: ChildProcess) => new Promise<void>((r) => (child.once('exit', () => r()), child.kill('SIGTERM')));
 
-async function startObserver(name: string) {
-  const { child, match } = await startProcess(['--import', 'tsx', 'server/main.ts'], { PORT: '0', DATABASE_URL: `file:${path.join(tmp, `${name}.db`)}` }, /serving on (http:\/\/\S+) /);
+type Store = 'sqlite' | 'postgres';
+
+/** The server as its own process on a fresh database: a SQLite file, or a PostgreSQL database dropped when it stops. */
+async function startObserver(name: string, store: Store = 'sqlite') {
+  const database = `observer_bench_${name.replace(/\W/g, '_')}_${process.pid}`;
+  const url = store === 'sqlite' ? `file:${path.join(tmp, `${name}.db`)}` : postgresTarget(POSTGRES_URL).withDatabase(database);
+  const { child, match } = await startProcess(['--import', 'tsx', 'server/main.ts'], { PORT: '0', DATABASE_URL: url }, /serving on (http:\/\/\S+) /);
+  if (store === 'postgres') child.once('exit', () => void adminQuery(POSTGRES_URL, `DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`).catch(() => {}));
   return { child, url: match[1]! };
 }
 
@@ -118,8 +129,8 @@ async function createSessions(url: string, n: number): Promise<number[]> {
   return ids;
 }
 
-async function benchRest(clients: number): Promise<LoadResult> {
-  const server = await startObserver(`rest-${clients}`);
+async function benchRest(clients: number, store: Store = 'sqlite'): Promise<LoadResult> {
+  const server = await startObserver(`rest-${clients}`, store);
   try {
     const sessions = await createSessions(server.url, clients);
     return await load(clients, STEPS_PER_RUN, (c, i) => postStatus(`${server.url}/sessions/${sessions[c]}/step`, stepBody(i)));
@@ -188,8 +199,8 @@ function benchDirectInsert(): { rowsPerSecond: number } {
 }
 
 /** Latency from a step's POST to its arrival at each of `n` subscribers (same clock). */
-async function benchFanOut(n: number): Promise<{ subscribers: number; deliveries: number; p50Ms: number; p99Ms: number; maxMs: number }> {
-  const server = await startObserver(`fanout-${n}`);
+async function benchFanOut(n: number, store: Store = 'sqlite'): Promise<{ subscribers: number; deliveries: number; p50Ms: number; p99Ms: number; maxMs: number }> {
+  const server = await startObserver(`fanout-${n}`, store);
   const clients: ReturnType<typeof createClient>[] = [];
   try {
     const [session] = await createSessions(server.url, 1);
@@ -265,6 +276,18 @@ try {
     rows.push([`fan-out to ${f.subscribers} subscribers`, '-', `${f.deliveries} deliveries`, fmt(f.p50Ms, 2), fmt(f.p99Ms, 2), '']);
   }
   results.fanOut = fanout;
+  if (POSTGRES) {
+    const pg: Record<string, unknown> = {};
+    for (const clients of [1, 8]) {
+      const r = await benchRest(clients, 'postgres');
+      pg[`restClients${clients}`] = r;
+      rows.push(['ingest REST on PostgreSQL', String(clients), fmt(r.stepsPerSecond, 0), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), String(r.errors)]);
+    }
+    const f = await benchFanOut(100, 'postgres');
+    pg.fanOut100 = f;
+    rows.push([`fan-out to ${f.subscribers} subscribers, PostgreSQL`, '-', `${f.deliveries} deliveries`, fmt(f.p50Ms, 2), fmt(f.p99Ms, 2), '']);
+    results.postgres = pg;
+  }
 } finally {
   agent.destroy();
   rmSync(tmp, { recursive: true, force: true });

@@ -1,11 +1,12 @@
 import { startServer } from './app.ts';
 import { loadConfig } from './config.ts';
+import { redact } from './db/provider.ts';
 
 const config = loadConfig();
 try {
   const server = await startServer(config);
   if (server.appliedMigrations.length) console.log(`[observer] applied migrations: ${server.appliedMigrations.join(', ')}`);
-  console.log(`[observer] serving on ${server.url} (GraphiQL at ${server.url}/graphql), database ${config.databaseUrl}`);
+  console.log(`[observer] serving on ${server.url} (GraphiQL at ${server.url}/graphql), database ${redact(config.databaseUrl)}`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
