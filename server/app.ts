@@ -41,6 +41,19 @@ const LANDING = `<!doctype html><html><head><meta charset="utf-8"><title>Observe
 <li><a href="/projects">/projects</a>: the legacy REST API</li><li><a href="/health">/health</a></li></ul></body></html>`;
 
 /**
+ * The request's path and query. Routing reads them only (the Host header plays no part), and
+ * only the origin form (`/path?query`) is served: `//host/path` is a path here, not a host.
+ */
+function requestPath(target: string | undefined): URL | null {
+  if (!target?.startsWith('/')) return null;
+  try {
+    return new URL(`http://localhost${target}`);
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Starts the server: applies migrations, then serves REST, GraphQL (HTTP and WebSocket)
  * and health on one port. `port: 0` picks a free port (tests).
  */
@@ -78,8 +91,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       if (!isValidHost(req.headers.host)) return sendJson(res, 400, { detail: 'Malformed Host header', code: 'BAD_REQUEST' });
-      // Routing reads the path only; the Host header plays no part in it.
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      const url = requestPath(req.url);
+      if (!url) return sendJson(res, 400, { detail: 'The request target must be a path beginning with /', code: 'BAD_REQUEST' });
       // A page from another website must not drive a local training server (a form POST needs no preflight).
       if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS' && !isAllowedOrigin(req.headers.origin, config.corsOrigins))
         return sendJson(res, 403, { detail: `Origin ${req.headers.origin} may not call this server; add it to CORS_ORIGINS`, code: 'FORBIDDEN_ORIGIN' });

@@ -69,6 +69,13 @@ describe('hardening: odd input gets a 4xx naming the problem', () => {
       expect(r.status, host).toBe(400);
       expect(r.body).toContain('Malformed Host header');
     }
+    // Only the origin form is served: '//host/path' is a path here, never a host.
+    for (const target of ['//[', '//x:99999/', '//%zz/', 'http://evil.example.com/projects', '*']) {
+      const r = await rawRequest(s.port, { method: 'GET', target, headers: [['Host', '127.0.0.1']] });
+      expect(r.status, target).toBeGreaterThanOrEqual(400);
+      expect(r.status, target).toBeLessThan(500);
+    }
+    expect((await rawRequest(s.port, { method: 'GET', target: '//evil.example.com/projects', headers: [['Host', '127.0.0.1']] })).status).toBe(404);
     // An empty Host is allowed (a request without an authority) and answers normally.
     expect((await rawRequest(s.port, { method: 'GET', target: '/health', headers: [['Host', '']] })).status).toBe(200);
     const big = await get(s, '/sessions/2147483648');
@@ -177,9 +184,11 @@ describe('hardening: odd input gets a 4xx naming the problem', () => {
     expect(g.data!.session.metadata.tag).toBe(marker);
     expect(g.data!.session.steps[0]!.record.note).toBe(marker);
 
-    const proto = await post(`${s.url}/sessions/${created.id}/step`, '{"step_index": 1, "__proto__": {"x": 1}}');
-    expect(proto.status).toBe(422);
-    expect(read(proto.text).detail).toContain('__proto__');
+    for (const body of ['{"step_index": 1, "__proto__": {"x": 1}}', '{"step_index": 1, "loss": {"train_mean": NaN}, "custom": {"__proto__": {"a": 1}}}']) {
+      const proto = await post(`${s.url}/sessions/${created.id}/step`, body);
+      expect(proto.status, body).toBe(422);
+      expect(read(proto.text).detail).toContain('__proto__');
+    }
     const viaGraphQL = await gql(s.url, `mutation { recordStep(sessionId: ${created.id}, input: { stepIndex: 1, extra: { loss: 1 } }) { created } }`);
     expect(viaGraphQL.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');
     expect(viaGraphQL.errors?.[0]?.message).toContain('extra.loss');

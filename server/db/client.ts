@@ -15,14 +15,20 @@ import { decodeText, encodeText, mapStrings } from './text-codec.ts';
  */
 export type Db = PrismaClient;
 
-/** How a string is written by raw SQL: as it is on SQLite, NUL escaped on PostgreSQL (text-codec.ts). */
-export type RawText = (s: string) => string;
+/** How raw SQL writes and reads a string: as it is on SQLite, NUL escaped on PostgreSQL (text-codec.ts). */
+export interface RawText {
+  encode(s: string): string;
+  decode(s: string): string;
+}
+
+/** Strings stored as they are (SQLite). */
+export const PLAIN_TEXT: RawText = { encode: (s) => s, decode: (s) => s };
 
 /** An open database, with the provider behind it (for the few queries that must differ). */
 export interface OpenDatabase {
   db: Db;
   provider: Provider;
-  /** A string value for a raw SQL write (Prisma's own queries are handled): PostgreSQL escapes NUL. */
+  /** Strings of raw SQL writes and reads (Prisma's own queries are handled): PostgreSQL escapes NUL. */
   text: RawText;
   /** Migrations applied at this start (empty when the database was current). */
   applied: string[];
@@ -57,7 +63,7 @@ async function openSqlite(url: string): Promise<OpenDatabase> {
   await db.$queryRawUnsafe('PRAGMA journal_mode = WAL');
   await db.$executeRawUnsafe('PRAGMA synchronous = NORMAL');
   await db.$executeRawUnsafe('PRAGMA foreign_keys = ON');
-  return { db, provider: 'sqlite', text: (s) => s, applied };
+  return { db, provider: 'sqlite', text: PLAIN_TEXT, applied };
 }
 
 async function openPostgres(url: string): Promise<OpenDatabase> {
@@ -77,5 +83,5 @@ async function openPostgres(url: string): Promise<OpenDatabase> {
       },
     },
   });
-  return { db: client as unknown as Db, provider: 'postgresql', text: encodeText, applied };
+  return { db: client as unknown as Db, provider: 'postgresql', text: { encode: encodeText, decode: decodeText }, applied };
 }

@@ -156,12 +156,20 @@ export async function adminQuery(url: string, sql: string): Promise<void> {
  * both succeed).
  */
 export async function ensurePostgresDatabase(url: string): Promise<void> {
+  // Connect to the database itself first: a role may be allowed into its own database only.
+  const own = new pg.Client({ connectionString: url });
+  try {
+    await own.connect();
+    return;
+  } catch (err) {
+    if ((err as { code?: string }).code !== '3D000') throw err; // 3D000 invalid_catalog_name: it does not exist
+  } finally {
+    await own.end().catch(() => {});
+  }
   const { database } = postgresTarget(url);
   const client = new pg.Client({ connectionString: postgresTarget(url).withDatabase('postgres') });
   await client.connect();
   try {
-    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-    if (exists.rowCount) return;
     await client.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`).catch((err: { code?: string }) => {
       // 42P04 duplicate_database, 23505 unique_violation: another replica created it meanwhile.
       if (err.code !== '42P04' && err.code !== '23505') throw err;

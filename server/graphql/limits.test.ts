@@ -13,5 +13,7 @@ describe('assertDocumentNesting', () => {
     expect(() => assertDocumentNesting('{ a { b { c { d } } } }', 3)).toThrow(/deeper than 3 levels/);
     expect(() => assertDocumentNesting(`{ a(x: ${'['.repeat(100_000)}) }`, 100)).toThrow(/deeper than 100 levels/);
     expect(() => assertDocumentNesting(`{ a(x: ${'{a: '.repeat(500)}1${'}'.repeat(500)}) }`, 100)).toThrow();
+    // An escaped \""" does not end a block string, so what follows the real end is still counted.
+    expect(() => assertDocumentNesting(`{ a(x: """\\""" """, y: ${'['.repeat(500)}) }`, 100)).toThrow(/deeper than 100 levels/);
   });
 });

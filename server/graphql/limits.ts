@@ -73,8 +73,9 @@ export function assertDocumentNesting(source: string, max: number): void {
       while (i < source.length && source.charCodeAt(i) !== 10 && source.charCodeAt(i) !== 13) i++;
     } else if (c === 34 /* " */) {
       if (source.startsWith('"""', i)) {
-        const end = source.indexOf('"""', i + 3);
-        i = end < 0 ? source.length : end + 2;
+        // A block string ends at the first """ that is not escaped as \""".
+        for (i += 3; i < source.length && !source.startsWith('"""', i); i++) if (source.startsWith('\\"""', i)) i += 3;
+        i += 2;
         continue;
       }
       for (i++; i < source.length; i++) {

@@ -82,7 +82,9 @@ export function parseExtendedJson(text: string, maxDepth = MAX_JSON_DEPTH): Json
   }
   // The reviver recurses: check the nesting on the text before parsing (deep text would overflow the stack).
   assertTextDepth(text, maxDepth);
-  return JSON.parse(quoteNonFiniteTokens(text), reviveSentinel) as JsonValue;
+  const value = JSON.parse(quoteNonFiniteTokens(text), reviveSentinel) as JsonValue;
+  assertJsonShape(value, maxDepth);
+  return value;
 }
 
 /** How deep a JSON value may nest (objects and arrays), everywhere values are accepted. */
@@ -110,19 +112,30 @@ const FORBIDDEN_KEY = '__proto__';
  * @throws JsonDepthError naming the path where it went wrong
  */
 export function assertJsonShape(value: unknown, maxDepth = MAX_JSON_DEPTH): void {
-  const walk = (v: unknown, depth: number, path: string[]): void => {
+  // Every request body passes here: walk without building paths, and find the path only on failure.
+  const fine = (v: unknown, depth: number): boolean => {
+    if (v === null || typeof v !== 'object') return true;
+    if (depth >= maxDepth) return false;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (!fine(v[i], depth + 1)) return false;
+      return true;
+    }
+    for (const key in v) {
+      if (key === FORBIDDEN_KEY || !fine((v as Record<string, unknown>)[key], depth + 1)) return false;
+    }
+    return true;
+  };
+  if (fine(value, 0)) return;
+  const explain = (v: unknown, depth: number, path: string[]): void => {
     if (v === null || typeof v !== 'object') return;
     if (depth >= maxDepth) throw new JsonDepthError(`nested deeper than ${maxDepth} levels`, describePath(path));
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) walk(v[i], depth + 1, path.length < 8 ? [...path, String(i)] : path);
-      return;
-    }
-    for (const key of Object.keys(v)) {
-      if (key === FORBIDDEN_KEY) throw new JsonDepthError('the key "__proto__" is not allowed', describePath([...path, key]));
-      walk((v as Record<string, unknown>)[key], depth + 1, path.length < 8 ? [...path, key] : path);
+    const entries: [string, unknown][] = Array.isArray(v) ? v.map((x, i) => [String(i), x]) : Object.keys(v).map((k) => [k, (v as Record<string, unknown>)[k]]);
+    for (const [key, x] of entries) {
+      if (!Array.isArray(v) && key === FORBIDDEN_KEY) throw new JsonDepthError('the key "__proto__" is not allowed', describePath([...path, key]));
+      explain(x, depth + 1, path.length < 8 ? [...path, key] : path);
     }
   };
-  walk(value, 0, []);
+  explain(value, 0, []);
 }
 
 const describePath = (path: string[]) => (path.length >= 8 ? `${path.join('.')}...` : path.join('.'));

@@ -12,7 +12,8 @@ export function canon(v: unknown): unknown {
   if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) return v.map(canon);
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(v)) out[k] = canon((v as Record<string, unknown>)[k]);
+  // defineProperty: a "__proto__" key stays a key.
+  for (const k of Object.keys(v)) Object.defineProperty(out, k, { value: canon((v as Record<string, unknown>)[k]), enumerable: true, writable: true, configurable: true });
   return out;
 }
 

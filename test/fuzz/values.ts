@@ -41,6 +41,9 @@ export const edgeString: fc.Arbitrary<string> = fc.oneof(
     '__proto__',
     'constructor',
     '%ZZ',
+    '\uFFFF',
+    '\uFFFF0',
+    'a\uFFFF1\u0000',
   ),
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 20 }),
@@ -49,7 +52,7 @@ export const edgeString: fc.Arbitrary<string> = fc.oneof(
 
 /** Object keys, the troublesome ones included. */
 export const edgeKey: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom('', 'constructor', 'toString', 'hasOwnProperty', 'prototype', 'NaN', '\u0000', 'a.b', 'val', 'loss', 'step_index', 'train_mean'),
+  fc.constantFrom('', 'constructor', 'toString', 'hasOwnProperty', 'prototype', '__proto__', 'NaN', '\u0000', '\uFFFF0', 'a.b', 'val', 'loss', 'step_index', 'train_mean'),
   fc.string({ maxLength: 12 }),
 );
 

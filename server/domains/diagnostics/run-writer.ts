@@ -1,4 +1,4 @@
-import type { Db, RawText } from '../../db/client.ts';
+import { PLAIN_TEXT, type Db, type RawText } from '../../db/client.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import type { Issue } from '../../diagnostics/types.ts';
 import { Batcher } from '../../lib/batcher.ts';
@@ -41,7 +41,7 @@ export class RunWriter {
 
   constructor(
     private readonly db: Db,
-    private readonly text: RawText = (s) => s,
+    private readonly text: RawText = PLAIN_TEXT,
   ) {
     this.batcher = new Batcher((runs) => this.write(runs), MAX_RUNS);
   }
@@ -65,8 +65,8 @@ export class RunWriter {
         const rows = await tx.$queryRaw<{ id: number }[]>`INSERT INTO "DiagnosticIssue" (${ISSUE_COLUMNS}) VALUES ${Prisma.join(
           chunk.map(({ runId, i, at }) =>
             tuple([
-              runId, i.severity, i.category, i.code, this.text(i.title), this.text(i.description), this.text(i.suggestion), i.confidence,
-              i.layerId != null ? this.text(i.layerId) : null, i.epochIndex ?? null, i.metricValue ? stringifyExtendedJson(i.metricValue) : null, at,
+              runId, i.severity, i.category, i.code, ...[i.title, i.description, i.suggestion].map(this.text.encode), i.confidence,
+              i.layerId != null ? this.text.encode(i.layerId) : null, i.epochIndex ?? null, i.metricValue ? this.text.encode(stringifyExtendedJson(i.metricValue)) : null, at,
             ]),
           ),
         )} RETURNING "id"`;

@@ -41,7 +41,8 @@ export class LogsService {
 
   /** Lines of a session by id, oldest first after the cursor, optionally at or above a level. */
   async list(sessionId: number, opts: { first?: number | null; after?: number | null; levels?: string[] | null; last?: number | null }): Promise<Page<LogView>> {
-    const levels = filterList(opts.levels?.map((l) => l.toUpperCase()), 'level', 16);
+    // Bounded as sent (a level is at most 16 characters before it is upper-cased, as when stored).
+    const levels = filterList(opts.levels, 'level', 16)?.map((l) => l.toUpperCase()) ?? null;
     await this.runtime.state(sessionId);
     const where = { sessionId, ...(levels ? { level: { in: levels } } : {}) };
     if (opts.last != null) {

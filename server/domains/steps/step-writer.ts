@@ -1,4 +1,4 @@
-import type { Db, RawText } from '../../db/client.ts';
+import { PLAIN_TEXT, type Db, type RawText } from '../../db/client.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { Batcher } from '../../lib/batcher.ts';
 import { stringifyExtendedJson, type JsonObject } from '../../lib/extended-json.ts';
@@ -66,7 +66,7 @@ export class StepWriter {
 
   constructor(
     private readonly db: Db,
-    private readonly text: RawText = (s) => s,
+    private readonly text: RawText = PLAIN_TEXT,
   ) {
     this.batcher = new Batcher((requests) => this.write(requests), MAX_ROWS_PER_STATEMENT);
   }
@@ -93,7 +93,7 @@ export class StepWriter {
   private async writeOne(requests: StepRow[][]): Promise<InsertResult[][]> {
     const rows = requests.flat();
     // Prisma writes the placeholders each database wants (? or $n) and binds the Date for it.
-    const values = Prisma.join(rows.map((r) => Prisma.sql`(${Prisma.join(COLUMNS.map((c) => (typeof r[c] === 'string' ? this.text(r[c]) : r[c])))})`));
+    const values = Prisma.join(rows.map((r) => Prisma.sql`(${Prisma.join(COLUMNS.map((c) => (typeof r[c] === 'string' ? this.text.encode(r[c]) : r[c])))})`));
     const inserted = await this.db.$queryRaw<{ id: number; sessionId: number; stepIndex: number }[]>`
       INSERT INTO "TrainStep" (${COLUMN_LIST}) VALUES ${values}
       ON CONFLICT ("sessionId", "stepIndex") DO NOTHING RETURNING "id", "sessionId", "stepIndex"`;

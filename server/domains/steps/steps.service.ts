@@ -1,4 +1,4 @@
-import type { Db, RawText } from '../../db/client.ts';
+import { PLAIN_TEXT, type Db, type RawText } from '../../db/client.ts';
 import { DomainError, ErrorCode } from '../../errors.ts';
 import type { JsonObject } from '../../lib/extended-json.ts';
 import type { Delivered, PubSub } from '../../lib/pubsub.ts';
@@ -80,7 +80,7 @@ export class StepsService {
     private readonly runtime: SessionRuntime,
     private readonly pubsub: PubSub<Topics>,
     private readonly diagnostics: DiagnosticsService,
-    text?: RawText,
+    private readonly text: RawText = PLAIN_TEXT,
   ) {
     this.writer = new StepWriter(db, text);
   }
@@ -180,7 +180,8 @@ export class StepsService {
     const num = (o: JsonObject | null, k: string) => (typeof o?.[k] === 'number' ? (o[k] as number) : null);
     rows.forEach((r, i) => {
       out.stepIndex[i] = Number(r.stepIndex);
-      const loss = readObject(r.loss);
+      // A raw read: strings come back as stored (escaped on PostgreSQL).
+      const loss = readObject(r.loss === null ? null : this.text.decode(r.loss));
       out.trainLoss[i] = num(loss, 'train_mean');
       const val = loss?.val;
       if (val && typeof val === 'object' && !Array.isArray(val)) {
@@ -189,8 +190,8 @@ export class StepsService {
           (out.val[k] ??= new Array<number | null>(n).fill(null))[i] = v;
         }
       }
-      out.samplesPerSecond[i] = num(readObject(r.throughput), 'samples_per_second');
-      out.numTensors[i] = num(readObject(r.memory), 'num_tensors');
+      out.samplesPerSecond[i] = num(readObject(r.throughput === null ? null : this.text.decode(r.throughput)), 'samples_per_second');
+      out.numTensors[i] = num(readObject(r.memory === null ? null : this.text.decode(r.memory)), 'num_tensors');
     });
     return out;
   }
