@@ -1,9 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringifyExtendedJson } from '../server/lib/extended-json.ts';
+import Papa from 'papaparse';
+import { parseExtendedJson, stringifyExtendedJson } from '../server/lib/extended-json.ts';
 import { ARTIFACTS, hasChromium, launchChromium } from './helpers/browser.ts';
 import { seedSession, seedStep } from './helpers/payloads.ts';
 import { disposeAll, gql, post, startTestServer, tempDir, waitUntil } from './helpers/server.ts';
@@ -160,6 +161,21 @@ describe.runIf(hasChromium)('web app in Chromium', () => {
       await page.screenshot({ path: path.join(ARTIFACTS, 'web-legacy-pending.png'), fullPage: true });
       await page.click('[data-testid=pending-dialog] >> text=Resume');
       await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent === 'running');
+
+      // The exports, as a person downloads them: a metric named with a comma keeps its column, a formula is neutralised.
+      await post(`${s.url}/sessions/1/step`, { ...seedStep(6), loss: { train_mean: 1.5, val: { 'a,b': 0.25, '=cmd()': -1.5 } } });
+      await page.waitForFunction(() => document.querySelector('[data-testid="chart-Loss"]')?.getAttribute('data-points') === '7');
+      const [csvFile] = await Promise.all([page.waitForEvent('download'), page.click('text=Export CSV')]);
+      const csv = Papa.parse<Record<string, string>>(readFileSync((await csvFile.path())!, 'utf8'), { header: true, skipEmptyLines: true });
+      expect(csv.errors).toEqual([]);
+      expect(csv.data.map((r) => r.step_index)).toEqual(['0', '1', '2', '3', '4', '5', '6']);
+      expect(csv.data[6]!['a,b']).toBe('0.25');
+      expect(csv.meta.fields).toContain("'=cmd()");
+      expect(csv.data[5]!.train_mean).toBe('NaN');
+      const [jsonFile] = await Promise.all([page.waitForEvent('download'), page.click('text=Export JSON')]);
+      const exported = parseExtendedJson(readFileSync((await jsonFile.path())!, 'utf8')) as { steps: unknown[]; logs: unknown[] };
+      expect(exported.steps).toHaveLength(7);
+      expect(exported.logs.length).toBeGreaterThanOrEqual(1);
     }, 'web-legacy');
   }, 120_000);
 
