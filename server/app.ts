@@ -10,6 +10,7 @@ import { sessionRoutes } from './domains/sessions/sessions.rest.ts';
 import { stepRoutes } from './domains/steps/steps.rest.ts';
 import { attachWebSockets } from './graphql/ws.ts';
 import { createGraphQL } from './graphql/yoga.ts';
+import { createLocalBus, createRedisBus } from './lib/event-bus.ts';
 import { corsHeaders, isAllowedOrigin, isValidHost } from './lib/origin.ts';
 import { readBody, sendError, sendJson } from './rest/http.ts';
 import { createRouter } from './rest/router.ts';
@@ -61,7 +62,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const config: ServerConfig = { ...defaultConfig, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
   const onUnexpected = options.onUnexpected ?? ((err: unknown, context?: string) => console.error(`[observer] unexpected error${context ? ` in ${context}` : ''}:`, err));
   const { db, applied, text } = await openDatabase(config.databaseUrl);
-  const services = createServices(db, { subscriberQueueLimit: config.subscriberQueueLimit, reportError: onUnexpected, text });
+  // Redis unreachable is an operating condition, not a bug: said once per outage, and /health shows it.
+  const redisWarning = (err: unknown, context: string) => console.warn(`[observer] ${context} unreachable: ${err instanceof Error ? err.message : String(err)}`);
+  const bus = config.redisUrl ? createRedisBus(config.redisUrl, config.redisPrefix, redisWarning) : createLocalBus();
+  const services = createServices(db, { subscriberQueueLimit: config.subscriberQueueLimit, reportError: onUnexpected, text, bus });
   const yoga = createGraphQL({ services, maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost, onUnexpected, corsOrigins: config.corsOrigins });
   const rest = createRouter([...projectRoutes(services), ...sessionRoutes(services), ...stepRoutes(services), ...logRoutes(services), ...diagnosticRoutes(services)], {
     maxBodyBytes: config.maxBodyBytes,
@@ -106,7 +110,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       for (const [k, v] of Object.entries(corsHeaders(origin, config.corsOrigins))) res.setHeader(k, v);
       if (url.pathname === '/health' && req.method === 'GET') {
         await db.$queryRaw`SELECT 1`;
-        return sendJson(res, 200, { status: 'ok', database: 'ok' });
+        const redis = bus.state();
+        return sendJson(res, 200, { status: 'ok', database: 'ok', ...(redis === 'off' ? {} : { redis }) });
       }
       if (await rest(req, res, url)) return;
       if (config.webRoot && (await serveStatic(config.webRoot, req, res, url))) return;
@@ -142,6 +147,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         server.closeIdleConnections();
         await closeSockets();
         services.pubsub.closeAll();
+        await bus.close();
         await services.diagnostics.idle();
         setTimeout(() => server.closeAllConnections(), 2000).unref();
         await closed;

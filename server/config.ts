@@ -20,6 +20,10 @@ export interface ServerConfig {
   webRoot: string | undefined;
   /** Browser origins besides localhost that may call the API (CORS, WebSocket). @default [] */
   corsOrigins: string[];
+  /** Redis for live events between replicas (`redis://host:6379`); without it events stay in the process. @default undefined */
+  redisUrl: string | undefined;
+  /** Prefix of this deployment's Redis channels, so two deployments can share one Redis. @default 'observer:' */
+  redisPrefix: string;
 }
 
 /** The defaults, for tests that start a server with a few overrides. */
@@ -33,6 +37,8 @@ export const defaultConfig: ServerConfig = {
   subscriberQueueLimit: 256,
   webRoot: undefined,
   corsOrigins: [],
+  redisUrl: undefined,
+  redisPrefix: 'observer:',
 };
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -55,5 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     subscriberQueueLimit: intFrom(env, 'SUBSCRIBER_QUEUE_LIMIT', defaultConfig.subscriberQueueLimit),
     webRoot: env.WEB_ROOT ? path.resolve(env.WEB_ROOT) : undefined,
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    redisUrl: env.REDIS_URL || undefined,
+    redisPrefix: env.REDIS_PREFIX || defaultConfig.redisPrefix,
   };
 }

@@ -6,6 +6,7 @@ import { SessionRuntime } from './domains/sessions/session-runtime.ts';
 import { SessionsService } from './domains/sessions/sessions.service.ts';
 import { StepsService } from './domains/steps/steps.service.ts';
 import type { Topics } from './domains/views.ts';
+import type { EventBus } from './lib/event-bus.ts';
 import { PubSub } from './lib/pubsub.ts';
 
 /** The service layer both REST and GraphQL call. */
@@ -22,13 +23,13 @@ export interface Services {
  * The services over an open database. `text` is how raw SQL writes a string (see
  * `OpenDatabase.text`; as it is by default).
  */
-export function createServices(db: Db, opts: { subscriberQueueLimit: number; reportError: ErrorReporter; text?: RawText }): Services {
+export function createServices(db: Db, opts: { subscriberQueueLimit: number; reportError: ErrorReporter; text?: RawText; bus?: EventBus }): Services {
   const pubsub = new PubSub<Topics>(opts.subscriberQueueLimit, {
     sessionStatus: 'latest',
     sessionSteps: 'drop-oldest',
     sessionLogs: 'drop-oldest',
     sessionCreated: 'drop-oldest',
-  });
+  }, opts.bus);
   const runtime = new SessionRuntime(db, pubsub);
   const projects = new ProjectsService(db);
   const diagnostics = new DiagnosticsService(db, runtime, opts.reportError, opts.text);

@@ -4,11 +4,15 @@ import { parseExtendedJson, type JsonObject } from '../lib/extended-json.ts';
 import type { SessionStatus } from './sessions/status.ts';
 import type { DiagnosticRunView, IssueView, LogView, ModelView, SessionView, StepView } from './views.ts';
 
-/** Reads a JSON text column; a value that is not an object (or bad text) reads as null. */
+/**
+ * Reads a JSON text column; a value that is not an object (or bad text) reads as null. Stored
+ * values were checked when they came in, so they are parsed as trusted (no shape walk: a
+ * chart of 10,000 steps reads 30,000 of them).
+ */
 export function readObject(text: string | null): JsonObject | null {
   if (text === null) return null;
   try {
-    const v = parseExtendedJson(text);
+    const v = parseExtendedJson(text, Infinity);
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? v : null;
   } catch {
     return null;
@@ -17,7 +21,7 @@ export function readObject(text: string | null): JsonObject | null {
 
 function readNumber(text: string | null): number | null {
   if (text === null) return null;
-  const v = parseExtendedJson(text);
+  const v = parseExtendedJson(text, Infinity);
   return typeof v === 'number' ? v : null;
 }
 

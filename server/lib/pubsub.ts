@@ -1,3 +1,5 @@
+import { createLocalBus, type EventBus } from './event-bus.ts';
+
 /**
  * In-process publish/subscribe with a bounded queue per subscriber.
  *
@@ -19,6 +21,8 @@ export type Delivered<T> = T & { missedBefore: number };
 
 interface Subscriber<T> {
   push(event: T): void;
+  /** Events may have been lost upstream: the next delivered event says so (`missedBefore` at least 1). */
+  markGap(): void;
 }
 
 /** A bounded async iterator over one topic's events. */
@@ -52,6 +56,10 @@ class Subscription<T extends object> implements AsyncIterableIterator<Delivered<
       }
     }
     this.queue.push(event);
+  }
+
+  markGap(): void {
+    this.missed = Math.max(this.missed, 1);
   }
 
   private deliver(event: T): Delivered<T> {
@@ -93,19 +101,38 @@ export type TopicMap = Record<string, object>;
 export class PubSub<Topics extends TopicMap> {
   private readonly subscribers = new Map<string, Set<Subscriber<object>>>();
 
+  /**
+   * `bus` carries events to the subscribers of every replica (Redis) or of this process only
+   * (the default); this pubsub delivers what arrives from it to its own subscribers.
+   */
   constructor(
     private readonly limit: number,
     private readonly overflow: { [K in keyof Topics]: Overflow },
-  ) {}
+    private readonly bus: EventBus = createLocalBus(),
+  ) {
+    bus.onMessage((m) => this.deliver(m.topic, m.id, m.event));
+    bus.onGap(() => {
+      for (const subs of this.subscribers.values()) for (const s of subs) s.markGap();
+    });
+  }
 
   private static key(topic: string, id: number | string): string {
     return `${topic}:${id}`;
   }
 
-  /** Delivers the event to every current subscriber of `topic` for `id`, in publish order. */
+  /** Delivers the event to every current subscriber of `topic` for `id` on every replica, in publish order. */
   publish<K extends keyof Topics & string>(topic: K, id: number | string, event: Topics[K]): void {
+    this.bus.publish({ topic, id, event });
+  }
+
+  private deliver(topic: string, id: number | string, event: object): void {
     const subs = this.subscribers.get(PubSub.key(topic, id));
     if (subs) for (const s of subs) s.push(event);
+  }
+
+  /** How live events travel: `off` (this process only), or Redis `up` / `down`. */
+  busState(): 'off' | 'up' | 'down' {
+    return this.bus.state();
   }
 
   /** Subscribes to `topic` for `id`; closing the iterator unsubscribes. */
