@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { defaultConfig, type ServerConfig } from './config.ts';
 import { openDatabase, type Db } from './db/client.ts';
+import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from './db/unavailable.ts';
 import { diagnosticRoutes } from './domains/diagnostics/diagnostics.rest.ts';
 import { logRoutes } from './domains/logs/logs.rest.ts';
 import { projectRoutes } from './domains/projects/projects.rest.ts';
@@ -109,9 +110,16 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       }
       for (const [k, v] of Object.entries(corsHeaders(origin, config.corsOrigins))) res.setHeader(k, v);
       if (url.pathname === '/health' && req.method === 'GET') {
-        await db.$queryRaw`SELECT 1`;
         const redis = bus.state();
-        return sendJson(res, 200, { status: 'ok', database: 'ok', ...(redis === 'off' ? {} : { redis }) });
+        const extra = redis === 'off' ? {} : { redis };
+        try {
+          await db.$queryRaw`SELECT 1`;
+        } catch (err) {
+          if (!isDatabaseUnavailable(err)) throw err;
+          res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
+          return sendJson(res, 503, { status: 'unavailable', database: 'down', ...extra });
+        }
+        return sendJson(res, 200, { status: 'ok', database: 'ok', ...extra });
       }
       if (await rest(req, res, url)) return;
       if (config.webRoot && (await serveStatic(config.webRoot, req, res, url))) return;

@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/unavailable.ts';
 import { isDomainError } from '../errors.ts';
 import type { Services } from '../services.ts';
 import type { GraphQLContext } from './builder.ts';
@@ -35,6 +36,11 @@ function maskError(error: unknown, message: string, onUnexpected: (err: unknown)
     // that does not coerce); with one it happened while resolving a field: a bug of ours.
     if (!e.path) return withCode(e, 'BAD_USER_INPUT');
   }
+  if (isDatabaseUnavailable(original))
+    return new GraphQLError('The database is unavailable right now; try again shortly', {
+      ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),
+      extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503, headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } } },
+    });
   onUnexpected(original);
   return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 }

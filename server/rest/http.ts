@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/unavailable.ts';
 import { DomainError, ErrorCode, httpStatusOf, isDomainError } from '../errors.ts';
 import { JsonDepthError, parseExtendedJson, stringifyExtendedJson, type JsonValue } from '../lib/extended-json.ts';
 
@@ -63,6 +64,12 @@ export function sendError(res: ServerResponse, err: unknown, onUnexpected: (err:
     const status = httpStatusOf[err.code];
     if (status === 413) res.setHeader('connection', 'close');
     sendJson(res, status, { detail: err.message, code: err.code, ...(err.details ? { details: err.details } : {}) });
+    return;
+  }
+  if (isDatabaseUnavailable(err)) {
+    // Nothing was stored: the client keeps its data and sends it again.
+    res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
+    sendJson(res, 503, { detail: 'The database is unavailable right now; try again shortly', code: 'SERVICE_UNAVAILABLE' });
     return;
   }
   onUnexpected(err);
