@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { connect, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitForRedisSubscription } from '../server/lib/event-bus.ts';
-import { freshPostgresDatabase } from './helpers/postgres.ts';
+import { freshPostgresDatabase, unusedPostgresDatabase } from './helpers/postgres.ts';
 import { collect, defer, disposeAll, gql, post, startTestServer, waitUntil, wsClient } from './helpers/server.ts';
 
 afterEach(disposeAll);
@@ -46,6 +46,16 @@ async function startRedis(port: number): Promise<ChildProcess> {
 }
 
 describe('replicas on one PostgreSQL and one Redis', () => {
+  it('migrate a fresh database once when three start together (the engine holds an advisory lock)', async () => {
+    const { url, drop } = await unusedPostgresDatabase();
+    defer(drop);
+    const servers = await Promise.all([0, 1, 2].map(() => startTestServer({ databaseUrl: url })));
+    const applied = servers.map((s) => s.appliedMigrations.length);
+    expect(applied.filter((n) => n > 0)).toHaveLength(1);
+    expect(applied.reduce((a, b) => a + b, 0)).toBe(servers.find((s) => s.appliedMigrations.length)!.appliedMigrations.length);
+    for (const s of servers) expect((await fetch(`${s.url}/health`)).status).toBe(200);
+  });
+
   it('delivers steps and logs recorded through replica B to subscribers on replica A, in order and once', async () => {
     const { a, b, redisPrefix } = await twoReplicas();
     await waitUntil(async () => (await (await fetch(`${a.url}/health`)).json()).redis === 'up', 'replica A is connected to Redis');
