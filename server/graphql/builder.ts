@@ -66,7 +66,7 @@ function jsonInput(v: unknown): unknown {
     assertJsonShape(v);
   } catch (err) {
     if (!(err instanceof JsonDepthError)) throw err;
-    throw new GraphQLError(`JSON value is not accepted: ${err.path ? `${err.path}: ` : ''}${err.message}`, { extensions: { code: 'BAD_USER_INPUT' } });
+    throw new GraphQLError(`JSON value is not accepted: ${err.detail}`, { extensions: { code: 'BAD_USER_INPUT' } });
   }
   return decodeNonFinite(v);
 }

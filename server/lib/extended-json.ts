@@ -21,6 +21,17 @@ function reviveSentinel(_key: string, value: unknown): unknown {
   return value;
 }
 
+/** The index of the quote that closes the JSON string opening at `open` (escapes skipped). */
+function closingQuote(text: string, open: number): number {
+  let i = open + 1;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 92 /* \ */) i++;
+    else if (c === 34 /* " */) break;
+  }
+  return i;
+}
+
 /** Whether the string token that closes at `close` is an object key: a colon follows it. */
 function isKey(text: string, close: number): boolean {
   for (let j = close + 1; j < text.length; j++) {
@@ -44,11 +55,7 @@ function quoteNonFiniteTokens(text: string): string {
     const c = text.charCodeAt(i);
     if (c === 34 /* " */) {
       const open = i;
-      for (i++; i < text.length; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 92 /* \ */) i++;
-        else if (d === 34) break;
-      }
+      i = closingQuote(text, i);
       if (text.startsWith('\\u0000', open + 1) && !isKey(text, i)) {
         out += text.slice(last, open + 1) + '\\u0000';
         last = open + 1;
@@ -103,6 +110,11 @@ export class JsonDepthError extends Error {
     super(message);
     this.name = 'JsonDepthError';
   }
+
+  /** Where and what, for the client: e.g. `profiler.a.a: nested deeper than 64 levels`. */
+  get detail(): string {
+    return this.path ? `${this.path}: ${this.message}` : this.message;
+  }
 }
 
 const FORBIDDEN_KEY = '__proto__';
@@ -148,13 +160,8 @@ function assertTextDepth(text: string, maxDepth: number): void {
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 34 /* " */) {
-      for (i++; i < text.length; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 92) i++;
-        else if (d === 34) break;
-      }
-    } else if (c === 123 || c === 91) {
+    if (c === 34 /* " */) i = closingQuote(text, i);
+    else if (c === 123 || c === 91) {
       if (++depth > maxDepth) throw new JsonDepthError(`nested deeper than ${maxDepth} levels`, '');
     } else if (c === 125 || c === 93) depth--;
   }

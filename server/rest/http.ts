@@ -42,7 +42,7 @@ export function parseJsonBody(text: string): JsonValue {
     return parseExtendedJson(text);
   } catch (err) {
     if (err instanceof JsonDepthError)
-      throw new DomainError(ErrorCode.VALIDATION, `Request body is not accepted: ${err.path ? `${err.path}: ` : ''}${err.message}`, { path: err.path });
+      throw new DomainError(ErrorCode.VALIDATION, `Request body is not accepted: ${err.detail}`, { path: err.path });
     throw new DomainError(ErrorCode.BAD_REQUEST, `Request body is not valid JSON: ${(err as Error).message}`);
   }
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DomainError, ErrorCode } from '../errors.ts';
 import type { JsonValue } from '../lib/extended-json.ts';
+import { MAX_INT32 } from '../lib/validate.ts';
 import { parseJsonBody, readBody, sendError, sendJson } from './http.ts';
 
 /** What a handler gets: typed path parameters (integers), the query and the parsed body. */
@@ -71,8 +72,6 @@ export function createRouter(routes: Route[], opts: { maxBodyBytes: number; onUn
   };
 }
 
-/** The range of the integers every API can carry (GraphQL's Int, the database's ids). */
-export const INT32 = { min: -(2 ** 31), max: 2 ** 31 - 1 } as const;
 
 /** Decodes a percent-encoded path segment. @throws DomainError BAD_REQUEST for a broken encoding */
 function decodePathSegment(raw: string, name: string): string {
@@ -86,8 +85,9 @@ function decodePathSegment(raw: string, name: string): string {
 /** A decimal integer in the 32-bit range. @throws DomainError VALIDATION_FAILED naming `what` */
 function toInt(raw: string, what: string): number {
   const n = Number(raw);
-  if (!/^-?\d{1,10}$/.test(raw) || n < INT32.min || n > INT32.max)
-    throw new DomainError(ErrorCode.VALIDATION, `${what} must be an integer between ${INT32.min} and ${INT32.max}, got "${raw.slice(0, 100)}"`);
+  // The range every API can carry (GraphQL's Int, the database's ids).
+  if (!/^-?\d{1,10}$/.test(raw) || n < -MAX_INT32 - 1 || n > MAX_INT32)
+    throw new DomainError(ErrorCode.VALIDATION, `${what} must be an integer between ${-MAX_INT32 - 1} and ${MAX_INT32}, got "${raw.slice(0, 100)}"`);
   return n;
 }
 
