@@ -27,7 +27,13 @@ export interface RunningServer {
   db: Db;
   /** Migrations applied at this start (empty when the database was current). */
   appliedMigrations: string[];
-  /** Stops accepting, closes sockets, finishes diagnostics in flight, closes the database. */
+  /**
+   * Starts a graceful stop: `/health` answers 503 `{"status": "draining"}` so a load balancer
+   * takes this replica out, and HTTP answers ask clients to close their connection; requests are
+   * still served until `close()`.
+   */
+  drain(): void;
+  /** Stops accepting, closes WebSockets with 1001 (Going Away), lets requests in flight finish, finishes diagnostics in flight, closes the database. */
   close(): Promise<void>;
 }
 
@@ -66,7 +72,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   // Redis unreachable is an operating condition, not a bug: said once per outage, and /health shows it.
   const redisWarning = (err: unknown, context: string) => console.warn(`[observer] ${context} unreachable: ${err instanceof Error ? err.message : String(err)}`);
   const bus = config.redisUrl ? createRedisBus(config.redisUrl, config.redisPrefix, redisWarning) : createLocalBus();
-  const services = createServices(db, { subscriberQueueLimit: config.subscriberQueueLimit, reportError: onUnexpected, text, bus });
+  const services = createServices(db, { subscriberQueueLimit: config.subscriberQueueLimit, reportError: onUnexpected, text, bus, judge: { leaseMs: config.judgeLeaseMs, sweepMs: config.judgeSweepMs } });
   const yoga = createGraphQL({ services, maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost, onUnexpected, corsOrigins: config.corsOrigins });
   const rest = createRouter([...projectRoutes(services), ...sessionRoutes(services), ...stepRoutes(services), ...logRoutes(services), ...diagnosticRoutes(services)], {
     maxBodyBytes: config.maxBodyBytes,
@@ -93,8 +99,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     }
   }
 
+  /** Set once a stop begins: /health says so and connections are not kept alive. */
+  let draining = false;
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
+      // Keep-alive clients (a balancer's pool) reconnect, to another replica, once this one drains.
+      if (draining) res.setHeader('connection', 'close');
       if (!isValidHost(req.headers.host)) return sendJson(res, 400, { detail: 'Malformed Host header', code: 'BAD_REQUEST' });
       const url = requestPath(req.url);
       if (!url) return sendJson(res, 400, { detail: 'The request target must be a path beginning with /', code: 'BAD_REQUEST' });
@@ -111,15 +121,20 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       for (const [k, v] of Object.entries(corsHeaders(origin, config.corsOrigins))) res.setHeader(k, v);
       if (url.pathname === '/health' && req.method === 'GET') {
         const redis = bus.state();
-        const extra = redis === 'off' ? {} : { redis };
+        const extra = { ...(redis === 'off' ? {} : { redis }), ...(config.replicaId === undefined ? {} : { replica: config.replicaId }) };
+        let database: 'ok' | 'down' = 'ok';
         try {
           await db.$queryRaw`SELECT 1`;
         } catch (err) {
           if (!isDatabaseUnavailable(err)) throw err;
-          res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
-          return sendJson(res, 503, { status: 'unavailable', database: 'down', ...extra });
+          database = 'down';
         }
-        return sendJson(res, 200, { status: 'ok', database: 'ok', ...extra });
+        if (draining) return sendJson(res, 503, { status: 'draining', database, ...extra });
+        if (database === 'down') {
+          res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
+          return sendJson(res, 503, { status: 'unavailable', database, ...extra });
+        }
+        return sendJson(res, 200, { status: 'ok', database, ...extra });
       }
       if (await rest(req, res, url)) return;
       if (config.webRoot && (await serveStatic(config.webRoot, req, res, url))) return;
@@ -149,13 +164,18 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     services,
     db,
     appliedMigrations: applied,
+    drain() {
+      draining = true;
+    },
     close() {
       closing ??= (async () => {
+        draining = true;
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await closeSockets();
         services.pubsub.closeAll();
         await bus.close();
+        services.diagnostics.stop();
         await services.diagnostics.idle();
         setTimeout(() => server.closeAllConnections(), 2000).unref();
         await closed;

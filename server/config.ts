@@ -24,6 +24,19 @@ export interface ServerConfig {
   redisUrl: string | undefined;
   /** Prefix of this deployment's Redis channels, so two deployments can share one Redis. @default 'observer:' */
   redisPrefix: string;
+  /**
+   * How long a replica told to stop (SIGTERM) keeps serving while `/health` answers 503
+   * `draining`, so a load balancer takes it out before it closes. @default 2000
+   */
+  shutdownDrainMs: number;
+  /**
+   * How long a replica's claim to judge a session lasts without renewal, and how often each
+   * replica looks for sessions whose judge died (ms). @default 10000, 5000
+   */
+  judgeLeaseMs: number;
+  judgeSweepMs: number;
+  /** This replica's name in `/health` (`"replica"`), e.g. its index behind a balancer. @default undefined */
+  replicaId: string | undefined;
 }
 
 /** The defaults, for tests that start a server with a few overrides. */
@@ -39,6 +52,10 @@ export const defaultConfig: ServerConfig = {
   corsOrigins: [],
   redisUrl: undefined,
   redisPrefix: 'observer:',
+  shutdownDrainMs: 2000,
+  replicaId: undefined,
+  judgeLeaseMs: 10_000,
+  judgeSweepMs: 5_000,
 };
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -63,5 +80,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     redisUrl: env.REDIS_URL || undefined,
     redisPrefix: env.REDIS_PREFIX || defaultConfig.redisPrefix,
+    shutdownDrainMs: intFrom(env, 'SHUTDOWN_DRAIN_MS', defaultConfig.shutdownDrainMs),
+    replicaId: env.REPLICA_ID || undefined,
+    judgeLeaseMs: intFrom(env, 'JUDGE_LEASE_MS', defaultConfig.judgeLeaseMs),
+    judgeSweepMs: intFrom(env, 'JUDGE_SWEEP_MS', defaultConfig.judgeSweepMs),
   };
 }

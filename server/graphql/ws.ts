@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import type { Server } from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
@@ -6,10 +8,15 @@ import { WebSocketServer } from 'ws';
 import { isAllowedOrigin } from '../lib/origin.ts';
 import type { GraphQLContext } from './builder.ts';
 
+/** WebSocket close code for a server going away (RFC 6455). */
+const CloseCode = { GoingAway: 1001 } as const;
+/** How long closing WebSockets may take to answer the close frame. */
+const CLOSE_HANDSHAKE_MS = 1000;
+
 /**
  * graphql-ws on the same path and port as HTTP GraphQL, through yoga's `getEnveloped`, so
  * WebSocket operations get the same schema, context, limits and error masking.
- * @returns a function that closes every socket
+ * @returns a function that closes every socket with 1001 (Going Away)
  */
 export function attachWebSockets(
   server: Server,
@@ -66,6 +73,12 @@ export function attachWebSockets(
     wss,
   );
   return async () => {
+    // 1001 Going Away: graphql-ws clients retry it, reaching another replica behind a balancer.
+    const open = [...wss.clients];
+    const closed = Promise.all(open.map((client) => (client.readyState === client.CLOSED ? undefined : once(client, 'close'))));
+    for (const client of open) client.close(CloseCode.GoingAway, 'Going away');
+    // A client that does not answer the closing handshake is cut off (ws would wait 30 s for it).
+    await Promise.race([closed, delay(CLOSE_HANDSHAKE_MS, undefined, { ref: false })]);
     for (const client of wss.clients) client.terminate();
     await disposable.dispose();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
