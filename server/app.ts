@@ -121,7 +121,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       for (const [k, v] of Object.entries(corsHeaders(origin, config.corsOrigins))) res.setHeader(k, v);
       if (url.pathname === '/health' && req.method === 'GET') {
         const redis = bus.state();
-        const extra = { ...(redis === 'off' ? {} : { redis }), ...(config.replicaId === undefined ? {} : { replica: config.replicaId }) };
+        // Behind a balancer (a replica id is set): which replica answered, and how many WebSockets it holds.
+        const extra = {
+          ...(redis === 'off' ? {} : { redis }),
+          ...(config.replicaId === undefined ? {} : { replica: config.replicaId, websockets: sockets.connections() }),
+        };
         let database: 'ok' | 'down' = 'ok';
         try {
           await db.$queryRaw`SELECT 1`;
@@ -150,7 +154,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 
   const server: Server = createServer((req, res) => void handle(req, res));
   server.keepAliveTimeout = 65_000;
-  const closeSockets = attachWebSockets(server, yoga, { maxPayload: config.maxBodyBytes, corsOrigins: config.corsOrigins });
+  const sockets = attachWebSockets(server, yoga, { maxPayload: config.maxBodyBytes, corsOrigins: config.corsOrigins });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -172,7 +176,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         draining = true;
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        await closeSockets();
+        await sockets.close();
         services.pubsub.closeAll();
         await bus.close();
         services.diagnostics.stop();

@@ -1,5 +1,5 @@
 import type { Db, RawText } from './db/client.ts';
-import { DiagnosticsService, type ErrorReporter } from './domains/diagnostics/diagnostics.service.ts';
+import { DiagnosticsService, type ErrorReporter, type JudgeOptions } from './domains/diagnostics/diagnostics.service.ts';
 import { LogsService } from './domains/logs/logs.service.ts';
 import { ProjectsService } from './domains/projects/projects.service.ts';
 import { SessionRuntime } from './domains/sessions/session-runtime.ts';
@@ -23,7 +23,7 @@ export interface Services {
  * The services over an open database. `text` is how raw SQL writes a string (see
  * `OpenDatabase.text`; as it is by default).
  */
-export function createServices(db: Db, opts: { subscriberQueueLimit: number; reportError: ErrorReporter; text?: RawText; bus?: EventBus }): Services {
+export function createServices(db: Db, opts: { subscriberQueueLimit: number; reportError: ErrorReporter; text?: RawText; bus?: EventBus; judge?: JudgeOptions }): Services {
   const pubsub = new PubSub<Topics>(opts.subscriberQueueLimit, {
     sessionStatus: 'latest',
     sessionSteps: 'drop-oldest',
@@ -32,8 +32,8 @@ export function createServices(db: Db, opts: { subscriberQueueLimit: number; rep
   }, opts.bus);
   const runtime = new SessionRuntime(db, pubsub);
   const projects = new ProjectsService(db);
-  const diagnostics = new DiagnosticsService(db, runtime, opts.reportError, opts.text);
-  const sessions = new SessionsService(db, runtime, projects, diagnostics, pubsub);
+  const diagnostics = new DiagnosticsService(db, runtime, opts.reportError, opts.text, opts.judge);
+  const sessions = new SessionsService(db, runtime, projects, diagnostics, pubsub, opts.reportError);
   const steps = new StepsService(db, runtime, pubsub, diagnostics, opts.text);
   const logs = new LogsService(db, runtime, pubsub);
   return { projects, sessions, steps, logs, diagnostics, pubsub };

@@ -43,6 +43,27 @@ export class SessionHistory {
     this.unjudged = 0;
   }
 
+  /**
+   * After syncing from the database: how many steps of the window no diagnostic run has
+   * judged yet (steps stored by any replica), and the session's error-level log lines.
+   */
+  setUnjudged(steps: number, errorLogs: { total: number; sinceLastRun: number; recentMessages: readonly string[] }): void {
+    this.unjudged = steps;
+    this.errorsTotal = errorLogs.total;
+    this.errorsSinceRun = errorLogs.sinceLastRun;
+    this.errorMessages.splice(0, this.errorMessages.length, ...errorLogs.recentMessages.slice(-5));
+  }
+
+  /** The lowest finite training loss seen, remembered beyond the window (stored with the session). */
+  get bestLoss(): { value: number; stepIndex: number } | null {
+    return this.best;
+  }
+
+  /** Restores the best loss of steps outside the window (a lower one in the window wins). */
+  rememberBest(best: { value: number; stepIndex: number } | null): void {
+    if (best && (this.best === null || best.value < this.best.value)) this.best = best;
+  }
+
   /** Counts an error-level log line. */
   addErrorLog(message: string): void {
     this.errorsSinceRun++;

@@ -25,7 +25,7 @@ function readNumber(text: string | null): number | null {
   return typeof v === 'number' ? v : null;
 }
 
-export const toSessionView = (r: TrainSession, status?: SessionStatus): SessionView => ({
+export const toSessionView = (r: TrainSession): SessionView => ({
   id: r.id,
   projectId: r.projectId,
   runId: r.runId,
@@ -37,7 +37,8 @@ export const toSessionView = (r: TrainSession, status?: SessionStatus): SessionV
   pytorchVersion: r.pytorchVersion,
   config: readObject(r.config),
   metadata: readObject(r.metadata),
-  status: status ?? (r.status as SessionStatus),
+  status: r.status as SessionStatus,
+  statusVersion: r.statusVersion,
 });
 
 export const toModelView = (r: Model): ModelView => ({

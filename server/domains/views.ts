@@ -23,6 +23,8 @@ export interface SessionView {
   config: JsonObject | null;
   metadata: JsonObject | null;
   status: SessionStatus;
+  /** Grows by one with every status change (the version status events carry). */
+  statusVersion: number;
 }
 
 export interface ModelView {
@@ -100,6 +102,11 @@ export interface StatusEvent {
   sessionId: number;
   status: SessionStatus;
   previousStatus: SessionStatus;
+  /**
+   * The session's status version after this change (it grows by one per change): a client
+   * ignores an event whose version is not newer than the last one it applied.
+   */
+  version: number;
   /** The newest step judged when the change came from diagnostics, else the newest step recorded. */
   stepIndex: number | null;
   run: DiagnosticRunView | null;

@@ -22,7 +22,7 @@ export function attachWebSockets(
   server: Server,
   yoga: YogaServerInstance<Record<string, unknown>, GraphQLContext>,
   opts: { maxPayload: number; corsOrigins: readonly string[] },
-): () => Promise<void> {
+): { close: () => Promise<void>; connections: () => number } {
   const wss = new WebSocketServer({
     server,
     path: yoga.graphqlEndpoint,
@@ -72,7 +72,7 @@ export function attachWebSockets(
     },
     wss,
   );
-  return async () => {
+  const close = async () => {
     // 1001 Going Away: graphql-ws clients retry it, reaching another replica behind a balancer.
     const open = [...wss.clients];
     const closed = Promise.all(open.map((client) => (client.readyState === client.CLOSED ? undefined : once(client, 'close'))));
@@ -83,4 +83,5 @@ export function attachWebSockets(
     await disposable.dispose();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   };
+  return { close, connections: () => wss.clients.size };
 }

@@ -113,7 +113,29 @@ export class PubSub<Topics extends TopicMap> {
     bus.onMessage((m) => this.deliver(m.topic, m.id, m.event));
     bus.onGap(() => {
       for (const subs of this.subscribers.values()) for (const s of subs) s.markGap();
+      for (const [topic, resync] of this.resyncs) for (const id of this.idsOf(topic)) resync(id);
     });
+  }
+
+  private readonly resyncs = new Map<string, (id: string) => void>();
+
+  /**
+   * What to do for each subscribed id of `topic` after events may have been lost upstream
+   * (Redis was unreachable): e.g. read the current state from the database and `deliverHere` it.
+   */
+  onGap<K extends keyof Topics & string>(topic: K, resync: (id: string) => void): void {
+    this.resyncs.set(topic, resync);
+  }
+
+  /** The ids of `topic` that have subscribers in this process. */
+  private idsOf(topic: string): string[] {
+    const prefix = `${topic}:`;
+    return [...this.subscribers.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
+  }
+
+  /** Delivers an event to this process's subscribers only (a resync read from the database, not news for other replicas). */
+  deliverHere<K extends keyof Topics & string>(topic: K, id: number | string, event: Topics[K]): void {
+    this.deliver(topic, id, event);
   }
 
   private static key(topic: string, id: number | string): string {

@@ -1,51 +1,113 @@
 import type { Db, RawText } from '../../db/client.ts';
 import { issueKey, judge, MODEL_RULES, runRules, STEP_RULES, type Verdict } from '../../diagnostics/engine.ts';
-import type { DiagnosticContext } from '../../diagnostics/types.ts';
 import { PAGE, pageSize } from '../../lib/pagination.ts';
 import { toRunView } from '../mappers.ts';
-import type { SessionRuntime, SessionState } from '../sessions/session-runtime.ts';
-import { afterDiagnostics, type SessionStatus } from '../sessions/status.ts';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { Prisma } from '../../generated/prisma/client.ts';
+import { writeKeys, type SessionRecord, type SessionRuntime } from '../sessions/session-runtime.ts';
+import type { SessionStatus } from '../sessions/status.ts';
 import type { DiagnosticRunView, Page } from '../views.ts';
 import { RunWriter } from './run-writer.ts';
 
 /** Where an unexpected failure of a background run is reported. */
 export type ErrorReporter = (err: unknown, context: string) => void;
 
+/** How replicas share the judging of sessions. */
+export interface JudgeOptions {
+  /** This replica's name in the judge lease (unique per process). */
+  owner?: string;
+  /** How long a judge's lease lasts without renewal (ms); a replica that dies holding one is replaced after it. */
+  leaseMs?: number;
+  /** How often to look for sessions whose judge died (ms; 0: never, for tests that drive it). */
+  sweepMs?: number;
+}
+
+type StatusRow = { status: string; statusVersion: number | bigint };
+
 /**
- * Runs diagnostics off the request path, stores each run, and moves the session to
- * `pending` or back to `running`. Runs for one session never overlap: steps that arrive
- * during a run are judged by one more run right after it.
+ * Runs diagnostics off the request path, stores each run, and moves the session to `pending`
+ * or back to `running`. Whichever replica stored a step, the session's steps are judged once
+ * and in order: a replica judges a session only while it holds the session's lease (a
+ * conditional update of `judgeOwner`), judges every step stored after the last judged one
+ * (read from the database by sequence number), and lets go only when no step arrived
+ * meanwhile, so a step stored while another replica judges is seen by that judge. A lease of
+ * a replica that died expires; the sweep (every replica, at start and then periodically)
+ * takes over sessions left `analyzing`.
  */
 export class DiagnosticsService {
   private readonly inFlight = new Set<Promise<void>>();
+  /** Sessions this process is judging now. */
+  private readonly judging = new Set<number>();
   private readonly writer: RunWriter;
   /** How long the rules took for each of the last 1,000 runs (ms), for benchmarks and ops. */
   private readonly durations: number[] = [];
+  private readonly owner: string;
+  private readonly leaseMs: number;
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly db: Db,
     private readonly runtime: SessionRuntime,
     private readonly reportError: ErrorReporter,
     text?: RawText,
+    opts: JudgeOptions = {},
   ) {
     this.writer = new RunWriter(db, text);
+    this.owner = opts.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.leaseMs = opts.leaseMs ?? 10_000;
+    const sweepMs = opts.sweepMs ?? 5_000;
+    if (sweepMs > 0) {
+      this.sweeper = setInterval(() => this.sweepInBackground(), sweepMs);
+      this.sweeper.unref();
+      setImmediate(() => this.sweepInBackground());
+    }
   }
 
-  /** Schedules a run for the session's new steps (coalesced with one already running). */
-  schedule(state: SessionState): void {
-    if (state.diagnosing) {
-      state.rerun = true;
-      return;
-    }
-    state.diagnosing = true;
+  /** A sweep that shutdown waits for (see `idle`), skipped once stopped. */
+  private sweepInBackground(): void {
+    if (!this.sweeper) return;
+    const p: Promise<void> = this.sweep()
+      .then(() => {})
+      .catch((err) => this.reportError(err, 'diagnostics sweep'))
+      .finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+
+  /** Judges the session's new steps soon, here or (when another replica holds its lease) there. */
+  schedule(sessionId: number): void {
+    // The judge running here re-reads the session before it lets go, so it will see them.
+    if (this.judging.has(sessionId)) return;
+    this.judging.add(sessionId);
     const p = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.loop(state))
-      .catch((err) => this.reportError(err, `diagnostics for session ${state.id}`))
+      .then(() => this.judge(sessionId))
+      .catch((err) => this.reportError(err, `diagnostics for session ${sessionId}`))
       .finally(() => {
-        state.diagnosing = false;
+        this.judging.delete(sessionId);
         this.inFlight.delete(p);
       });
     this.inFlight.add(p);
+  }
+
+  /**
+   * Sessions whose judge is gone: left `analyzing` (or paused with steps not judged) with no
+   * live lease, e.g. by a replica killed between storing a step and judging it.
+   */
+  async sweep(): Promise<number> {
+    const now = Date.now();
+    const rows = await this.db.$queryRaw<{ id: number | bigint }[]>`
+      SELECT "id" FROM "TrainSession"
+      WHERE ("status" = 'analyzing' OR ("status" = 'paused' AND "stepSeq" > "judgedSeq"))
+        AND ("judgeUntil" IS NULL OR "judgeUntil" < ${now})
+      ORDER BY "id" LIMIT 100`;
+    for (const r of rows) this.schedule(Number(r.id));
+    return rows.length;
+  }
+
+  /** Stops the periodic sweep (shutdown). */
+  stop(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
   }
 
   private noteDuration(ms: number): void {
@@ -66,38 +128,113 @@ export class DiagnosticsService {
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
   }
 
-  private async loop(state: SessionState): Promise<void> {
-    do {
-      state.rerun = false;
-      const started = performance.now();
-      const ctx = state.history.takeContext();
-      const verdict = this.verdictFor(state, runRules(STEP_RULES, ctx));
-      this.noteDuration(performance.now() - started);
-      const stepIndex = state.history.latestStepIndex;
-      // Steps that came in meanwhile are judged next; stay `analyzing` for them unless pausing.
-      const settle = !state.rerun || verdict.pause;
-      const next = settle ? afterDiagnostics(state.status, verdict.pause) : state.status;
-      const run = await this.store(state.id, stepIndex, verdict, next);
-      if (settle && state.status === 'analyzing') await this.runtime.transition(state, next, 'diagnostics', { stepIndex, run });
-    } while (state.rerun && state.status === 'analyzing');
+  /** Takes the session's lease if nobody holds it (or the holder's expired). */
+  private async acquire(sessionId: number): Promise<boolean> {
+    const now = Date.now();
+    const n = await this.db.$executeRaw`
+      UPDATE "TrainSession" SET "judgeOwner" = ${this.owner}, "judgeUntil" = ${now + this.leaseMs}
+      WHERE "id" = ${sessionId} AND ("judgeOwner" IS NULL OR "judgeUntil" IS NULL OR "judgeUntil" < ${now})`;
+    return n > 0;
   }
 
-  /** Judges a registered model's architecture; a critical finding pauses before step 1. */
-  async judgeModel(state: SessionState): Promise<DiagnosticRunView> {
-    const ctx: DiagnosticContext = { ...state.history.takeContext(), newSteps: 0 };
-    const verdict = this.verdictFor(state, runRules(MODEL_RULES, ctx));
-    const next = verdict.pause && state.status === 'running' ? 'pending' : state.status;
-    const run = await this.store(state.id, null, verdict, next);
-    if (next !== state.status) await this.runtime.transition(state, next, 'diagnostics', { stepIndex: null, run });
-    return run;
+  private async judge(sessionId: number): Promise<void> {
+    if (!(await this.acquire(sessionId))) return;
+    let held = true;
+    try {
+      for (;;) {
+        const r = await this.runtime.read(sessionId);
+        if (r.judgeOwner !== this.owner) return void (held = false);
+        if (r.judgedSeq >= r.stepSeq) {
+          if (await this.release(r)) return void (held = false);
+          continue;
+        }
+        if (!(await this.judgeOnce(r))) continue;
+      }
+    } finally {
+      if (held)
+        await this.db.trainSession
+          .updateMany({ where: { id: sessionId, judgeOwner: this.owner }, data: { judgeOwner: null, judgeUntil: null } })
+          .catch((err) => this.reportError(err, `releasing the diagnostics lease of session ${sessionId}`));
+    }
   }
 
-  /** Re-arms issues that went away, then judges against what the user already resumed past. */
-  private verdictFor(state: SessionState, issues: ReturnType<typeof runRules>): Verdict {
-    const keys = new Set(issues.map(issueKey));
-    for (const k of state.acknowledged) if (!keys.has(k)) state.acknowledged.delete(k);
-    state.lastIssueKeys = keys;
-    return judge(issues, state.acknowledged);
+  /**
+   * Lets go of the lease when no step arrived since `r` was read, settling a session left
+   * `analyzing` with nothing to judge (a batch of duplicates only) back to `running`.
+   */
+  private async release(r: SessionRecord): Promise<boolean> {
+    const [row] = await this.db.$queryRaw<StatusRow[]>`
+      UPDATE "TrainSession" SET "judgeOwner" = NULL, "judgeUntil" = NULL,
+        "status" = CASE WHEN "status" = 'analyzing' THEN 'running' ELSE "status" END,
+        "statusVersion" = "statusVersion" + CASE WHEN "status" = 'analyzing' THEN 1 ELSE 0 END
+      WHERE "id" = ${r.id} AND "judgeOwner" = ${this.owner} AND "stepSeq" = ${r.stepSeq}
+      RETURNING "status", "statusVersion"`;
+    if (!row) return false;
+    const version = Number(row.statusVersion);
+    if (version !== r.statusVersion)
+      this.runtime.publishStatus({
+        sessionId: r.id,
+        status: row.status as SessionStatus,
+        previousStatus: r.status,
+        version,
+        stepIndex: await this.runtime.latestStepIndex(r.id),
+        run: null,
+        reason: 'diagnostics',
+        at: new Date(),
+      });
+    return true;
+  }
+
+  /**
+   * One run over the steps not judged yet. Its outcome (the judged position, the issues a
+   * resume acknowledges, the status) is committed in one update, only while this replica
+   * holds the lease and nobody changed the status since `r` was read; false when it did not
+   * commit (the caller reads the session again).
+   */
+  private async judgeOnce(r: SessionRecord): Promise<boolean> {
+    const { ctx, seq, latestStepIndex, bestLoss } = await this.runtime.context(r);
+    const started = performance.now();
+    const issues = runRules(STEP_RULES, ctx);
+    const { verdict, keys, acknowledged } = verdictFor(issues, r.acknowledged);
+    this.noteDuration(performance.now() - started);
+    const next: SessionStatus = verdict.pause ? 'pending' : 'running';
+    // Pausing settles at once; otherwise the session stays `analyzing` while newer steps wait.
+    const settles = Prisma.sql`"status" = 'analyzing' AND (${Prisma.raw(verdict.pause ? 'TRUE' : 'FALSE')} OR "stepSeq" <= ${seq})`;
+    const [row] = await this.db.$queryRaw<StatusRow[]>`
+      UPDATE "TrainSession" SET
+        "judgedSeq" = ${seq}, "judgedErrorLogs" = ${r.errorLogs},
+        "acknowledged" = ${writeKeys(acknowledged)}, "lastIssueKeys" = ${writeKeys(keys)},
+        "bestLoss" = ${bestLoss?.value ?? null}, "bestLossStep" = ${bestLoss?.stepIndex ?? null},
+        "judgeUntil" = ${Date.now() + this.leaseMs},
+        "status" = CASE WHEN ${settles} THEN ${next} ELSE "status" END,
+        "statusVersion" = "statusVersion" + CASE WHEN ${settles} THEN 1 ELSE 0 END
+      WHERE "id" = ${r.id} AND "judgeOwner" = ${this.owner} AND "statusVersion" = ${r.statusVersion}
+      RETURNING "status", "statusVersion"`;
+    if (!row) return false;
+    const status = row.status as SessionStatus;
+    const run = await this.store(r.id, latestStepIndex, verdict, status);
+    const version = Number(row.statusVersion);
+    if (version !== r.statusVersion)
+      this.runtime.publishStatus({ sessionId: r.id, status, previousStatus: r.status, version, stepIndex: latestStepIndex, run, reason: 'diagnostics', at: new Date() });
+    return true;
+  }
+
+  /** Judges a registered model's architecture; a critical finding pauses a running session before step 1. */
+  async judgeModel(sessionId: number): Promise<DiagnosticRunView> {
+    const r = await this.runtime.read(sessionId);
+    const { ctx } = await this.runtime.context(r);
+    const { verdict, keys, acknowledged } = verdictFor(runRules(MODEL_RULES, { ...ctx, newSteps: 0 }), r.acknowledged);
+    let status = r.status;
+    if (verdict.pause) {
+      const after = await this.runtime.transition(
+        sessionId,
+        (now) => (now.status === 'running' ? { to: 'pending', data: { lastIssueKeys: writeKeys(keys), acknowledged: writeKeys(acknowledged) } } : null),
+        'diagnostics',
+        { stepIndex: null, run: null },
+      );
+      status = after.status;
+    }
+    return this.store(sessionId, null, verdict, status);
   }
 
   /** Stores a run (batched with the other sessions' runs of the same moment). */
@@ -130,7 +267,7 @@ export class DiagnosticsService {
 
   /** Runs of a session, newest first, before the cursor (a run id). */
   async runs(sessionId: number, opts: { first?: number | null; after?: number | null; withIssuesOnly?: boolean | null }): Promise<Page<DiagnosticRunView>> {
-    await this.runtime.state(sessionId);
+    await this.runtime.projectOf(sessionId);
     const take = pageSize(opts.first, PAGE.diagnostics);
     const rows = await this.db.diagnosticRun.findMany({
       where: { sessionId, ...(opts.after != null ? { id: { lt: opts.after } } : {}), ...(opts.withIssuesOnly ? { issueCount: { gt: 0 } } : {}) },
@@ -147,4 +284,11 @@ export class DiagnosticsService {
     const row = await this.db.diagnosticRun.findFirst({ where: { sessionId }, orderBy: { id: 'desc' }, include: { issues: true } });
     return row ? toRunView(row) : null;
   }
+}
+
+/** Re-arms acknowledged issues that went away, then judges against those still acknowledged. */
+function verdictFor(issues: ReturnType<typeof runRules>, acknowledgedBefore: readonly string[]): { verdict: Verdict; keys: Set<string>; acknowledged: Set<string> } {
+  const keys = new Set(issues.map(issueKey));
+  const acknowledged = new Set(acknowledgedBefore.filter((k) => keys.has(k)));
+  return { verdict: judge(issues, acknowledged), keys, acknowledged };
 }

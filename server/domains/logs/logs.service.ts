@@ -27,15 +27,18 @@ export class LogsService {
   }
 
   private async store(sessionId: number, logs: ReturnType<typeof logInput.parse>[]): Promise<LogView[]> {
-    const state = await this.runtime.state(sessionId);
-    const rows = await this.db.sessionLog.createManyAndReturn({
-      data: logs.map((l) => ({ sessionId, ts: l.ts ?? null, level: l.level, msg: l.msg, module: l.module ?? null, lineno: l.lineno ?? null, kind: l.kind })),
-    });
+    await this.runtime.projectOf(sessionId);
+    const data = logs.map((l) => ({ sessionId, ts: l.ts ?? null, level: l.level, msg: l.msg, module: l.module ?? null, lineno: l.lineno ?? null, kind: l.kind }));
+    const errors = data.filter((l) => ERROR_LEVELS.has(l.level)).length;
+    // Error lines are counted with the session, for the next diagnostic run on any replica.
+    const rows = errors
+      ? (await this.db.$transaction([
+          this.db.sessionLog.createManyAndReturn({ data }),
+          this.db.trainSession.update({ where: { id: sessionId }, data: { errorLogs: { increment: errors } }, select: { id: true } }),
+        ]))[0]
+      : await this.db.sessionLog.createManyAndReturn({ data });
     const views = rows.map(toLogView);
-    for (const v of views) {
-      if (ERROR_LEVELS.has(v.level)) state.history.addErrorLog(v.msg);
-      this.pubsub.publish('sessionLogs', sessionId, v);
-    }
+    for (const v of views) this.pubsub.publish('sessionLogs', sessionId, v);
     return views;
   }
 
@@ -43,7 +46,7 @@ export class LogsService {
   async list(sessionId: number, opts: { first?: number | null; after?: number | null; levels?: string[] | null; last?: number | null }): Promise<Page<LogView>> {
     // Bounded as sent (a level is at most 16 characters before it is upper-cased, as when stored).
     const levels = filterList(opts.levels, 'level', 16)?.map((l) => l.toUpperCase()) ?? null;
-    await this.runtime.state(sessionId);
+    await this.runtime.projectOf(sessionId);
     const where = { sessionId, ...(levels ? { level: { in: levels } } : {}) };
     if (opts.last != null) {
       const rows = await this.db.sessionLog.findMany({ where, orderBy: { id: 'desc' }, take: pageSize(opts.last, PAGE.logs, 'last') });
@@ -61,7 +64,7 @@ export class LogsService {
 
   /** New log lines of a session as they are stored. @throws DomainError NOT_FOUND */
   async watch(sessionId: number): Promise<AsyncIterableIterator<Delivered<LogView>>> {
-    await this.runtime.state(sessionId);
+    await this.runtime.projectOf(sessionId);
     return this.pubsub.subscribe('sessionLogs', sessionId);
   }
 }

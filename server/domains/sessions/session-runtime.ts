@@ -1,149 +1,256 @@
 import type { Db } from '../../db/client.ts';
-import { HISTORY_WINDOW, EARLY_WINDOW, SessionHistory } from '../../diagnostics/history.ts';
-import { notFound } from '../../errors.ts';
+import { EARLY_WINDOW, HISTORY_WINDOW, SessionHistory } from '../../diagnostics/history.ts';
+import type { DiagnosticContext } from '../../diagnostics/types.ts';
+import { DomainError, ErrorCode, notFound } from '../../errors.ts';
+import type { TrainSession } from '../../generated/prisma/client.ts';
 import type { PubSub } from '../../lib/pubsub.ts';
+import { ERROR_LEVELS } from '../logs/logs.schemas.ts';
 import { readObject, toStepRecord, toStepView } from '../mappers.ts';
-import type { DiagnosticRunView, Topics } from '../views.ts';
+import type { DiagnosticRunView, StatusEvent, Topics } from '../views.ts';
 import { isTerminal, type SessionStatus } from './status.ts';
 
-/** What the server keeps in memory about a live session. */
-export interface SessionState {
-  readonly id: number;
-  readonly projectId: number;
-  /** The authoritative status; `analyzing` lives only here, the others are also stored. */
+/**
+ * What the status machine knows of a session, read from the database: the one source of
+ * truth that every replica shares. A replica's memory holds only caches it can drop.
+ */
+export interface SessionRecord {
+  id: number;
+  projectId: number;
   status: SessionStatus;
-  /** The status last written to the database. */
-  storedStatus: SessionStatus;
-  readonly history: SessionHistory;
-  /** Issues (rule@layer) the user resumed past; they do not pause again while they persist. */
-  readonly acknowledged: Set<string>;
-  /** Issues of the latest diagnostic run. */
-  lastIssueKeys: Set<string>;
-  /** A diagnostic run is in flight, and whether steps arrived during it. */
-  diagnosing: boolean;
-  rerun: boolean;
+  /** Bumped by every status change; status events carry it. */
+  statusVersion: number;
+  /** Issue keys a person resumed past (they do not pause again while they persist). */
+  acknowledged: string[];
+  /** Issue keys of the latest diagnostic run (what a resume acknowledges). */
+  lastIssueKeys: string[];
+  /** Sequence numbers reserved for steps so far, and how far diagnostics have judged. */
+  stepSeq: number;
+  judgedSeq: number;
+  errorLogs: number;
+  judgedErrorLogs: number;
+  modelRevision: number;
+  bestLoss: { value: number; stepIndex: number } | null;
+  /** The replica judging the session now (null when none), until when (epoch ms). */
+  judgeOwner: string | null;
+  judgeUntil: number | null;
+}
+
+export const toRecord = (r: TrainSession): SessionRecord => ({
+  id: r.id,
+  projectId: r.projectId,
+  status: r.status as SessionStatus,
+  statusVersion: r.statusVersion,
+  acknowledged: readKeys(r.acknowledged),
+  lastIssueKeys: readKeys(r.lastIssueKeys),
+  stepSeq: r.stepSeq,
+  judgedSeq: r.judgedSeq,
+  errorLogs: r.errorLogs,
+  judgedErrorLogs: r.judgedErrorLogs,
+  modelRevision: r.modelRevision,
+  bestLoss: r.bestLoss !== null && r.bestLossStep !== null ? { value: r.bestLoss, stepIndex: r.bestLossStep } : null,
+  judgeOwner: r.judgeOwner,
+  judgeUntil: r.judgeUntil,
+});
+
+function readKeys(text: string | null): string[] {
+  if (!text) return [];
+  const v: unknown = JSON.parse(text);
+  return Array.isArray(v) ? v.filter((k): k is string => typeof k === 'string') : [];
+}
+
+export const writeKeys = (keys: Iterable<string>): string => JSON.stringify([...keys].sort());
+
+/** A status change a caller decided on, from the record it saw. */
+export interface Change {
+  to: SessionStatus;
+  /** Other columns written in the same conditional update (e.g. `acknowledged`). */
+  data?: { acknowledged?: string; lastIssueKeys?: string };
+}
+
+/** A session's diagnostic history as this replica caches it, synced from the database by sequence number. */
+interface CachedHistory {
+  history: SessionHistory;
+  /** Every step with a sequence number up to this one is in `history`. */
+  seq: number;
+  modelRevision: number;
+  errorLogs: number;
+  recentErrors: string[];
+  /** Serialises syncs of this entry within the process. */
+  lock: Promise<unknown>;
+}
+
+/** A diagnostic context synced to the database, and how far it reaches. */
+export interface SyncedContext {
+  ctx: DiagnosticContext;
+  /** The highest step sequence number the context holds (what a run judged). */
+  seq: number;
+  latestStepIndex: number | null;
+  bestLoss: { value: number; stepIndex: number } | null;
 }
 
 const MAX_CACHED = 2000;
+/** Attempts at a conditional status update before giving up (each failure means another writer moved first). */
+const MAX_ATTEMPTS = 50;
 
 /**
- * Session states in memory, loaded once per session from the database, and the one place
- * that changes a session's status (storing and publishing it).
+ * The session status machine over the database, and this replica's caches: which sessions
+ * exist (sessions are never deleted, so that one cannot go stale) and each session's recent
+ * history for diagnostics, refreshed by reading only the steps it lacks.
  */
 export class SessionRuntime {
-  private readonly states = new Map<number, Promise<SessionState>>();
+  private readonly projects = new Map<number, number>();
+  private readonly histories = new Map<number, CachedHistory>();
 
   constructor(
     private readonly db: Db,
     private readonly pubsub: PubSub<Topics>,
   ) {}
 
-  /**
-   * The state of a session, loading it (and its recent history) on first use.
-   * @throws DomainError NOT_FOUND
-   */
-  state(id: number): Promise<SessionState> {
-    const cached = this.states.get(id);
-    if (cached) {
-      this.states.delete(id);
-      this.states.set(id, cached);
-      return cached;
-    }
-    const loading = this.load(id);
-    this.states.set(id, loading);
-    loading.catch(() => this.states.delete(id));
-    this.evict();
-    return loading;
-  }
-
-  /** The in-memory status when the session is loaded; undefined otherwise. */
-  async cachedStatus(id: number): Promise<SessionStatus | undefined> {
-    const s = this.states.get(id);
-    return s ? (await s).status : undefined;
-  }
-
-  /** Registers a session just created (no need to read it back). */
-  adopt(id: number, projectId: number, status: SessionStatus): SessionState {
-    const state = newState(id, projectId, status);
-    this.states.set(id, Promise.resolve(state));
-    this.evict();
-    return state;
-  }
-
-  private evict(): void {
-    if (this.states.size <= MAX_CACHED) return;
-    for (const [id] of this.states) {
-      this.states.delete(id);
-      if (this.states.size <= MAX_CACHED) break;
-    }
-  }
-
-  private async load(id: number): Promise<SessionState> {
-    const row = await this.db.trainSession.findUnique({ where: { id }, include: { model: true } });
+  /** The session's project, from memory after the first time. @throws DomainError NOT_FOUND */
+  async projectOf(id: number): Promise<number> {
+    const known = this.projects.get(id);
+    if (known !== undefined) return known;
+    const row = await this.db.trainSession.findUnique({ where: { id }, select: { projectId: true } });
     if (!row) throw notFound('Session', id);
-    // A crash can leave no trace of `analyzing` (never stored); the next step re-runs diagnostics.
-    const state = newState(row.id, row.projectId, row.status as SessionStatus);
-    const [recent, early, count] = await Promise.all([
-      this.db.trainStep.findMany({ where: { sessionId: id }, orderBy: { stepIndex: 'desc' }, take: HISTORY_WINDOW }),
-      this.db.trainStep.findMany({ where: { sessionId: id }, orderBy: { stepIndex: 'asc' }, take: EARLY_WINDOW }),
-      this.db.trainStep.count({ where: { sessionId: id } }),
-    ]);
-    const seen = new Set<number>();
-    for (const r of [...early, ...recent.reverse()]) {
-      if (seen.has(r.stepIndex)) continue;
-      seen.add(r.stepIndex);
-      state.history.add(toStepRecord(toStepView(r)));
-    }
-    state.history.restore(count);
-    if (row.model) state.history.model = { architecture: readObject(row.model.architecture), hyperparameters: readObject(row.model.hyperparameters) };
-    return state;
+    this.remember(id, row.projectId);
+    return row.projectId;
+  }
+
+  /** The session's status-machine record, read from the database. @throws DomainError NOT_FOUND */
+  async read(id: number): Promise<SessionRecord> {
+    const row = await this.db.trainSession.findUnique({ where: { id } });
+    if (!row) throw notFound('Session', id);
+    this.remember(id, row.projectId);
+    return toRecord(row);
+  }
+
+  /** Registers a session just created. */
+  remember(id: number, projectId: number): void {
+    if (this.projects.has(id)) return;
+    this.projects.set(id, projectId);
+    if (this.projects.size > MAX_CACHED * 10) this.projects.delete(this.projects.keys().next().value!);
   }
 
   /**
-   * Moves a session to `to`: in memory at once, in the database when the status is one
-   * that outlives the process, and to `sessionStatus` subscribers.
+   * Moves a session by a conditional update on its status version: `decide` sees the stored
+   * record and returns the change (or null for none, or throws, e.g. CONFLICT). When another
+   * writer moved first, the record is read again and `decide` asked again, so two replicas
+   * never overwrite each other's transition. Publishes the change with its new version.
    */
   async transition(
-    state: SessionState,
-    to: SessionStatus,
+    id: number,
+    decide: (r: SessionRecord) => Change | null,
     reason: string,
     extra: { stepIndex?: number | null; run?: DiagnosticRunView | null } = {},
-  ): Promise<void> {
-    const previousStatus = state.status;
-    if (previousStatus === to) return;
-    state.status = to;
-    if (to !== 'analyzing' && to !== state.storedStatus) {
-      const stored = to;
-      state.storedStatus = stored;
-      await this.db.trainSession.update({
-        where: { id: state.id },
-        data: { status: stored, ...(isTerminal(stored) ? { endedAt: new Date() } : {}) },
+  ): Promise<SessionRecord> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const r = await this.read(id);
+      const change = decide(r);
+      if (!change || change.to === r.status) return r;
+      const { count } = await this.db.trainSession.updateMany({
+        where: { id, statusVersion: r.statusVersion },
+        data: { ...change.data, status: change.to, statusVersion: { increment: 1 }, ...(isTerminal(change.to) ? { endedAt: new Date() } : {}) },
       });
+      if (count === 0) continue;
+      const stepIndex = extra.stepIndex !== undefined ? extra.stepIndex : await this.latestStepIndex(id);
+      this.publishStatus({ sessionId: id, status: change.to, previousStatus: r.status, version: r.statusVersion + 1, stepIndex, run: extra.run ?? null, reason, at: new Date() });
+      return { ...r, status: change.to, statusVersion: r.statusVersion + 1 };
     }
-    this.pubsub.publish('sessionStatus', state.id, {
-      sessionId: state.id,
-      status: to,
-      previousStatus,
-      stepIndex: extra.stepIndex ?? state.history.latestStepIndex,
-      run: extra.run ?? null,
-      reason,
-      at: new Date(),
-    });
+    throw new DomainError(ErrorCode.CONFLICT, `The status of session ${id} kept changing; try again`, { sessionId: id });
   }
-}
 
-function newState(id: number, projectId: number, status: SessionStatus): SessionState {
-  // `analyzing` is never stored, but a database from elsewhere may hold it.
-  const live = status === 'analyzing' ? 'running' : status;
-  return {
-    id,
-    projectId,
-    status: live,
-    storedStatus: status,
-    history: new SessionHistory(),
-    acknowledged: new Set(),
-    lastIssueKeys: new Set(),
-    diagnosing: false,
-    rerun: false,
-  };
+  /** Publishes a status change that was committed (by a transition or a diagnostic run). */
+  publishStatus(event: StatusEvent): void {
+    this.pubsub.publish('sessionStatus', event.sessionId, event);
+  }
+
+  /** The newest step index of a session, from the cache when it holds the session, else one indexed read. */
+  async latestStepIndex(id: number): Promise<number | null> {
+    const cached = this.histories.get(id);
+    if (cached) return cached.history.latestStepIndex;
+    const row = await this.db.trainStep.findFirst({ where: { sessionId: id }, orderBy: { stepIndex: 'desc' }, select: { stepIndex: true } });
+    return row?.stepIndex ?? null;
+  }
+
+  /**
+   * The session's diagnostic context as of the record (or newer): the cached history plus
+   * the steps stored since (by any replica), read by sequence number; the whole window again
+   * only when the cache is missing or too far behind. Steps not yet judged (`record.judgedSeq`)
+   * count as new.
+   */
+  context(r: SessionRecord): Promise<SyncedContext> {
+    let entry = this.histories.get(r.id);
+    if (entry) {
+      this.histories.delete(r.id);
+      this.histories.set(r.id, entry);
+    } else {
+      entry = { history: new SessionHistory(), seq: -1, modelRevision: -1, errorLogs: -1, recentErrors: [], lock: Promise.resolve() };
+      this.histories.set(r.id, entry);
+      if (this.histories.size > MAX_CACHED) this.histories.delete(this.histories.keys().next().value!);
+    }
+    const e = entry;
+    const run = e.lock.then(() => this.sync(e, r));
+    e.lock = run.catch(() => {});
+    return run;
+  }
+
+  private async sync(e: CachedHistory, r: SessionRecord): Promise<SyncedContext> {
+    let unjudged: number;
+    // A cache that may hold unjudged steps of a run that did not commit, or that is far behind, is rebuilt.
+    if (e.seq < 0 || e.seq > r.judgedSeq || r.stepSeq - e.seq > HISTORY_WINDOW) {
+      unjudged = await this.reload(e, r);
+    } else {
+      const rows = await this.db.trainStep.findMany({ where: { sessionId: r.id, seq: { gt: e.seq } }, orderBy: { seq: 'asc' } });
+      unjudged = 0;
+      for (const row of rows) {
+        e.history.add(toStepRecord(toStepView(row)));
+        e.seq = Math.max(e.seq, row.seq);
+        if (row.seq > r.judgedSeq) unjudged++;
+      }
+      // Every number reserved up to the record's committed with its rows (or stood for a duplicate).
+      e.seq = Math.max(e.seq, r.stepSeq);
+    }
+    if (e.modelRevision !== r.modelRevision) {
+      const model = await this.db.model.findUnique({ where: { sessionId: r.id } });
+      e.history.model = model ? { architecture: readObject(model.architecture), hyperparameters: readObject(model.hyperparameters) } : null;
+      e.modelRevision = r.modelRevision;
+    }
+    if (e.errorLogs !== r.errorLogs) {
+      const lines = await this.db.sessionLog.findMany({
+        where: { sessionId: r.id, level: { in: [...ERROR_LEVELS] } },
+        orderBy: { id: 'desc' },
+        take: 5,
+        select: { msg: true },
+      });
+      e.recentErrors = lines.reverse().map((l) => l.msg);
+      e.errorLogs = r.errorLogs;
+    }
+    e.history.rememberBest(r.bestLoss);
+    e.history.setUnjudged(unjudged, { total: r.errorLogs, sinceLastRun: Math.max(0, r.errorLogs - r.judgedErrorLogs), recentMessages: e.recentErrors });
+    return { ctx: e.history.takeContext(), seq: Math.max(e.seq, 0), latestStepIndex: e.history.latestStepIndex, bestLoss: e.history.bestLoss };
+  }
+
+  /** Reads the session's first and latest steps (bounded), replacing the cached history. */
+  private async reload(e: CachedHistory, r: SessionRecord): Promise<number> {
+    const fresh = new SessionHistory();
+    const [recent, early, count] = await Promise.all([
+      this.db.trainStep.findMany({ where: { sessionId: r.id }, orderBy: { stepIndex: 'desc' }, take: HISTORY_WINDOW }),
+      this.db.trainStep.findMany({ where: { sessionId: r.id }, orderBy: { stepIndex: 'asc' }, take: EARLY_WINDOW }),
+      this.db.trainStep.count({ where: { sessionId: r.id } }),
+    ]);
+    const seen = new Set<number>();
+    let seq = 0;
+    let unjudged = 0;
+    for (const row of [...early, ...recent.reverse()]) {
+      if (seen.has(row.stepIndex)) continue;
+      seen.add(row.stepIndex);
+      fresh.add(toStepRecord(toStepView(row)));
+      seq = Math.max(seq, row.seq);
+      if (row.seq > r.judgedSeq) unjudged++;
+    }
+    fresh.restore(count);
+    // The reads come after the record's: every step numbered up to `r.stepSeq` is in them or older than the window.
+    Object.assign(e, { history: fresh, seq: Math.max(seq, r.stepSeq), modelRevision: -1, errorLogs: -1 });
+    return unjudged;
+  }
 }

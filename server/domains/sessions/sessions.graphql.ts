@@ -71,6 +71,7 @@ SessionRef.implement({
     config: t.expose('config', { type: 'JSON', nullable: true }),
     metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
     status: t.field({ type: SessionStatusEnum, resolve: (s) => s.status }),
+    statusVersion: t.exposeInt('statusVersion', { description: 'Grows by one with every status change; status events carry it as `version`.' }),
     model: t.field({ type: ModelRef, nullable: true, resolve: (s, _a, { services }) => services.sessions.model(s.id) }),
     stepCount: t.int({ resolve: (s, _a, { services }) => services.steps.count(s.id) }),
     steps: t.field({
@@ -139,7 +140,7 @@ builder.queryFields((t) => ({
   }),
   sessions: t.field({
     type: SessionPage,
-    description: 'Sessions newest first, at most `first` (1 to 500, default 50); pass `pageInfo.endCursor` as `after` for the next page. `status: running` and `analyzing` select the same sessions.',
+    description: 'Sessions newest first, at most `first` (1 to 500, default 50); pass `pageInfo.endCursor` as `after` for the next page. `status: running` also selects sessions `analyzing` (judging their newest steps).',
     args: { projectId: t.arg.int(), status: t.arg({ type: SessionStatusEnum }), first: t.arg.int(), after: t.arg.int() },
     resolve: async (_r, args, { services }) => {
       const page = await services.sessions.list({ ...args, first: args.first ?? undefined });
@@ -172,6 +173,9 @@ StatusEventRef.implement({
     sessionId: t.exposeInt('sessionId'),
     status: t.field({ type: SessionStatusEnum, resolve: (e) => e.status }),
     previousStatus: t.field({ type: SessionStatusEnum, resolve: (e) => e.previousStatus }),
+    version: t.exposeInt('version', {
+      description: "The session's status version after this change (one more per change, across replicas): ignore an event whose version is not newer than the last one applied.",
+    }),
     stepIndex: t.exposeInt('stepIndex', { nullable: true }),
     reason: t.exposeString('reason'),
     at: t.expose('at', { type: 'DateTime' }),

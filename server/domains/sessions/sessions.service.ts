@@ -1,5 +1,5 @@
 import type { Db } from '../../db/client.ts';
-import type { TrainSession } from '../../generated/prisma/client.ts';
+import { isDatabaseUnavailable } from '../../db/unavailable.ts';
 import { notFound } from '../../errors.ts';
 import { stringifyExtendedJson } from '../../lib/extended-json.ts';
 import { prepend, type Delivered, type PubSub } from '../../lib/pubsub.ts';
@@ -9,7 +9,7 @@ import type { DiagnosticsService } from '../diagnostics/diagnostics.service.ts';
 import { toModelView, toSessionView } from '../mappers.ts';
 import type { ProjectsService } from '../projects/projects.service.ts';
 import type { DiagnosticRunView, ModelView, Page, SessionView, StatusEvent, Topics } from '../views.ts';
-import type { SessionRuntime } from './session-runtime.ts';
+import { writeKeys, type SessionRuntime } from './session-runtime.ts';
 import { createSessionInput, listSessionsInput, registerModelInput, sessionActionInput, type ListSessionsInput } from './sessions.schemas.ts';
 import { applyAction, type SessionAction, type SessionStatus } from './status.ts';
 
@@ -23,7 +23,33 @@ export class SessionsService {
     private readonly projects: ProjectsService,
     private readonly diagnostics: DiagnosticsService,
     private readonly pubsub: PubSub<Topics>,
-  ) {}
+    reportError: (err: unknown, context: string) => void = () => {},
+  ) {
+    // Status changes may have been lost while Redis was away: each subscriber gets the stored status
+    // (dropped by its subscription unless newer than the last it received).
+    pubsub.onGap('sessionStatus', (id) =>
+      void this.currentStatus(Number(id)).then(
+        (e) => pubsub.deliverHere('sessionStatus', id, { ...e, reason: 'resync' }),
+        // The database may be down as well: the subscriber then hears the next change.
+        (err) => isDatabaseUnavailable(err) || reportError(err, `status resync of session ${id}`),
+      ),
+    );
+  }
+
+  /** The stored status as a status event (what a new subscriber starts with). */
+  private async currentStatus(sessionId: number): Promise<StatusEvent> {
+    const r = await this.runtime.read(sessionId);
+    return {
+      sessionId,
+      status: r.status,
+      previousStatus: r.status,
+      version: r.statusVersion,
+      stepIndex: await this.runtime.latestStepIndex(sessionId),
+      run: null,
+      reason: 'current',
+      at: new Date(),
+    };
+  }
 
   /**
    * Creates a running session in a project; `runId` defaults to `{projectId}_{runName}`.
@@ -46,7 +72,7 @@ export class SessionsService {
         status: 'running',
       },
     });
-    this.runtime.adopt(row.id, projectId, 'running');
+    this.runtime.remember(row.id, projectId);
     const view = toSessionView(row);
     this.pubsub.publish('sessionCreated', 0, view);
     return view;
@@ -56,13 +82,14 @@ export class SessionsService {
   async get(id: number): Promise<SessionView> {
     const row = await this.db.trainSession.findUnique({ where: { id } });
     if (!row) throw notFound('Session', id);
-    return toSessionView(row, await this.runtime.cachedStatus(id));
+    this.runtime.remember(id, row.projectId);
+    return toSessionView(row);
   }
 
   /**
    * Sessions, newest first, filtered by project and status in the query (so pages are full);
-   * `after` is a session id cursor. `running` and `analyzing` select the same sessions: a
-   * running session is `analyzing` for the moment its newest steps are judged.
+   * `after` is a session id cursor. `running` also selects sessions `analyzing`: a running
+   * session is `analyzing` for the moment its newest steps are judged.
    */
   async list(input: ListSessionsInput): Promise<Page<SessionView>> {
     const q = parseInput(listSessionsInput, input, 'sessions query');
@@ -71,23 +98,17 @@ export class SessionsService {
       where: {
         ...(q.projectId != null ? { projectId: q.projectId } : {}),
         ...(q.after != null ? { id: { lt: q.after } } : {}),
-        // `analyzing` is never stored: such sessions are stored as running.
-        ...(q.status ? { status: q.status === 'analyzing' ? 'running' : q.status } : {}),
+        ...(q.status ? { status: q.status === 'running' ? { in: ['running', 'analyzing'] } : q.status } : {}),
       },
       orderBy: { id: 'desc' },
       take: take + 1,
     });
-    const items = await this.withLiveStatus(rows.slice(0, take));
-    return { items, nextCursor: rows.length > take ? rows[take - 1]!.id : null };
-  }
-
-  private withLiveStatus(rows: TrainSession[]): Promise<SessionView[]> {
-    return Promise.all(rows.map(async (r) => toSessionView(r, await this.runtime.cachedStatus(r.id))));
+    return { items: rows.slice(0, take).map(toSessionView), nextCursor: rows.length > take ? rows[take - 1]!.id : null };
   }
 
   /** The session's current status. @throws DomainError NOT_FOUND */
   async status(id: number): Promise<SessionStatus> {
-    return (await this.runtime.state(id)).status;
+    return (await this.runtime.read(id)).status;
   }
 
   /**
@@ -96,11 +117,14 @@ export class SessionsService {
    */
   async registerModel(sessionId: number, input: unknown): Promise<{ model: ModelView; diagnostics: DiagnosticRunView }> {
     const m = parseInput(registerModelInput, input, 'model');
-    const state = await this.runtime.state(sessionId);
+    await this.runtime.projectOf(sessionId);
     const data = { architecture: json(m.architecture), hyperparameters: json(m.hyperparameters) };
-    const row = await this.db.model.upsert({ where: { sessionId }, create: { sessionId, ...data }, update: data });
-    state.history.model = { architecture: m.architecture ?? null, hyperparameters: m.hyperparameters ?? null };
-    const diagnostics = await this.diagnostics.judgeModel(state);
+    const [row] = await this.db.$transaction([
+      this.db.model.upsert({ where: { sessionId }, create: { sessionId, ...data }, update: data }),
+      // Every replica's cached history re-reads the model when this changes.
+      this.db.trainSession.update({ where: { id: sessionId }, data: { modelRevision: { increment: 1 } } }),
+    ]);
+    const diagnostics = await this.diagnostics.judgeModel(sessionId);
     return { model: toModelView(row), diagnostics };
   }
 
@@ -117,10 +141,15 @@ export class SessionsService {
    */
   async act(sessionId: number, action: unknown): Promise<SessionView> {
     const a = parseInput(sessionActionInput, action, 'action') as SessionAction;
-    const state = await this.runtime.state(sessionId);
-    const to = applyAction(state.status, a);
-    if (a === 'resume') for (const k of state.lastIssueKeys) state.acknowledged.add(k);
-    await this.runtime.transition(state, to, `action: ${a}`);
+    await this.runtime.transition(
+      sessionId,
+      (r) => ({
+        to: applyAction(r.status, a),
+        // Resuming acknowledges the issues that caused the pause.
+        ...(a === 'resume' ? { data: { acknowledged: writeKeys(new Set([...r.acknowledged, ...r.lastIssueKeys])) } } : {}),
+      }),
+      `action: ${a}`,
+    );
     return this.get(sessionId);
   }
 
@@ -132,7 +161,7 @@ export class SessionsService {
       orderBy: { id: 'desc' },
       take,
     });
-    return this.withLiveStatus(rows);
+    return rows.map(toSessionView);
   }
 
   /** Every session created from now on, of any project (dashboards list them live). */
@@ -145,18 +174,44 @@ export class SessionsService {
    * knows where things stand). @throws DomainError NOT_FOUND
    */
   async watchStatus(sessionId: number): Promise<AsyncIterableIterator<Delivered<StatusEvent>>> {
-    const state = await this.runtime.state(sessionId);
     const events = this.pubsub.subscribe('sessionStatus', sessionId);
-    const current: Delivered<StatusEvent> = {
-      sessionId,
-      status: state.status,
-      previousStatus: state.status,
-      stepIndex: state.history.latestStepIndex,
-      run: null,
-      reason: 'current',
-      at: new Date(),
-      missedBefore: 0,
-    };
-    return prepend(current, events);
+    let current: Delivered<StatusEvent>;
+    try {
+      current = { ...(await this.currentStatus(sessionId)), missedBefore: 0 };
+    } catch (err) {
+      void events.return?.();
+      throw err;
+    }
+    return newerOnly(prepend(current, events));
   }
+}
+
+/**
+ * Drops status events not newer than the last one delivered: replicas publish through Redis
+ * concurrently, so an older change can arrive after a newer one (and after the current status).
+ * A plain iterator, not an async generator, so that `return()` ends a pending `next()` at once.
+ */
+function newerOnly(events: AsyncIterableIterator<Delivered<StatusEvent>>): AsyncIterableIterator<Delivered<StatusEvent>> {
+  let last = -1;
+  let missed = 0;
+  const it: AsyncIterableIterator<Delivered<StatusEvent>> = {
+    async next() {
+      for (;;) {
+        const r = await events.next();
+        if (r.done) return r;
+        const e = r.value;
+        if (e.version <= last) {
+          missed += e.missedBefore;
+          continue;
+        }
+        last = e.version;
+        const value = missed ? { ...e, missedBefore: e.missedBefore + missed } : e;
+        missed = 0;
+        return { value, done: false };
+      }
+    },
+    return: () => events.return?.() ?? Promise.resolve({ value: undefined, done: true }),
+    [Symbol.asyncIterator]: () => it,
+  };
+  return it;
 }

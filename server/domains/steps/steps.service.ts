@@ -6,9 +6,8 @@ import { PAGE, pageSize } from '../../lib/pagination.ts';
 import { parseInput } from '../../lib/validate.ts';
 import type { DiagnosticsService } from '../diagnostics/diagnostics.service.ts';
 import type { TrainStep } from '../../generated/prisma/client.ts';
-import { readObject, toStepRecord, toStepView, type StepChannel } from '../mappers.ts';
-import type { SessionRuntime, SessionState } from '../sessions/session-runtime.ts';
-import { acceptsSteps } from '../sessions/status.ts';
+import { readObject, toStepView, type StepChannel } from '../mappers.ts';
+import type { SessionRuntime } from '../sessions/session-runtime.ts';
 import type { Page, StepSeries, StepView, Topics } from '../views.ts';
 import { channelText, type StepRow, StepWriter } from './step-writer.ts';
 import { STEP_KEYS, stepBatchInput, stepRecordInput, type StepRecordInput } from './steps.schemas.ts';
@@ -35,6 +34,7 @@ function toRow(sessionId: number, s: StepRecordInput, createdAt: Date): StepRow 
     carbonEmissions: channelText(s.carbon_emissions),
     extra: channelText(extraOf(s)),
     createdAt,
+    seq: 0,
   };
 }
 
@@ -102,11 +102,13 @@ export class StepsService {
   }
 
   private async store(sessionId: number, steps: StepRecordInput[]): Promise<Recorded[]> {
-    const state = await this.runtime.state(sessionId);
-    if (!acceptsSteps(state.status))
-      throw new DomainError(ErrorCode.SESSION_NOT_RUNNING, 'Session is not running', { status: state.status });
     const createdAt = new Date();
-    const results = await this.writer.insert(steps.map((s) => toRow(sessionId, s, createdAt)));
+    const outcome = await this.writer.insert(steps.map((s) => toRow(sessionId, s, createdAt)));
+    if (!outcome.accepted) {
+      const r = await this.runtime.read(sessionId);
+      throw new DomainError(ErrorCode.SESSION_NOT_RUNNING, 'Session is not running', { status: r.status });
+    }
+    const results = outcome.rows;
     const duplicates = results.filter((r) => !r.created).map((r) => r.stepIndex);
     const stored = duplicates.length
       ? new Map(
@@ -119,20 +121,22 @@ export class StepsService {
         : { step: stored!.get(r.stepIndex)!, created: false },
     );
     const fresh = out.filter((r) => r.created).map((r) => r.step);
-    if (fresh.length) await this.onStored(state, fresh);
+    for (const s of fresh) this.pubsub.publish('sessionSteps', sessionId, s);
+    if (outcome.startedAnalyzing) {
+      this.runtime.publishStatus({
+        sessionId,
+        status: 'analyzing',
+        previousStatus: 'running',
+        version: outcome.statusVersion,
+        stepIndex: fresh.length ? fresh[fresh.length - 1]!.stepIndex : null,
+        run: null,
+        reason: 'step recorded',
+        at: new Date(),
+      });
+    }
+    // Whichever replica stored them, the steps are judged once, in order (see DiagnosticsService).
+    if (fresh.length || outcome.startedAnalyzing) this.diagnostics.schedule(sessionId);
     return out;
-  }
-
-  /** Feeds new steps to the in-memory history, subscribers and diagnostics. */
-  private async onStored(state: SessionState, steps: StepView[]): Promise<void> {
-    for (const s of steps) {
-      state.history.add(toStepRecord(s));
-      this.pubsub.publish('sessionSteps', state.id, s);
-    }
-    if (state.status === 'running') {
-      await this.runtime.transition(state, 'analyzing', 'step recorded', { stepIndex: steps[steps.length - 1]!.stepIndex });
-    }
-    this.diagnostics.schedule(state);
   }
 
   /**
@@ -145,7 +149,7 @@ export class StepsService {
     opts: { first?: number | null; after?: number | null; last?: number | null },
     channels?: readonly StepChannel[],
   ): Promise<Page<StepView>> {
-    await this.runtime.state(sessionId);
+    await this.runtime.projectOf(sessionId);
     const select = channels ? selectOf(channels) : undefined;
     if (opts.last != null) {
       const take = pageSize(opts.last, PAGE.steps, 'last');
@@ -170,7 +174,7 @@ export class StepsService {
    * the time of reading them as step objects.
    */
   async series(sessionId: number, after: number | null = null, first?: number | null): Promise<StepSeries> {
-    await this.runtime.state(sessionId);
+    await this.runtime.projectOf(sessionId);
     const take = pageSize(first, PAGE.series);
     const rows = await this.db.$queryRaw<{ stepIndex: number | bigint; loss: string | null; throughput: string | null; memory: string | null }[]>`
       SELECT "stepIndex", "loss", "throughput", "memory" FROM "TrainStep"
@@ -202,7 +206,7 @@ export class StepsService {
 
   /** New steps of a session as they are stored. @throws DomainError NOT_FOUND */
   async watch(sessionId: number): Promise<AsyncIterableIterator<Delivered<StepView>>> {
-    await this.runtime.state(sessionId);
+    await this.runtime.projectOf(sessionId);
     return this.pubsub.subscribe('sessionSteps', sessionId);
   }
 }
