@@ -473,10 +473,29 @@ export class Observer {
     if (this.status === 'paused' && this.lastEvent) await this.act(this.lastEvent);
   }
 
-  /** Sends a decision about the session (what a UI's buttons call). */
+  /**
+   * Sends a decision about the session (what a UI's buttons call). `complete` first lets the
+   * steps still on their way land (up to 5 s): a completed session accepts no more steps.
+   */
   async decide(action: 'pause' | 'resume' | 'stop' | 'complete'): Promise<void> {
     const sessionId = await this.sender.ensureSession();
+    if (action === 'complete') await this.drain(Date.now() + 5000);
     await this.connection.request(ACTION, { s: sessionId, a: action });
+  }
+
+  /** Waits until nothing waits to be sent, until `until`, or until the server has been out of reach for half a second. */
+  private async drain(until: number): Promise<void> {
+    const busy = () => this.sender.outbox.size + this.recovered.reduce((n, r) => n + r.outbox.size, 0);
+    // A socket the server just closed (1009) is back within moments: only a longer outage ends the wait early.
+    let upAt = Date.now();
+    this.sender.pump();
+    for (;;) {
+      // Warnings said while draining (a line cut to fit) go out too.
+      this.queueLogs();
+      if (this.connection.connected) upAt = Date.now();
+      if (!busy() || Date.now() >= until || Date.now() - upAt > 500) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   /**
@@ -567,18 +586,7 @@ export class Observer {
     if (this.closed) return;
     this.closed = true;
     this.logs.stop();
-    const until = Date.now() + (opts.drainSeconds ?? 5) * 1000;
-    const busy = () => this.sender.outbox.size + this.recovered.reduce((n, r) => n + r.outbox.size, 0);
-    // A socket the server just closed (1009) is back within moments: only a longer outage ends the wait early.
-    let upAt = Date.now();
-    this.sender.pump();
-    for (;;) {
-      // Warnings said while draining (a line cut to fit) go out too.
-      this.queueLogs();
-      if (this.connection.connected) upAt = Date.now();
-      if (!busy() || Date.now() >= until || Date.now() - upAt > 500) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await this.drain(Date.now() + (opts.drainSeconds ?? 5) * 1000);
     this.sender.finish();
     this.releaseLock();
     this.stopWatching?.();

@@ -11,13 +11,15 @@ async function webSocketImpl(): Promise<unknown> {
 /** Status events of the server's `sessionStatus` subscription. */
 export interface StatusEvent {
   status: 'running' | 'analyzing' | 'pending' | 'paused' | 'stopped' | 'completed' | 'failed';
+  /** The session's status version after the change: events arrive through any replica, so an older one may come late. */
+  version: number;
   stepIndex: number | null;
   reason: string;
   run: { healthScore: number; issues: { severity: 'critical' | 'warning' | 'info'; category: string; title: string; description: string; suggestion: string; confidence: number | null; layerId: string | null; epochIndex: number | null }[] } | null;
 }
 
 const STATUS = `subscription($id: Int!) { sessionStatus(sessionId: $id) {
-  status stepIndex reason run { healthScore issues { severity category title description suggestion confidence layerId epochIndex } } } }`;
+  status version stepIndex reason run { healthScore issues { severity category title description suggestion confidence layerId epochIndex } } } }`;
 
 /** WebSocket close codes the observer acts on (RFC 6455 §7.4.1). */
 export const CloseCode = { MessageTooBig: 1009 } as const;
@@ -208,6 +210,9 @@ export class Connection {
     let unsubscribe = () => {};
     let timer: ReturnType<typeof setTimeout> | undefined;
     let streak = 0;
+    // The newest version applied: a re-subscription starts with the current status again, and
+    // replicas may deliver an older change after a newer one; neither is applied twice or backwards.
+    let applied = -1;
     const subscribe = () => {
       const client = this.client;
       if (stopped || !client) return;
@@ -229,7 +234,10 @@ export class Connection {
           next: (r) => {
             if (r.errors?.length) return again(graphQLError(r.errors));
             streak = 0;
-            if (r.data) onEvent(r.data.sessionStatus);
+            const e = r.data?.sessionStatus;
+            if (!e || e.version <= applied) return;
+            applied = e.version;
+            onEvent(e);
           },
           error: (e) => again(toError(e)),
           complete: () => again(null),
