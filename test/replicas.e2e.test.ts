@@ -92,7 +92,12 @@ describe('replicas on one PostgreSQL and one Redis', () => {
     const session = JSON.parse((await post(`${b.url}/sessions/project/1`, { run_name: 'r' })).text).id as number;
     const client = wsClient(a.wsUrl);
     const steps = collect<{ sessionSteps: { missedBefore: number; step: { stepIndex: number } } }>(client, 'subscription($s: Int!) { sessionSteps(sessionId: $s) { missedBefore step { stepIndex } } }', { s: session });
-    await waitUntil(() => a.services.pubsub.subscriberCount('sessionSteps', session) === 1, 'A has the subscriber');
+    const statuses = collect<{ sessionStatus: { status: string; version: number; reason: string; missedBefore: number } }>(
+      client,
+      'subscription($s: Int!) { sessionStatus(sessionId: $s) { status version reason missedBefore } }',
+      { s: session },
+    );
+    await waitUntil(() => a.services.pubsub.subscriberCount('sessionSteps', session) === 1 && a.services.pubsub.subscriberCount('sessionStatus', session) === 1, 'A has the subscribers');
     await waitForRedisSubscription(redisUrl, redisPrefix, 2);
     await post(`${b.url}/sessions/${session}/step`, { step_index: 0, loss: { train_mean: 2 } });
     await waitUntil(() => steps.events.length === 1, 'the first step arrives through Redis');
@@ -101,10 +106,18 @@ describe('replicas on one PostgreSQL and one Redis', () => {
     await waitUntil(async () => (await (await fetch(`${b.url}/health`)).json()).redis === 'down', 'B says Redis is down', 10_000);
     for (let i = 1; i <= 5; i++) expect((await post(`${b.url}/sessions/${session}/step`, { step_index: i, loss: { train_mean: 2 } })).status).toBe(200);
     expect((await (await fetch(`${b.url}/sessions/${session}/steps`)).json()).items).toHaveLength(6);
+    // A person pauses the run through B meanwhile: A's subscriber cannot hear it live.
+    await waitUntil(async () => (await (await fetch(`${b.url}/sessions/${session}/status`)).json()) === 'running', 'the steps are judged');
+    expect((await post(`${b.url}/sessions/${session}/action`, { action: 'pause' })).status).toBe(200);
+    expect(statuses.events.some((e) => e.sessionStatus.status === 'paused')).toBe(false);
 
     redis = await startRedis(port);
     await waitUntil(async () => (await (await fetch(`${a.url}/health`)).json()).redis === 'up' && (await (await fetch(`${b.url}/health`)).json()).redis === 'up', 'both are back on Redis', 15_000);
     await waitForRedisSubscription(redisUrl, redisPrefix, 2, 15_000);
+    // Once Redis is back, A reads the stored status for its subscriber: it learns of the pause without any new change.
+    await waitUntil(() => statuses.events.some((e) => e.sessionStatus.status === 'paused'), 'A resyncs the status from the database', 10_000);
+    expect(statuses.events.find((e) => e.sessionStatus.status === 'paused')!.sessionStatus).toMatchObject({ reason: 'resync' });
+    expect(statuses.events.find((e) => e.sessionStatus.status === 'paused')!.sessionStatus.missedBefore).toBeGreaterThanOrEqual(1);
     await post(`${b.url}/sessions/${session}/step`, { step_index: 6, loss: { train_mean: 2 } });
     await waitUntil(() => steps.events.length === 2, 'steps flow again', 10_000);
     // The steps recorded meanwhile never reached A live: the next event says some may be missing (fetch them with steps(after:)).
