@@ -116,15 +116,36 @@ describe('the session status machine across replicas', () => {
     const { servers } = await replicas(3);
     const id = await newSession(servers[0]!);
     const before = (await row(servers[0]!, id)).statusVersion;
-    for (const action of ['pause', 'resume', 'pause', 'stop']) {
+    for (const action of ['pause', 'resume', 'pause', 'resume']) {
       const answers = await Promise.all(servers.flatMap((s) => [s, s]).map((s) => post(`${s.url}/sessions/${id}/action`, { action })));
       const codes = answers.map((r) => r.status).sort();
       expect(codes.filter((c) => c === 200), `${action}: ${codes.join(',')}`).toHaveLength(1);
       expect(codes.filter((c) => c !== 200).every((c) => c === 409)).toBe(true);
     }
-    const r = await row(servers[1]!, id);
-    expect(r.status).toBe('stopped');
-    expect(r.statusVersion).toBe(before + 4);
+    expect((await row(servers[1]!, id)).statusVersion).toBe(before + 4);
+
+    // The same while two replicas store steps of the session (each moving it to `analyzing` and back).
+    let stepping = true;
+    const stepper = (async () => {
+      for (let i = 0; stepping; i++) {
+        const r = await post(`${servers[i % 2]!.url}/sessions/${id}/step`, step(i, 2 - i * 0.001));
+        if (r.status !== 200) throw new Error(`step ${i}: ${r.status} ${r.text}`);
+      }
+    })();
+    for (let round = 0; round < 5; round++) {
+      for (const action of ['pause', 'resume']) {
+        const answers = await Promise.all(servers.flatMap((s) => [s, s]).map((s) => post(`${s.url}/sessions/${id}/action`, { action })));
+        const codes = answers.map((r) => r.status).sort();
+        expect(codes.filter((c) => c === 200), `${action}: ${codes.join(',')}`).toHaveLength(1);
+        expect(codes.filter((c) => c !== 200).every((c) => c === 409)).toBe(true);
+      }
+    }
+    stepping = false;
+    await stepper;
+    const answers = await Promise.all(servers.map((s) => post(`${s.url}/sessions/${id}/action`, { action: 'stop' })));
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 409, 409]);
+    await waitUntil(() => settled(servers, id), 'the last steps are judged', 10_000);
+    expect((await row(servers[2]!, id)).status).toBe('stopped');
   });
 
   it('takes over a session whose judge died: the lease expires and another replica judges the step', async () => {

@@ -8,7 +8,7 @@ import { Prisma } from '../../generated/prisma/client.ts';
 import { writeKeys, type SessionRecord, type SessionRuntime } from '../sessions/session-runtime.ts';
 import type { SessionStatus } from '../sessions/status.ts';
 import type { DiagnosticRunView, Page } from '../views.ts';
-import { RunWriter } from './run-writer.ts';
+import { RunWriter, type StoredIds } from './run-writer.ts';
 
 /** Where an unexpected failure of a background run is reported. */
 export type ErrorReporter = (err: unknown, context: string) => void;
@@ -200,22 +200,28 @@ export class DiagnosticsService {
     const next: SessionStatus = verdict.pause ? 'pending' : 'running';
     // Pausing settles at once; otherwise the session stays `analyzing` while newer steps wait.
     const settles = Prisma.sql`"status" = 'analyzing' AND (${Prisma.raw(verdict.pause ? 'TRUE' : 'FALSE')} OR "stepSeq" <= ${seq})`;
-    const [row] = await this.db.$queryRaw<StatusRow[]>`
-      UPDATE "TrainSession" SET
-        "judgedSeq" = ${seq}, "judgedErrorLogs" = ${r.errorLogs},
-        "acknowledged" = ${writeKeys(acknowledged)}, "lastIssueKeys" = ${writeKeys(keys)},
-        "bestLoss" = ${bestLoss?.value ?? null}, "bestLossStep" = ${bestLoss?.stepIndex ?? null},
-        "judgeUntil" = ${Date.now() + this.leaseMs},
-        "status" = CASE WHEN ${settles} THEN ${next} ELSE "status" END,
-        "statusVersion" = "statusVersion" + CASE WHEN ${settles} THEN 1 ELSE 0 END
-      WHERE "id" = ${r.id} AND "judgeOwner" = ${this.owner} AND "statusVersion" = ${r.statusVersion}
-      RETURNING "status", "statusVersion"`;
-    if (!row) return false;
-    const status = row.status as SessionStatus;
-    const run = await this.store(r.id, latestStepIndex, verdict, status);
-    const version = Number(row.statusVersion);
-    if (version !== r.statusVersion)
-      this.runtime.publishStatus({ sessionId: r.id, status, previousStatus: r.status, version, stepIndex: latestStepIndex, run, reason: 'diagnostics', at: new Date() });
+    // The outcome and the run that explains it commit together: whoever sees the status can read the run.
+    const createdAt = new Date();
+    const committed = await this.db.$transaction(async (tx) => {
+      const [row] = await tx.$queryRaw<StatusRow[]>`
+        UPDATE "TrainSession" SET
+          "judgedSeq" = ${seq}, "judgedErrorLogs" = ${r.errorLogs},
+          "acknowledged" = ${writeKeys(acknowledged)}, "lastIssueKeys" = ${writeKeys(keys)},
+          "bestLoss" = ${bestLoss?.value ?? null}, "bestLossStep" = ${bestLoss?.stepIndex ?? null},
+          "judgeUntil" = ${Date.now() + this.leaseMs},
+          "status" = CASE WHEN ${settles} THEN ${next} ELSE "status" END,
+          "statusVersion" = "statusVersion" + CASE WHEN ${settles} THEN 1 ELSE 0 END
+        WHERE "id" = ${r.id} AND "judgeOwner" = ${this.owner} AND "statusVersion" = ${r.statusVersion}
+        RETURNING "status", "statusVersion"`;
+      if (!row) return null;
+      const status = row.status as SessionStatus;
+      const [ids] = await this.writer.insertIn(tx, [{ sessionId: r.id, stepIndex: latestStepIndex, healthScore: verdict.healthScore, verdict: status, issues: verdict.issues, createdAt }]);
+      return { status, version: Number(row.statusVersion), ids: ids! };
+    });
+    if (!committed) return false;
+    const run = toStoredRunView(r.id, latestStepIndex, verdict, committed.status, createdAt, committed.ids);
+    if (committed.version !== r.statusVersion)
+      this.runtime.publishStatus({ sessionId: r.id, status: committed.status, previousStatus: r.status, version: committed.version, stepIndex: latestStepIndex, run, reason: 'diagnostics', at: new Date() });
     return true;
   }
 
@@ -224,45 +230,24 @@ export class DiagnosticsService {
     const r = await this.runtime.read(sessionId);
     const { ctx } = await this.runtime.context(r);
     const { verdict, keys, acknowledged } = verdictFor(runRules(MODEL_RULES, { ...ctx, newSteps: 0 }), r.acknowledged);
-    let status = r.status;
-    if (verdict.pause) {
-      const after = await this.runtime.transition(
+    const pauses = verdict.pause && r.status === 'running';
+    // Stored before the status moves, so that whoever sees `pending` can read why.
+    const run = await this.store(sessionId, null, verdict, pauses ? 'pending' : r.status);
+    if (pauses)
+      await this.runtime.transition(
         sessionId,
         (now) => (now.status === 'running' ? { to: 'pending', data: { lastIssueKeys: writeKeys(keys), acknowledged: writeKeys(acknowledged) } } : null),
         'diagnostics',
-        { stepIndex: null, run: null },
+        { stepIndex: null, run },
       );
-      status = after.status;
-    }
-    return this.store(sessionId, null, verdict, status);
+    return run;
   }
 
   /** Stores a run (batched with the other sessions' runs of the same moment). */
   private async store(sessionId: number, stepIndex: number | null, v: Verdict, verdict: SessionStatus): Promise<DiagnosticRunView> {
     const createdAt = new Date();
-    const { id: runId, issueIds } = await this.writer.insert({ sessionId, stepIndex, healthScore: v.healthScore, verdict, issues: v.issues, createdAt });
-    return {
-      id: runId,
-      sessionId,
-      stepIndex,
-      healthScore: v.healthScore,
-      issueCount: v.issues.length,
-      verdict,
-      createdAt,
-      issues: v.issues.map((i, k) => ({
-        id: issueIds[k]!,
-        code: i.code,
-        severity: i.severity,
-        category: i.category,
-        title: i.title,
-        description: i.description,
-        suggestion: i.suggestion,
-        confidence: i.confidence,
-        layerId: i.layerId ?? null,
-        epochIndex: i.epochIndex ?? null,
-        metricValue: i.metricValue ?? null,
-      })),
-    };
+    const ids = await this.writer.insert({ sessionId, stepIndex, healthScore: v.healthScore, verdict, issues: v.issues, createdAt });
+    return toStoredRunView(sessionId, stepIndex, v, verdict, createdAt, ids);
   }
 
   /** Runs of a session, newest first, before the cursor (a run id). */
@@ -291,4 +276,30 @@ function verdictFor(issues: ReturnType<typeof runRules>, acknowledgedBefore: rea
   const keys = new Set(issues.map(issueKey));
   const acknowledged = new Set(acknowledgedBefore.filter((k) => keys.has(k)));
   return { verdict: judge(issues, acknowledged), keys, acknowledged };
+}
+
+/** The view of a run just stored, built from what was written (no read back). */
+function toStoredRunView(sessionId: number, stepIndex: number | null, v: Verdict, verdict: SessionStatus, createdAt: Date, ids: StoredIds): DiagnosticRunView {
+  return {
+    id: ids.id,
+    sessionId,
+    stepIndex,
+    healthScore: v.healthScore,
+    issueCount: v.issues.length,
+    verdict,
+    createdAt,
+    issues: v.issues.map((i, k) => ({
+      id: ids.issueIds[k]!,
+      code: i.code,
+      severity: i.severity,
+      category: i.category,
+      title: i.title,
+      description: i.description,
+      suggestion: i.suggestion,
+      confidence: i.confidence,
+      layerId: i.layerId ?? null,
+      epochIndex: i.epochIndex ?? null,
+      metricValue: i.metricValue ?? null,
+    })),
+  };
 }

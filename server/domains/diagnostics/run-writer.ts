@@ -50,30 +50,38 @@ export class RunWriter {
     return this.batcher.submit(run);
   }
 
+  /** Stores runs inside a transaction the caller holds (with the status change they led to). */
+  insertIn(tx: Prisma.TransactionClient, runs: RunRow[]): Promise<StoredIds[]> {
+    return this.writeWith(tx, runs);
+  }
+
   private async write(runs: RunRow[]): Promise<StoredIds[]> {
-    const insertRuns = (tx: Pick<Db, '$queryRaw'>) =>
-      tx.$queryRaw<{ id: number }[]>`INSERT INTO "DiagnosticRun" (${RUN_COLUMNS}) VALUES ${Prisma.join(
+    if (runs.every((r) => r.issues.length === 0)) return this.writeWith(this.db, runs);
+    return this.db.$transaction((tx) => this.writeWith(tx, runs));
+  }
+
+  /** The runs in one INSERT and their issues in as few as fit; several statements need `client` to be a transaction. */
+  private async writeWith(client: Pick<Db, '$queryRaw'>, runs: RunRow[]): Promise<StoredIds[]> {
+    const runIds = ascending(
+      await client.$queryRaw<{ id: number }[]>`INSERT INTO "DiagnosticRun" (${RUN_COLUMNS}) VALUES ${Prisma.join(
         runs.map((r) => tuple([r.sessionId, r.stepIndex, r.healthScore, r.issues.length, r.verdict, r.createdAt])),
+      )} RETURNING "id"`,
+    );
+    const issues = runs.flatMap((r, k) => r.issues.map((i) => ({ runId: runIds[k]!, i, at: r.createdAt })));
+    const issueIds: number[] = [];
+    for (let start = 0; start < issues.length; start += MAX_ISSUES_PER_STATEMENT) {
+      const chunk = issues.slice(start, start + MAX_ISSUES_PER_STATEMENT);
+      const rows = await client.$queryRaw<{ id: number }[]>`INSERT INTO "DiagnosticIssue" (${ISSUE_COLUMNS}) VALUES ${Prisma.join(
+        chunk.map(({ runId, i, at }) =>
+          tuple([
+            runId, i.severity, i.category, i.code, ...[i.title, i.description, i.suggestion].map(this.text.encode), i.confidence,
+            i.layerId != null ? this.text.encode(i.layerId) : null, i.epochIndex ?? null, i.metricValue ? this.text.encode(stringifyExtendedJson(i.metricValue)) : null, at,
+          ]),
+        ),
       )} RETURNING "id"`;
-    if (runs.every((r) => r.issues.length === 0)) return ascending(await insertRuns(this.db)).map((id) => ({ id, issueIds: [] }));
-    return this.db.$transaction(async (tx) => {
-      const runIds = ascending(await insertRuns(tx));
-      const issues = runs.flatMap((r, k) => r.issues.map((i) => ({ runId: runIds[k]!, i, at: r.createdAt })));
-      const issueIds: number[] = [];
-      for (let start = 0; start < issues.length; start += MAX_ISSUES_PER_STATEMENT) {
-        const chunk = issues.slice(start, start + MAX_ISSUES_PER_STATEMENT);
-        const rows = await tx.$queryRaw<{ id: number }[]>`INSERT INTO "DiagnosticIssue" (${ISSUE_COLUMNS}) VALUES ${Prisma.join(
-          chunk.map(({ runId, i, at }) =>
-            tuple([
-              runId, i.severity, i.category, i.code, ...[i.title, i.description, i.suggestion].map(this.text.encode), i.confidence,
-              i.layerId != null ? this.text.encode(i.layerId) : null, i.epochIndex ?? null, i.metricValue ? this.text.encode(stringifyExtendedJson(i.metricValue)) : null, at,
-            ]),
-          ),
-        )} RETURNING "id"`;
-        issueIds.push(...ascending(rows));
-      }
-      let next = 0;
-      return runs.map((r, k) => ({ id: runIds[k]!, issueIds: issueIds.slice(next, (next += r.issues.length)) }));
-    });
+      issueIds.push(...ascending(rows));
+    }
+    let next = 0;
+    return runs.map((r, k) => ({ id: runIds[k]!, issueIds: issueIds.slice(next, (next += r.issues.length)) }));
   }
 }
