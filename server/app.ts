@@ -1,7 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
+import { isLoopbackHostHeader, resolveAuthMode } from './auth/mode.ts';
+import { credentialFromConnectionParams, credentialFromHeader, keyIdOf, type Principal } from './auth/principal.ts';
+import { createRateLimiter } from './auth/rate-limit.ts';
+import { REST_RULES } from './auth/rules.ts';
 import { defaultConfig, type ServerConfig } from './config.ts';
+import { DomainError, ErrorCode } from './errors.ts';
 import { openDatabase, type Db } from './db/client.ts';
 import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from './db/unavailable.ts';
 import { diagnosticRoutes } from './domains/diagnostics/diagnostics.rest.ts';
@@ -40,6 +45,8 @@ export interface RunningServer {
 export interface StartOptions extends Partial<ServerConfig> {
   /** Where unexpected errors go. @default console.error */
   onUnexpected?: (err: unknown, context?: string) => void;
+  /** Where start-up warnings go (auth off on a public address). @default console.warn */
+  onWarning?: (message: string) => void;
 }
 
 const LANDING = `<!doctype html><html><head><meta charset="utf-8"><title>Observer</title></head>
@@ -68,24 +75,34 @@ function requestPath(target: string | undefined): URL | null {
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const config: ServerConfig = { ...defaultConfig, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
   const onUnexpected = options.onUnexpected ?? ((err: unknown, context?: string) => console.error(`[observer] unexpected error${context ? ` in ${context}` : ''}:`, err));
+  // Before anything opens: a public address with auth unset refuses to start.
+  const auth = resolveAuthMode(config.auth, config.host);
+  if (auth.warning) (options.onWarning ?? ((m: string) => console.warn(`[observer] WARNING: ${m}`)))(auth.warning);
   const { db, applied, text } = await openDatabase(config.databaseUrl);
   // Redis unreachable is an operating condition, not a bug: said once per outage, and /health shows it.
   const redisWarning = (err: unknown, context: string) => console.warn(`[observer] ${context} unreachable: ${err instanceof Error ? err.message : String(err)}`);
   const bus = config.redisUrl ? createRedisBus(config.redisUrl, config.redisPrefix, redisWarning) : createLocalBus();
-  const services = createServices(db, { subscriberQueueLimit: config.subscriberQueueLimit, reportError: onUnexpected, text, bus, judge: { leaseMs: config.judgeLeaseMs, sweepMs: config.judgeSweepMs } });
+  const services = createServices(db, { subscriberQueueLimit: config.subscriberQueueLimit, reportError: onUnexpected, text, bus, judge: { leaseMs: config.judgeLeaseMs, sweepMs: config.judgeSweepMs }, keys: { adminToken: config.adminToken } });
   const yoga = createGraphQL({ services, maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost, onUnexpected, corsOrigins: config.corsOrigins });
   const rest = createRouter([...projectRoutes(services), ...sessionRoutes(services), ...stepRoutes(services), ...logRoutes(services), ...diagnosticRoutes(services)], {
     maxBodyBytes: config.maxBodyBytes,
     onUnexpected,
+    guard: services.access,
+    rules: REST_RULES,
   });
+  const limiter = createRateLimiter({ ratePerSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst });
+  /** Who sends a request or opens a WebSocket; everyone is `open` with auth off. */
+  const principalOf = (secret: string | null | undefined): Promise<Principal> =>
+    auth.required ? services.keys.authenticate(secret) : Promise.resolve({ kind: 'open' });
+  const hostAllowed = (host: string | undefined) => auth.required || isLoopbackHostHeader(host, config.allowedHosts);
 
-  async function graphql(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  async function graphql(req: IncomingMessage, res: ServerResponse, url: URL, principal: Principal): Promise<void> {
     const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req, config.maxBodyBytes);
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
     const controller = new AbortController();
     res.on('close', () => controller.abort());
-    const response = await yoga.fetch(url, { method: req.method!, headers, body, signal: controller.signal }, {});
+    const response = await yoga.fetch(url, { method: req.method!, headers, body, signal: controller.signal }, { principal });
     res.writeHead(response.status, Object.fromEntries(response.headers));
     if (!response.body) return void res.end();
     // Yoga's body is a whatwg-node stream (not Node's web stream): iterate it, honouring backpressure.
@@ -111,7 +128,19 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       // A page from another website must not drive a local training server (a form POST needs no preflight).
       if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS' && !isAllowedOrigin(req.headers.origin, config.corsOrigins))
         return sendJson(res, 403, { detail: `Origin ${req.headers.origin} may not call this server; add it to CORS_ORIGINS`, code: 'FORBIDDEN_ORIGIN' });
-      if (url.pathname === yoga.graphqlEndpoint) return await graphql(req, res, url);
+      // With auth off, only names of this machine: a DNS-rebinding page sends its own name.
+      if (!hostAllowed(req.headers.host) && url.pathname !== '/health')
+        return sendJson(res, 403, { detail: `Host ${req.headers.host} is not a loopback name; with AUTH=off only localhost may be used (or list it in ALLOWED_HOSTS)`, code: 'FORBIDDEN_HOST' });
+      const principal = await principalOf(credentialFromHeader(req.headers.authorization));
+      const keyId = keyIdOf(principal);
+      const wait = keyId === null ? 0 : limiter.take(keyId);
+      if (wait > 0) {
+        const err = new DomainError(ErrorCode.RATE_LIMITED, `Too many requests for this API key; retry in ${wait} s`, { retryAfter: wait });
+        if (url.pathname !== yoga.graphqlEndpoint) return sendError(res, err, onUnexpected);
+        res.setHeader('retry-after', String(wait));
+        return sendJson(res, 429, { errors: [{ message: err.message, extensions: { code: err.code, retryAfter: wait } }] });
+      }
+      if (url.pathname === yoga.graphqlEndpoint) return await graphql(req, res, url, principal);
       // REST answers browsers as GraphQL does: CORS for localhost and CORS_ORIGINS, preflights included.
       const origin = req.headers.origin;
       if (req.method === 'OPTIONS') {
@@ -140,7 +169,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         }
         return sendJson(res, 200, { status: 'ok', database, ...extra });
       }
-      if (await rest(req, res, url)) return;
+      if (await rest(req, res, url, principal)) return;
       if (config.webRoot && (await serveStatic(config.webRoot, req, res, url))) return;
       if (url.pathname === '/' && req.method === 'GET') {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -154,7 +183,26 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 
   const server: Server = createServer((req, res) => void handle(req, res));
   server.keepAliveTimeout = 65_000;
-  const sockets = attachWebSockets(server, yoga, { maxPayload: config.maxBodyBytes, corsOrigins: config.corsOrigins });
+  const sockets = attachWebSockets(server, yoga, {
+    maxPayload: config.maxBodyBytes,
+    corsOrigins: config.corsOrigins,
+    auth: {
+      authenticate: (params) => principalOf(credentialFromConnectionParams(params)),
+      hostAllowed,
+      maxSocketsPerKey: config.maxWebSocketsPerKey,
+      maxSubscriptionsPerKey: config.maxSubscriptionsPerKey,
+    },
+  });
+  // A key revoked on any replica closes this replica's WebSockets of that key (4403).
+  services.keys.onRevoked((keyId) => sockets.closeKey(keyId));
+  // And revocations whose event never came (made by the CLI without Redis, or lost while Redis was down).
+  const revocationSweep = setInterval(() => {
+    services.keys.revokedAmong(sockets.keyIds()).then(
+      (ids) => ids.forEach((id) => sockets.closeKey(id)),
+      (err) => isDatabaseUnavailable(err) || onUnexpected(err, 'revocation sweep'),
+    );
+  }, config.keySweepMs);
+  revocationSweep.unref();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -174,6 +222,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     close() {
       closing ??= (async () => {
         draining = true;
+        clearInterval(revocationSweep);
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await sockets.close();

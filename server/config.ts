@@ -37,6 +37,25 @@ export interface ServerConfig {
   judgeSweepMs: number;
   /** This replica's name in `/health` (`"replica"`), e.g. its index behind a balancer. @default undefined */
   replicaId: string | undefined;
+  /**
+   * `required`: every request needs an API key; `off`: none does. Unset: `off` on a loopback
+   * address, and the server refuses to start on any other (see `server/auth/mode.ts`). @default undefined
+   */
+  auth: 'required' | 'off' | undefined;
+  /** `OBSERVER_ADMIN_TOKEN`: creates projects and keys. @default undefined */
+  adminToken: string | undefined;
+  /** Host names (besides loopback ones) accepted with auth off (DNS-rebinding guard). @default [] */
+  allowedHosts: string[];
+  /** Requests per second a key may make, sustained (0: no limit). @default 200 */
+  rateLimitPerSecond: number;
+  /** Requests a key may make at once before the sustained rate applies. @default 2000 */
+  rateLimitBurst: number;
+  /** WebSockets one key may hold open at once. @default 32 */
+  maxWebSocketsPerKey: number;
+  /** Subscriptions one key may hold at once, over all its WebSockets. @default 256 */
+  maxSubscriptionsPerKey: number;
+  /** How often open WebSockets' keys are checked against the database for revocations no event announced (ms). @default 5000 */
+  keySweepMs: number;
 }
 
 /** The defaults, for tests that start a server with a few overrides. */
@@ -56,6 +75,14 @@ export const defaultConfig: ServerConfig = {
   replicaId: undefined,
   judgeLeaseMs: 10_000,
   judgeSweepMs: 5_000,
+  auth: undefined,
+  adminToken: undefined,
+  allowedHosts: [],
+  rateLimitPerSecond: 200,
+  rateLimitBurst: 2000,
+  maxWebSocketsPerKey: 32,
+  maxSubscriptionsPerKey: 256,
+  keySweepMs: 5000,
 };
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -65,6 +92,15 @@ function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
   return n;
 }
+
+function authFrom(env: NodeJS.ProcessEnv): ServerConfig['auth'] {
+  const raw = env.AUTH;
+  if (raw === undefined || raw === '') return undefined;
+  if (raw === 'required' || raw === 'off') return raw;
+  throw new Error(`AUTH must be "required" or "off", got "${raw}"`);
+}
+
+const list = (raw: string | undefined) => (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
 /** Reads the settings from the environment, with the defaults above. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -77,12 +113,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     maxQueryCost: intFrom(env, 'MAX_QUERY_COST', defaultConfig.maxQueryCost),
     subscriberQueueLimit: intFrom(env, 'SUBSCRIBER_QUEUE_LIMIT', defaultConfig.subscriberQueueLimit),
     webRoot: env.WEB_ROOT ? path.resolve(env.WEB_ROOT) : undefined,
-    corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    corsOrigins: list(env.CORS_ORIGINS),
     redisUrl: env.REDIS_URL || undefined,
     redisPrefix: env.REDIS_PREFIX || defaultConfig.redisPrefix,
     shutdownDrainMs: intFrom(env, 'SHUTDOWN_DRAIN_MS', defaultConfig.shutdownDrainMs),
     replicaId: env.REPLICA_ID || undefined,
     judgeLeaseMs: intFrom(env, 'JUDGE_LEASE_MS', defaultConfig.judgeLeaseMs),
     judgeSweepMs: intFrom(env, 'JUDGE_SWEEP_MS', defaultConfig.judgeSweepMs),
+    auth: authFrom(env),
+    adminToken: env.OBSERVER_ADMIN_TOKEN || undefined,
+    allowedHosts: list(env.ALLOWED_HOSTS),
+    rateLimitPerSecond: intFrom(env, 'RATE_LIMIT_PER_SECOND', defaultConfig.rateLimitPerSecond),
+    rateLimitBurst: intFrom(env, 'RATE_LIMIT_BURST', defaultConfig.rateLimitBurst),
+    maxWebSocketsPerKey: intFrom(env, 'MAX_WEBSOCKETS_PER_KEY', defaultConfig.maxWebSocketsPerKey),
+    maxSubscriptionsPerKey: intFrom(env, 'MAX_SUBSCRIPTIONS_PER_KEY', defaultConfig.maxSubscriptionsPerKey),
+    keySweepMs: defaultConfig.keySweepMs,
   };
 }

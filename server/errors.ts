@@ -7,6 +7,12 @@ export const ErrorCode = {
   SESSION_NOT_RUNNING: 'SESSION_NOT_RUNNING',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  /** No credential, or one that is wrong, malformed or revoked (auth required). */
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  /** A valid key without the right: a read key writing, a project key creating projects or keys. */
+  FORBIDDEN: 'FORBIDDEN',
+  /** A key over its request rate; `details.retryAfter` says how many seconds to wait. */
+  RATE_LIMITED: 'RATE_LIMITED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -19,6 +25,9 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   SESSION_NOT_RUNNING: 400,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  RATE_LIMITED: 429,
 };
 
 const BRAND = Symbol.for('observer.DomainError');

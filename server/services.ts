@@ -1,4 +1,6 @@
+import { AccessGuard } from './auth/access.ts';
 import type { Db, RawText } from './db/client.ts';
+import { KeysService, type KeyOptions } from './domains/keys/keys.service.ts';
 import { DiagnosticsService, type ErrorReporter, type JudgeOptions } from './domains/diagnostics/diagnostics.service.ts';
 import { LogsService } from './domains/logs/logs.service.ts';
 import { ProjectsService } from './domains/projects/projects.service.ts';
@@ -17,18 +19,22 @@ export interface Services {
   logs: LogsService;
   diagnostics: DiagnosticsService;
   pubsub: PubSub<Topics>;
+  keys: KeysService;
+  /** Who may do what: applied to every REST route and GraphQL root field. */
+  access: AccessGuard;
 }
 
 /**
  * The services over an open database. `text` is how raw SQL writes a string (see
  * `OpenDatabase.text`; as it is by default).
  */
-export function createServices(db: Db, opts: { subscriberQueueLimit: number; reportError: ErrorReporter; text?: RawText; bus?: EventBus; judge?: JudgeOptions }): Services {
+export function createServices(db: Db, opts: { subscriberQueueLimit: number; reportError: ErrorReporter; text?: RawText; bus?: EventBus; judge?: JudgeOptions; keys?: KeyOptions }): Services {
   const pubsub = new PubSub<Topics>(opts.subscriberQueueLimit, {
     sessionStatus: 'latest',
     sessionSteps: 'drop-oldest',
     sessionLogs: 'drop-oldest',
     sessionCreated: 'drop-oldest',
+    apiKeyRevoked: 'drop-oldest',
   }, opts.bus);
   const runtime = new SessionRuntime(db, pubsub);
   const projects = new ProjectsService(db);
@@ -36,5 +42,6 @@ export function createServices(db: Db, opts: { subscriberQueueLimit: number; rep
   const sessions = new SessionsService(db, runtime, projects, diagnostics, pubsub, opts.reportError);
   const steps = new StepsService(db, runtime, pubsub, diagnostics, opts.text);
   const logs = new LogsService(db, runtime, pubsub);
-  return { projects, sessions, steps, logs, diagnostics, pubsub };
+  const keys = new KeysService(db, pubsub, opts.keys ?? { adminToken: undefined });
+  return { projects, sessions, steps, logs, diagnostics, pubsub, keys, access: new AccessGuard(runtime) };
 }

@@ -129,6 +129,8 @@ export type Topics = {
   sessionLogs: LogView;
   /** Keyed by 0: every new session, of any project. */
   sessionCreated: SessionView;
+  /** Keyed by 0: an API key was revoked (every replica closes its WebSockets and forgets it). */
+  apiKeyRevoked: { keyId: number };
 };
 
 export type { JsonObject, JsonValue };

@@ -1,11 +1,14 @@
 import SchemaBuilder from '@pothos/core';
 import { GraphQLError, Kind, type ValueNode } from 'graphql';
 import { assertJsonShape, decodeNonFinite, encodeNonFinite, JsonDepthError, MAX_JSON_DEPTH } from '../lib/extended-json.ts';
+import type { Principal } from '../auth/principal.ts';
 import type { Services } from '../services.ts';
 
-/** What every resolver gets: the service layer (and through it the pubsub). */
+/** What every resolver gets: the service layer (and through it the pubsub), and who is asking. */
 export interface GraphQLContext {
   services: Services;
+  /** Decided once per HTTP request or WebSocket connection; root fields check it (`guard.ts`). */
+  principal: Principal;
 }
 
 /** The one Pothos builder; each domain adds its types in `<domain>.graphql.ts`. */

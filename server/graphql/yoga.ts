@@ -1,6 +1,8 @@
 import { GraphQLError } from 'graphql';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { WWW_AUTHENTICATE } from '../auth/access.ts';
+import type { Principal } from '../auth/principal.ts';
 import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/unavailable.ts';
 import { isDomainError } from '../errors.ts';
 import type { Services } from '../services.ts';
@@ -27,7 +29,12 @@ function maskError(error: unknown, message: string, onUnexpected: (err: unknown)
   if (isDomainError(original))
     return new GraphQLError(original.message, {
       ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),
-      extensions: { code: original.code, ...(original.details ? { details: original.details } : {}) },
+      extensions: {
+        code: original.code,
+        ...(original.details ? { details: original.details } : {}),
+        // A missing or bad key is the whole request's problem: HTTP 401 as over REST.
+        ...(original.code === 'UNAUTHENTICATED' ? { http: { status: 401, headers: { 'www-authenticate': WWW_AUTHENTICATE } } } : {}),
+      },
     });
   if (original instanceof Error && original.name === 'GraphQLError') {
     const e = original as GraphQLError;
@@ -86,7 +93,8 @@ export function createGraphQL(opts: YogaOptions): YogaServerInstance<Record<stri
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
-    context: () => ({ services: opts.services }),
+    // The server passes who is asking (app.ts for HTTP, ws.ts per connection); nobody, if it does not.
+    context: (initial) => ({ services: opts.services, principal: (initial.principal as Principal | undefined) ?? { kind: 'anonymous' } }),
     graphiql: {
       title: 'Observer GraphQL',
       subscriptionsProtocol: 'WS',

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { WWW_AUTHENTICATE } from '../auth/access.ts';
 import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/unavailable.ts';
 import { DomainError, ErrorCode, httpStatusOf, isDomainError } from '../errors.ts';
 import { JsonDepthError, parseExtendedJson, stringifyExtendedJson, type JsonValue } from '../lib/extended-json.ts';
@@ -63,6 +64,8 @@ export function sendError(res: ServerResponse, err: unknown, onUnexpected: (err:
   if (isDomainError(err)) {
     const status = httpStatusOf[err.code];
     if (status === 413) res.setHeader('connection', 'close');
+    if (status === 401) res.setHeader('www-authenticate', WWW_AUTHENTICATE);
+    if (status === 429) res.setHeader('retry-after', String(err.details?.retryAfter ?? 1));
     sendJson(res, status, { detail: err.message, code: err.code, ...(err.details ? { details: err.details } : {}) });
     return;
   }

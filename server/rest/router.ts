@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { unauthenticated, type AccessGuard, type Rule } from '../auth/access.ts';
+import type { Principal } from '../auth/principal.ts';
 import { DomainError, ErrorCode } from '../errors.ts';
 import type { JsonValue } from '../lib/extended-json.ts';
 import { MAX_INT32 } from '../lib/validate.ts';
@@ -24,6 +26,7 @@ export interface Route {
 interface Compiled extends Route {
   regex: RegExp;
   names: string[];
+  rule: Rule;
 }
 
 /** Marks a response with a status other than 200. */
@@ -34,19 +37,30 @@ export class Status {
   ) {}
 }
 
-/** A small router for the legacy REST contract; answers null when no path matches. */
-export function createRouter(routes: Route[], opts: { maxBodyBytes: number; onUnexpected: (err: unknown) => void }) {
+/** The key of a route in the access rules (`server/auth/rules.ts`): `METHOD path`. */
+export const routeKey = (r: Pick<Route, 'method' | 'path'>): string => `${r.method} ${r.path}`;
+
+/**
+ * A small router for the legacy REST contract; answers null when no path matches. Every route
+ * needs an access rule in `rules` (it refuses to start otherwise), which `guard` applies.
+ */
+export function createRouter(
+  routes: Route[],
+  opts: { maxBodyBytes: number; onUnexpected: (err: unknown) => void; guard: AccessGuard; rules: Readonly<Record<string, Rule>> },
+) {
   const compiled: Compiled[] = routes.map((r) => {
+    const rule = opts.rules[routeKey(r)];
+    if (!rule) throw new Error(`REST route ${routeKey(r)} has no access rule in server/auth/rules.ts`);
     const names: string[] = [];
     const pattern = r.path.replace(/:([a-z_]+)/g, (_, n: string) => {
       names.push(n);
       return '([^/]+)';
     });
-    return { ...r, names, regex: new RegExp(`^${pattern}/?$`) };
+    return { ...r, names, rule, regex: new RegExp(`^${pattern}/?$`) };
   });
 
   /** Handles the request if a route's path matches; returns false otherwise. */
-  return async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+  return async function handle(req: IncomingMessage, res: ServerResponse, url: URL, principal: Principal): Promise<boolean> {
     const matches = compiled.filter((r) => r.regex.test(url.pathname));
     if (matches.length === 0) return false;
     const route = matches.find((r) => r.method === req.method);
@@ -56,13 +70,18 @@ export function createRouter(routes: Route[], opts: { maxBodyBytes: number; onUn
         sendJson(res, 405, { detail: 'Method Not Allowed', code: 'METHOD_NOT_ALLOWED' });
         return true;
       }
+      // Strangers learn nothing, not even whether their ids parse.
+      if (principal.kind === 'anonymous') throw unauthenticated();
+      if (principal.kind === 'invalid') throw unauthenticated(principal.reason);
       const m = route.regex.exec(url.pathname)!;
       const params: Record<string, number> = {};
       route.names.forEach((name, i) => {
         params[name] = toInt(decodePathSegment(m[i + 1]!, name), `Path parameter ${name}`);
       });
-      const body = req.method === 'GET' ? undefined : parseJsonBody(await readBody(req, opts.maxBodyBytes));
-      const out = await route.handler({ params, query: url.searchParams, body });
+      const out = await opts.guard.run(principal, route.rule, params, async (p) => {
+        const body = req.method === 'GET' ? undefined : parseJsonBody(await readBody(req, opts.maxBodyBytes));
+        return route.handler({ params: p, query: url.searchParams, body });
+      });
       if (out instanceof Status) sendJson(res, out.status, out.body);
       else sendJson(res, 200, out);
     } catch (err) {
