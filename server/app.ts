@@ -9,17 +9,13 @@ import { defaultConfig, type ServerConfig } from './config.ts';
 import { DomainError, ErrorCode } from './errors.ts';
 import { openDatabase, type Db } from './db/client.ts';
 import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from './db/unavailable.ts';
-import { diagnosticRoutes } from './domains/diagnostics/diagnostics.rest.ts';
-import { logRoutes } from './domains/logs/logs.rest.ts';
-import { projectRoutes } from './domains/projects/projects.rest.ts';
-import { sessionRoutes } from './domains/sessions/sessions.rest.ts';
-import { stepRoutes } from './domains/steps/steps.rest.ts';
 import { attachWebSockets } from './graphql/ws.ts';
 import { createGraphQL } from './graphql/yoga.ts';
 import { createLocalBus, createRedisBus } from './lib/event-bus.ts';
 import { corsHeaders, isAllowedOrigin, isValidHost } from './lib/origin.ts';
 import { readBody, sendError, sendJson } from './rest/http.ts';
 import { createRouter } from './rest/router.ts';
+import { restRoutes } from './rest/routes.ts';
 import { serveStatic } from './rest/static.ts';
 import { createServices, type Services } from './services.ts';
 
@@ -84,7 +80,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const bus = config.redisUrl ? createRedisBus(config.redisUrl, config.redisPrefix, redisWarning) : createLocalBus();
   const services = createServices(db, { subscriberQueueLimit: config.subscriberQueueLimit, reportError: onUnexpected, text, bus, judge: { leaseMs: config.judgeLeaseMs, sweepMs: config.judgeSweepMs }, keys: { adminToken: config.adminToken } });
   const yoga = createGraphQL({ services, maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost, onUnexpected, corsOrigins: config.corsOrigins });
-  const rest = createRouter([...projectRoutes(services), ...sessionRoutes(services), ...stepRoutes(services), ...logRoutes(services), ...diagnosticRoutes(services)], {
+  const rest = createRouter(restRoutes(services), {
     maxBodyBytes: config.maxBodyBytes,
     onUnexpected,
     guard: services.access,
