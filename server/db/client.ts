@@ -21,6 +21,13 @@ export interface RawText {
   decode(s: string): string;
 }
 
+/**
+ * Options of the interactive transactions the services open: on a busy machine a transaction
+ * may wait for the connection (SQLite has one) longer than Prisma's default 2 s; slow is not
+ * broken.
+ */
+export const TX_OPTIONS = { maxWait: 15_000, timeout: 30_000 } as const;
+
 /** Strings stored as they are (SQLite). */
 export const PLAIN_TEXT: RawText = { encode: (s) => s, decode: (s) => s };
 

@@ -1,11 +1,11 @@
-import type { Db, RawText } from '../../db/client.ts';
+import { PLAIN_TEXT, TX_OPTIONS, type Db, type RawText } from '../../db/client.ts';
 import { issueKey, judge, MODEL_RULES, runRules, STEP_RULES, type Verdict } from '../../diagnostics/engine.ts';
 import { PAGE, pageSize } from '../../lib/pagination.ts';
 import { toRunView } from '../mappers.ts';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Prisma } from '../../generated/prisma/client.ts';
-import { writeKeys, type SessionRecord, type SessionRuntime } from '../sessions/session-runtime.ts';
+import { RECORD_COLUMNS, toRecord, writeKeys, type RecordRow, type SessionRecord, type SessionRuntime } from '../sessions/session-runtime.ts';
 import type { SessionStatus } from '../sessions/status.ts';
 import type { DiagnosticRunView, Page } from '../views.ts';
 import { RunWriter, type StoredIds } from './run-writer.ts';
@@ -23,7 +23,10 @@ export interface JudgeOptions {
   sweepMs?: number;
 }
 
-type StatusRow = { status: string; statusVersion: number | bigint };
+type StatusRow = { status: string; statusVersion: number | bigint; judgeOwner?: string | null };
+
+/** The record's columns, for `RETURNING`. */
+const RETURNING_RECORD = Prisma.raw(RECORD_COLUMNS.map((c) => `"${c}"`).join(', '));
 
 /**
  * Runs diagnostics off the request path, stores each run, and moves the session to `pending`
@@ -50,7 +53,7 @@ export class DiagnosticsService {
     private readonly db: Db,
     private readonly runtime: SessionRuntime,
     private readonly reportError: ErrorReporter,
-    text?: RawText,
+    private readonly text: RawText = PLAIN_TEXT,
     opts: JudgeOptions = {},
   ) {
     this.writer = new RunWriter(db, text);
@@ -128,27 +131,30 @@ export class DiagnosticsService {
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
   }
 
-  /** Takes the session's lease if nobody holds it (or the holder's expired). */
-  private async acquire(sessionId: number): Promise<boolean> {
+  /** Takes the session's lease if nobody holds it (or the holder's expired): the session's record, or null. */
+  private async acquire(sessionId: number): Promise<SessionRecord | null> {
     const now = Date.now();
-    const n = await this.db.$executeRaw`
+    const [row] = await this.db.$queryRaw<RecordRow[]>`
       UPDATE "TrainSession" SET "judgeOwner" = ${this.owner}, "judgeUntil" = ${now + this.leaseMs}
-      WHERE "id" = ${sessionId} AND ("judgeOwner" IS NULL OR "judgeUntil" IS NULL OR "judgeUntil" < ${now})`;
-    return n > 0;
+      WHERE "id" = ${sessionId} AND ("judgeOwner" IS NULL OR "judgeUntil" IS NULL OR "judgeUntil" < ${now})
+      RETURNING ${RETURNING_RECORD}`;
+    return row ? toRecord({ ...row, acknowledged: this.decode(row.acknowledged), lastIssueKeys: this.decode(row.lastIssueKeys) }) : null;
+  }
+
+  private decode(s: string | null): string | null {
+    return s === null ? null : this.text.decode(s);
   }
 
   private async judge(sessionId: number): Promise<void> {
-    if (!(await this.acquire(sessionId))) return;
+    let r = await this.acquire(sessionId);
+    if (!r) return;
     let held = true;
     try {
       for (;;) {
-        const r = await this.runtime.read(sessionId);
+        if (r.judgedSeq >= r.stepSeq ? await this.release(r) : await this.judgeOnce(r)) return void (held = false);
+        // Steps arrived, or a person changed the status meanwhile: look again (unless the lease was lost).
+        r = await this.runtime.read(sessionId);
         if (r.judgeOwner !== this.owner) return void (held = false);
-        if (r.judgedSeq >= r.stepSeq) {
-          if (await this.release(r)) return void (held = false);
-          continue;
-        }
-        if (!(await this.judgeOnce(r))) continue;
       }
     } finally {
       if (held)
@@ -187,9 +193,9 @@ export class DiagnosticsService {
 
   /**
    * One run over the steps not judged yet. Its outcome (the judged position, the issues a
-   * resume acknowledges, the status) is committed in one update, only while this replica
-   * holds the lease and nobody changed the status since `r` was read; false when it did not
-   * commit (the caller reads the session again).
+   * resume acknowledges, the status) and the run commit in one transaction, only while this
+   * replica holds the lease and nobody changed the status since `r` was read; the same update
+   * lets go of the lease when no step arrived meanwhile. True once the lease is released.
    */
   private async judgeOnce(r: SessionRecord): Promise<boolean> {
     const { ctx, seq, latestStepIndex, bestLoss } = await this.runtime.context(r);
@@ -199,30 +205,33 @@ export class DiagnosticsService {
     this.noteDuration(performance.now() - started);
     const next: SessionStatus = verdict.pause ? 'pending' : 'running';
     // Pausing settles at once; otherwise the session stays `analyzing` while newer steps wait.
-    const settles = Prisma.sql`"status" = 'analyzing' AND (${Prisma.raw(verdict.pause ? 'TRUE' : 'FALSE')} OR "stepSeq" <= ${seq})`;
+    // Nothing arrived since the steps this run judged: the lease is let go in the same update.
+    const caughtUp = Prisma.sql`"stepSeq" <= ${seq}`;
+    const settles = Prisma.sql`"status" = 'analyzing' AND (${Prisma.raw(verdict.pause ? 'TRUE' : 'FALSE')} OR ${caughtUp})`;
     // The outcome and the run that explains it commit together: whoever sees the status can read the run.
     const createdAt = new Date();
     const committed = await this.db.$transaction(async (tx) => {
       const [row] = await tx.$queryRaw<StatusRow[]>`
         UPDATE "TrainSession" SET
           "judgedSeq" = ${seq}, "judgedErrorLogs" = ${r.errorLogs},
-          "acknowledged" = ${writeKeys(acknowledged)}, "lastIssueKeys" = ${writeKeys(keys)},
+          "acknowledged" = ${this.text.encode(writeKeys(acknowledged))}, "lastIssueKeys" = ${this.text.encode(writeKeys(keys))},
           "bestLoss" = ${bestLoss?.value ?? null}, "bestLossStep" = ${bestLoss?.stepIndex ?? null},
-          "judgeUntil" = ${Date.now() + this.leaseMs},
+          "judgeOwner" = CASE WHEN ${caughtUp} THEN NULL ELSE "judgeOwner" END,
+          "judgeUntil" = CASE WHEN ${caughtUp} THEN NULL ELSE CAST(${Date.now() + this.leaseMs} AS DOUBLE PRECISION) END,
           "status" = CASE WHEN ${settles} THEN ${next} ELSE "status" END,
           "statusVersion" = "statusVersion" + CASE WHEN ${settles} THEN 1 ELSE 0 END
         WHERE "id" = ${r.id} AND "judgeOwner" = ${this.owner} AND "statusVersion" = ${r.statusVersion}
-        RETURNING "status", "statusVersion"`;
+        RETURNING "status", "statusVersion", "judgeOwner"`;
       if (!row) return null;
       const status = row.status as SessionStatus;
       const [ids] = await this.writer.insertIn(tx, [{ sessionId: r.id, stepIndex: latestStepIndex, healthScore: verdict.healthScore, verdict: status, issues: verdict.issues, createdAt }]);
-      return { status, version: Number(row.statusVersion), ids: ids! };
-    });
+      return { status, version: Number(row.statusVersion), released: row.judgeOwner === null, ids: ids! };
+    }, TX_OPTIONS);
     if (!committed) return false;
     const run = toStoredRunView(r.id, latestStepIndex, verdict, committed.status, createdAt, committed.ids);
     if (committed.version !== r.statusVersion)
       this.runtime.publishStatus({ sessionId: r.id, status: committed.status, previousStatus: r.status, version: committed.version, stepIndex: latestStepIndex, run, reason: 'diagnostics', at: new Date() });
-    return true;
+    return committed.released;
   }
 
   /** Judges a registered model's architecture; a critical finding pauses a running session before step 1. */

@@ -1,4 +1,4 @@
-import { PLAIN_TEXT, type Db, type RawText } from '../../db/client.ts';
+import { PLAIN_TEXT, TX_OPTIONS, type Db, type RawText } from '../../db/client.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import type { Issue } from '../../diagnostics/types.ts';
 import { Batcher } from '../../lib/batcher.ts';
@@ -57,7 +57,7 @@ export class RunWriter {
 
   private async write(runs: RunRow[]): Promise<StoredIds[]> {
     if (runs.every((r) => r.issues.length === 0)) return this.writeWith(this.db, runs);
-    return this.db.$transaction((tx) => this.writeWith(tx, runs));
+    return this.db.$transaction((tx) => this.writeWith(tx, runs), TX_OPTIONS);
   }
 
   /** The runs in one INSERT and their issues in as few as fit; several statements need `client` to be a transaction. */

@@ -35,21 +35,32 @@ export interface SessionRecord {
   judgeUntil: number | null;
 }
 
-export const toRecord = (r: TrainSession): SessionRecord => ({
-  id: r.id,
-  projectId: r.projectId,
+/** The columns of `TrainSession` the status machine reads (for raw `RETURNING` lists too). */
+export const RECORD_COLUMNS = [
+  'id', 'projectId', 'status', 'statusVersion', 'acknowledged', 'lastIssueKeys', 'stepSeq', 'judgedSeq',
+  'errorLogs', 'judgedErrorLogs', 'modelRevision', 'bestLoss', 'bestLossStep', 'judgeOwner', 'judgeUntil',
+] as const satisfies readonly (keyof TrainSession)[];
+
+/** A row with those columns; integers may come back as bigint from a raw query. */
+export type RecordRow = { [K in (typeof RECORD_COLUMNS)[number]]: TrainSession[K] extends number ? number | bigint : TrainSession[K] extends number | null ? number | bigint | null : TrainSession[K] };
+
+const num = (v: number | bigint): number => Number(v);
+
+export const toRecord = (r: RecordRow): SessionRecord => ({
+  id: num(r.id),
+  projectId: num(r.projectId),
   status: r.status as SessionStatus,
-  statusVersion: r.statusVersion,
+  statusVersion: num(r.statusVersion),
   acknowledged: readKeys(r.acknowledged),
   lastIssueKeys: readKeys(r.lastIssueKeys),
-  stepSeq: r.stepSeq,
-  judgedSeq: r.judgedSeq,
-  errorLogs: r.errorLogs,
-  judgedErrorLogs: r.judgedErrorLogs,
-  modelRevision: r.modelRevision,
-  bestLoss: r.bestLoss !== null && r.bestLossStep !== null ? { value: r.bestLoss, stepIndex: r.bestLossStep } : null,
+  stepSeq: num(r.stepSeq),
+  judgedSeq: num(r.judgedSeq),
+  errorLogs: num(r.errorLogs),
+  judgedErrorLogs: num(r.judgedErrorLogs),
+  modelRevision: num(r.modelRevision),
+  bestLoss: r.bestLoss !== null && r.bestLossStep !== null ? { value: num(r.bestLoss), stepIndex: num(r.bestLossStep) } : null,
   judgeOwner: r.judgeOwner,
-  judgeUntil: r.judgeUntil,
+  judgeUntil: r.judgeUntil === null ? null : num(r.judgeUntil),
 });
 
 function readKeys(text: string | null): string[] {

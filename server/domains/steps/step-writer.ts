@@ -1,4 +1,4 @@
-import { PLAIN_TEXT, type Db, type RawText } from '../../db/client.ts';
+import { PLAIN_TEXT, TX_OPTIONS, type Db, type RawText } from '../../db/client.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { Batcher } from '../../lib/batcher.ts';
 import { stringifyExtendedJson, type JsonObject } from '../../lib/extended-json.ts';
@@ -103,7 +103,7 @@ export class StepWriter {
       let n = 0;
       let j = i;
       while (j < requests.length && n + requests[j]!.length <= MAX_ROWS_PER_STATEMENT) n += requests[j++]!.length;
-      out.push(...(await this.db.$transaction((tx) => this.writeOne(tx, requests.slice(i, j)), { timeout: 30_000 })));
+      out.push(...(await this.db.$transaction((tx) => this.writeOne(tx, requests.slice(i, j)), TX_OPTIONS)));
       i = j;
     }
     return out;
