@@ -76,6 +76,14 @@ export interface ObserverConfig {
   logLevel: 'debug' | 'info' | 'warning' | 'error';
   /** Where the Observer server runs. @default 'http://127.0.0.1:8000' */
   serverUrl: string;
+  /**
+   * The API key of a server that requires one (`AUTH=required`): a `write` key of the
+   * project, sent in `connection_init` on the observer's one WebSocket. A refused key closes
+   * the socket with 4403 and is said in a warning.
+   * @default null
+   * @example observe(model, { projectId: 1, config: { serverUrl: 'https://observer.lab', apiKey: 'obs_…' } })
+   */
+  apiKey: string | null;
   /** Records kept while the server is unreachable; past it the oldest are dropped and counted. @default 10000 */
   outboxLimit: number;
   /** Seconds to wait for the server's verdict on a flush before training goes on without it. @default 10 */
@@ -126,6 +134,7 @@ export const defaultObserverConfig: ObserverConfig = {
   pendingTimeout: 39,
   logLevel: 'info',
   serverUrl: 'http://127.0.0.1:8000',
+  apiKey: null,
   outboxLimit: 10_000,
   verdictTimeout: 10,
   maxMessageBytes: 1024 * 1024,

@@ -128,6 +128,7 @@ export class Observer {
     this.connection = new Connection(`${config.serverUrl.replace(/^http/, 'ws').replace(/\/$/, '')}/graphql`, {
       maxMessageBytes: config.maxMessageBytes,
       warn: (msg) => this.warn(msg),
+      ...(config.apiKey ? { connectionParams: { apiKey: config.apiKey } } : {}),
     });
     this.logs = new LogCapture({ console: config.trackConsoleLogs, errors: config.trackErrorLogs, maxBuffered: 5000 });
   }

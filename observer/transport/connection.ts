@@ -22,7 +22,7 @@ const STATUS = `subscription($id: Int!) { sessionStatus(sessionId: $id) {
   status version stepIndex reason run { healthScore issues { severity category title description suggestion confidence layerId epochIndex } } } }`;
 
 /** WebSocket close codes the observer acts on (RFC 6455 §7.4.1). */
-export const CloseCode = { MessageTooBig: 1009 } as const;
+export const CloseCode = { MessageTooBig: 1009, Forbidden: 4403 } as const;
 
 /** A request failed because its socket closed; `code` is the WebSocket close code. */
 export class SocketClosedError extends Error {
@@ -58,6 +58,8 @@ export interface ConnectionOptions {
   maxMessageBytes: number;
   /** Where the connection says what went wrong (the observer's own log). @default nowhere */
   warn?: (msg: string) => void;
+  /** The `connection_init` payload, e.g. `{ apiKey }` for a server that requires keys. @default none */
+  connectionParams?: Record<string, unknown>;
 }
 
 const backoff = (attempt: number) => Math.min(5000, 250 * 2 ** Math.min(attempt, 5));
@@ -76,6 +78,7 @@ export class Connection {
   readonly health: ConnectionHealth;
   /** Fresh clients in a row that died before the server acknowledged them. */
   private failedStarts = 0;
+  private warnedForbidden = false;
   private readonly sleeps = new Set<() => void>();
   private readonly listeners = new Set<(up: boolean) => void>();
 
@@ -107,6 +110,7 @@ export class Connection {
         return this.url;
       },
       webSocketImpl: this.impl,
+      connectionParams: this.opts.connectionParams,
       lazy: false,
       keepAlive: 10_000,
       retryAttempts: Number.MAX_SAFE_INTEGER,
@@ -129,7 +133,13 @@ export class Connection {
   /** Runs before graphql-ws fails the socket's operations, so a retried batch already sees the smaller budget. */
   private onClosed(client: Client, e: unknown): void {
     this.set(client, false);
-    if (client !== this.client || (e as { code?: number } | null)?.code !== CloseCode.MessageTooBig) return;
+    const code = (e as { code?: number } | null)?.code;
+    if (client === this.client && code === CloseCode.Forbidden && !this.warnedForbidden) {
+      // Said once: the connection keeps retrying (with backoff) in case the key is fixed on the server side.
+      this.warnedForbidden = true;
+      this.opts.warn?.('the server refused the API key (4403 Forbidden): set config.apiKey to a write key of this project');
+    }
+    if (client !== this.client || code !== CloseCode.MessageTooBig) return;
     this.health.tooBigCloses++;
     this.health.lastError = describe(e);
     const before = this.health.maxMessageBytes;

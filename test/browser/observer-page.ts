@@ -34,7 +34,7 @@ async function main() {
   const obs = await Observer.create({
     projectId: 1,
     runName: `browser-${tf.getBackend()}`,
-    config: { serverUrl: location.origin, trackConsoleLogs: true },
+    config: { serverUrl: location.origin, trackConsoleLogs: true, apiKey: params.get('apiKey') },
     onPending: (p: PendingPrompt) => {
       prompts.push({ issues: p.issues.map((i) => i.title), stepIndex: p.stepIndex });
       void (prompts.length === 1 ? p.resume() : p.stop());
