@@ -228,6 +228,7 @@ export class DiagnosticsService {
       return { status, version: Number(row.statusVersion), released: row.judgeOwner === null, ids: ids! };
     }, TX_OPTIONS);
     if (!committed) return false;
+    this.runtime.judged(r.id, seq);
     const run = toStoredRunView(r.id, latestStepIndex, verdict, committed.status, createdAt, committed.ids);
     if (committed.version !== r.statusVersion)
       this.runtime.publishStatus({ sessionId: r.id, status: committed.status, previousStatus: r.status, version: committed.version, stepIndex: latestStepIndex, run, reason: 'diagnostics', at: new Date() });

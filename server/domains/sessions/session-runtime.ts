@@ -6,7 +6,7 @@ import type { TrainSession } from '../../generated/prisma/client.ts';
 import type { PubSub } from '../../lib/pubsub.ts';
 import { ERROR_LEVELS } from '../logs/logs.schemas.ts';
 import { readObject, toStepRecord, toStepView } from '../mappers.ts';
-import type { DiagnosticRunView, StatusEvent, Topics } from '../views.ts';
+import type { DiagnosticRunView, StatusEvent, StepView, Topics } from '../views.ts';
 import { isTerminal, type SessionStatus } from './status.ts';
 
 /**
@@ -83,6 +83,8 @@ interface CachedHistory {
   history: SessionHistory;
   /** Every step with a sequence number up to this one is in `history`. */
   seq: number;
+  /** Sequence numbers of cached steps no run committed by this replica has judged yet. */
+  unjudged: Set<number>;
   modelRevision: number;
   errorLogs: number;
   recentErrors: string[];
@@ -195,7 +197,7 @@ export class SessionRuntime {
       this.histories.delete(r.id);
       this.histories.set(r.id, entry);
     } else {
-      entry = { history: new SessionHistory(), seq: -1, modelRevision: -1, errorLogs: -1, recentErrors: [], lock: Promise.resolve() };
+      entry = { history: new SessionHistory(), seq: -1, unjudged: new Set(), modelRevision: -1, errorLogs: -1, recentErrors: [], lock: Promise.resolve() };
       this.histories.set(r.id, entry);
       if (this.histories.size > MAX_CACHED) this.histories.delete(this.histories.keys().next().value!);
     }
@@ -205,22 +207,49 @@ export class SessionRuntime {
     return run;
   }
 
+  /**
+   * Steps this replica just stored, with the sequence numbers reserved for them (`first` to
+   * `last`; a number whose row was a duplicate has no row): added to the cached history when it
+   * holds every step before them, so judging them reads nothing back.
+   */
+  offer(sessionId: number, first: number, last: number, steps: { seq: number; step: StepView }[]): void {
+    const e = this.histories.get(sessionId);
+    if (!e) return;
+    e.lock = e.lock.then(() => {
+      if (e.seq !== first - 1) return;
+      for (const { seq, step } of steps) {
+        e.history.add(toStepRecord(step));
+        e.unjudged.add(seq);
+      }
+      e.seq = last;
+      // A replica that never judges this session keeps no unbounded list: the entry is rebuilt when needed.
+      if (e.unjudged.size > HISTORY_WINDOW) e.seq = -1;
+    });
+  }
+
+  /** A run judged every cached step up to `seq` (its outcome committed). */
+  judged(sessionId: number, seq: number): void {
+    const e = this.histories.get(sessionId);
+    if (e) for (const s of e.unjudged) if (s <= seq) e.unjudged.delete(s);
+  }
+
   private async sync(e: CachedHistory, r: SessionRecord): Promise<SyncedContext> {
-    let unjudged: number;
-    // A cache that may hold unjudged steps of a run that did not commit, or that is far behind, is rebuilt.
-    if (e.seq < 0 || e.seq > r.judgedSeq || r.stepSeq - e.seq > HISTORY_WINDOW) {
-      unjudged = await this.reload(e, r);
+    // Missing, or too far behind to catch up by reading what it lacks: the window is read again.
+    if (e.seq < 0 || r.stepSeq - e.seq > HISTORY_WINDOW) {
+      await this.reload(e, r);
     } else {
       const rows = await this.db.trainStep.findMany({ where: { sessionId: r.id, seq: { gt: e.seq } }, orderBy: { seq: 'asc' } });
-      unjudged = 0;
       for (const row of rows) {
         e.history.add(toStepRecord(toStepView(row)));
         e.seq = Math.max(e.seq, row.seq);
-        if (row.seq > r.judgedSeq) unjudged++;
+        e.unjudged.add(row.seq);
       }
       // Every number reserved up to the record's committed with its rows (or stood for a duplicate).
       e.seq = Math.max(e.seq, r.stepSeq);
     }
+    // What another replica judged meanwhile is not new here.
+    for (const seq of e.unjudged) if (seq <= r.judgedSeq) e.unjudged.delete(seq);
+    const unjudged = e.unjudged.size;
     if (e.modelRevision !== r.modelRevision) {
       const model = await this.db.model.findUnique({ where: { sessionId: r.id } });
       e.history.model = model ? { architecture: readObject(model.architecture), hyperparameters: readObject(model.hyperparameters) } : null;
@@ -242,7 +271,7 @@ export class SessionRuntime {
   }
 
   /** Reads the session's first and latest steps (bounded), replacing the cached history. */
-  private async reload(e: CachedHistory, r: SessionRecord): Promise<number> {
+  private async reload(e: CachedHistory, r: SessionRecord): Promise<void> {
     const fresh = new SessionHistory();
     const [recent, early, count] = await Promise.all([
       this.db.trainStep.findMany({ where: { sessionId: r.id }, orderBy: { stepIndex: 'desc' }, take: HISTORY_WINDOW }),
@@ -250,18 +279,17 @@ export class SessionRuntime {
       this.db.trainStep.count({ where: { sessionId: r.id } }),
     ]);
     const seen = new Set<number>();
+    const unjudged = new Set<number>();
     let seq = 0;
-    let unjudged = 0;
     for (const row of [...early, ...recent.reverse()]) {
       if (seen.has(row.stepIndex)) continue;
       seen.add(row.stepIndex);
       fresh.add(toStepRecord(toStepView(row)));
       seq = Math.max(seq, row.seq);
-      if (row.seq > r.judgedSeq) unjudged++;
+      if (row.seq > r.judgedSeq) unjudged.add(row.seq);
     }
     fresh.restore(count);
     // The reads come after the record's: every step numbered up to `r.stepSeq` is in them or older than the window.
-    Object.assign(e, { history: fresh, seq: Math.max(seq, r.stepSeq), modelRevision: -1, errorLogs: -1 });
-    return unjudged;
+    Object.assign(e, { history: fresh, seq: Math.max(seq, r.stepSeq), unjudged, modelRevision: -1, errorLogs: -1 });
   }
 }

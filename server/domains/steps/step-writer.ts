@@ -29,6 +29,8 @@ export interface InsertResult {
   id: number | null;
   created: boolean;
   createdAt: Date;
+  /** The sequence number reserved for the row (a duplicate's has no row). */
+  seq: number;
 }
 
 /** What storing a request's rows did to its session, or why nothing was stored. */
@@ -40,6 +42,9 @@ export type WriteOutcome =
       status: string;
       statusVersion: number;
       startedAnalyzing: boolean;
+      /** The sequence numbers reserved for this request's rows, first to last. */
+      firstSeq: number;
+      lastSeq: number;
     }
   /** The session does not exist or does not accept steps now: nothing was stored. */
   | { accepted: false };
@@ -130,10 +135,10 @@ export class StepWriter {
       admitted.set(sessionId, a);
     }
     const rows: StepRow[] = [];
-    for (const req of requests) {
+    const seqOf = requests.map((req) => {
       const a = admitted.get(req[0]!.sessionId);
-      if (a) for (const r of req) rows.push({ ...r, seq: a.next++ });
-    }
+      return a ? req.map((r) => (rows.push({ ...r, seq: a.next }), a.next++)) : [];
+    });
     const ids = new Map<string, number>();
     if (rows.length) {
       // Prisma writes the placeholders each database wants (? or $n) and binds the Date for it.
@@ -143,20 +148,21 @@ export class StepWriter {
         ON CONFLICT ("sessionId", "stepIndex") DO NOTHING RETURNING "id", "sessionId", "stepIndex"`;
       for (const r of inserted) ids.set(`${r.sessionId}:${r.stepIndex}`, Number(r.id));
     }
-    return requests.map((req): WriteOutcome => {
+    return requests.map((req, k): WriteOutcome => {
       const a = admitted.get(req[0]!.sessionId);
       if (!a) return { accepted: false };
+      const seqs = seqOf[k]!;
       // The first request of the session in the batch is the one that started the analysis.
       const startedAnalyzing = a.started;
       a.started = false;
-      const results = req.map((r) => {
+      const results = req.map((r, i) => {
         const key = `${r.sessionId}:${r.stepIndex}`;
         const id = ids.get(key) ?? null;
         // The same index twice in a batch: only the first is the stored one.
         if (id !== null) ids.delete(key);
-        return { stepIndex: r.stepIndex, id, created: id !== null, createdAt: r.createdAt };
+        return { stepIndex: r.stepIndex, id, created: id !== null, createdAt: r.createdAt, seq: seqs[i]! };
       });
-      return { accepted: true, rows: results, status: a.status, statusVersion: a.statusVersion, startedAnalyzing };
+      return { accepted: true, rows: results, status: a.status, statusVersion: a.statusVersion, startedAnalyzing, firstSeq: seqs[0]!, lastSeq: seqs[seqs.length - 1]! };
     });
   }
 }

@@ -122,6 +122,8 @@ export class StepsService {
     );
     const fresh = out.filter((r) => r.created).map((r) => r.step);
     for (const s of fresh) this.pubsub.publish('sessionSteps', sessionId, s);
+    // This replica's diagnostics judge them without reading them back (when its cache is current).
+    this.runtime.offer(sessionId, outcome.firstSeq, outcome.lastSeq, results.flatMap((r, i) => (r.created ? [{ seq: r.seq, step: out[i]!.step }] : [])));
     if (outcome.startedAnalyzing) {
       this.runtime.publishStatus({
         sessionId,
