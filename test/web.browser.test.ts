@@ -7,6 +7,8 @@ import Papa from 'papaparse';
 import { parseExtendedJson, stringifyExtendedJson } from '../server/lib/extended-json.ts';
 import { ARTIFACTS, hasChromium, launchChromium } from './helpers/browser.ts';
 import { seedSession, seedStep } from './helpers/payloads.ts';
+import type { StartOptions } from '../server/app.ts';
+import { ADMIN_TOKEN, bearer, createKey, revokeKey } from './helpers/auth.ts';
 import { disposeAll, gql, post, startTestServer, tempDir, waitUntil } from './helpers/server.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -21,8 +23,12 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(disposeAll);
 
-async function withPage(run: (page: Page, base: string, server: Awaited<ReturnType<typeof startTestServer>>) => Promise<void>, shot: string, opts: { webgpu?: boolean; databaseUrl?: string } = {}) {
-  const server = await startTestServer({ webRoot, ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) });
+async function withPage(
+  run: (page: Page, base: string, server: Awaited<ReturnType<typeof startTestServer>>) => Promise<void>,
+  shot: string,
+  opts: { webgpu?: boolean; databaseUrl?: string; server?: StartOptions } = {},
+) {
+  const server = await startTestServer({ webRoot, ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}), ...opts.server });
   const browser = await launchChromium({ webgpu: opts.webgpu });
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   const errors: string[] = [];
@@ -194,4 +200,47 @@ describe.runIf(hasChromium)('web app in Chromium', () => {
       expect(await page.evaluate(() => document.body.innerText.replace(/\s/g, ''))).toContain('"trainMean":1.25');
     }, 'web-graphiql');
   }, 120_000);
+
+  it('asks for a key when the server requires one, keeps it, uses it for queries and subscriptions, and forgets it', async () => {
+    await withPage(
+      async (page, base, s) => {
+        const admin = bearer(ADMIN_TOKEN);
+        await post(`${s.url}/projects`, { name: 'Team project' }, admin);
+        await post(`${s.url}/sessions/project/1`, seedSession('secured'), admin);
+        for (let i = 0; i < 3; i++) await post(`${s.url}/sessions/1/step`, seedStep(i), admin);
+        const key = await createKey(s.url, 1, 'read');
+        await page.goto(`${base}/#/`);
+        await page.waitForSelector('[data-testid=key-prompt]');
+        await page.screenshot({ path: path.join(ARTIFACTS, 'web-key-prompt.png') });
+        await page.fill('[data-testid=api-key]', 'obs_wrong');
+        await page.click('[data-testid=save-key]');
+        await page.waitForSelector('[data-testid=key-problem]');
+        expect(await page.textContent('[data-testid=key-problem]')).toContain('refused this key');
+        await page.screenshot({ path: path.join(ARTIFACTS, 'web-key-refused.png') });
+        await page.fill('[data-testid=api-key]', key.secret);
+        await page.click('[data-testid=save-key]');
+        await page.waitForSelector('[data-testid=session-row-1]');
+        expect(await page.evaluate(() => localStorage.getItem('observer.apiKey'))).toBe(key.secret);
+        // Live with the key: a new session arrives by sessionCreated, new steps by sessionSteps.
+        await post(`${s.url}/sessions/project/1`, seedSession('second'), admin);
+        await page.waitForSelector('[data-testid=session-row-2]');
+        await page.screenshot({ path: path.join(ARTIFACTS, 'web-key-dashboard.png') });
+        await page.click('text=secured');
+        await page.waitForFunction(() => document.querySelector('[data-testid="chart-Loss"]')?.getAttribute('data-points') === '3');
+        await post(`${s.url}/sessions/1/step`, seedStep(3), admin);
+        await page.waitForFunction(() => document.querySelector('[data-testid="chart-Loss"]')?.getAttribute('data-points') === '4');
+        // Revoked while open: its WebSocket closes with 4403 and the app asks again.
+        await revokeKey(s.url, key.id);
+        await page.waitForSelector('[data-testid=key-prompt]');
+        expect(await page.textContent('[data-testid=key-problem]')).toContain('refused the stored key');
+        await page.click('[data-testid=forget-key]');
+        await page.waitForSelector('[data-testid=key-prompt]');
+        expect(await page.evaluate(() => localStorage.getItem('observer.apiKey'))).toBeNull();
+        expect(await page.$('[data-testid=key-problem]')).toBeNull();
+        expect(await page.$('[data-testid=forget-key]')).toBeNull();
+      },
+      'web-key-forgotten',
+      { webgpu: false, server: { auth: 'required', adminToken: ADMIN_TOKEN } },
+    );
+  }, 180_000);
 });

@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'react';
 import { ErrorBoundary } from './components/ErrorBoundary.tsx';
+import { KeyPrompt } from './features/auth/KeyPrompt.tsx';
+import { checkApiKey, forgetApiKey, KEY_REFUSED, storedApiKey } from './graphql/api-key.ts';
 import { ComparePage } from './features/dashboard/ComparePage.tsx';
 import { ProjectsPage } from './features/dashboard/ProjectsPage.tsx';
 import { SessionPage } from './features/dashboard/SessionPage.tsx';
@@ -16,11 +18,33 @@ function useHash(): string {
   return hash;
 }
 
+/** Whether the app may show its pages: the server opens to this browser's key (or needs none). */
+type Gate = 'checking' | 'open' | 'prompt' | 'refused';
+
+function useGate(): Gate {
+  const [gate, setGate] = useState<Gate>('checking');
+  useEffect(() => {
+    const key = storedApiKey();
+    const close = () => setGate(key ? 'refused' : 'prompt');
+    // Unreachable: the pages say so themselves, as they do without keys.
+    void checkApiKey(key).then((answer) => (answer === 'required' ? close() : setGate('open')));
+    addEventListener(KEY_REFUSED, close);
+    return () => removeEventListener(KEY_REFUSED, close);
+  }, []);
+  return gate;
+}
+
 export function App() {
   const hash = useHash();
+  const gate = useGate();
+  const key = storedApiKey();
   const session = /^#\/sessions\/(\d+)/.exec(hash);
   const compare = /^#\/compare\/([\d,]+)/.exec(hash);
-  const page = session ? (
+  const page = gate === 'checking' ? (
+    <p className="muted">Connecting…</p>
+  ) : gate !== 'open' ? (
+    <KeyPrompt refused={gate === 'refused'} />
+  ) : session ? (
     <SessionPage key={session[1]} id={Number(session[1])} />
   ) : compare ? (
     <ComparePage ids={compare[1]!.split(',').map(Number)} />
@@ -45,6 +69,11 @@ export function App() {
         <a href="/graphql" target="_blank" rel="noreferrer">
           GraphiQL
         </a>
+        {key && (
+          <button className="button" data-testid="forget-key" title={`API key ${key.slice(0, 12)}…`} onClick={forgetApiKey}>
+            Forget key
+          </button>
+        )}
       </nav>
       <main>
         <ErrorBoundary key={hash}>{page}</ErrorBoundary>

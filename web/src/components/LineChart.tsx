@@ -81,8 +81,10 @@ export function LineChart({ title, xs, series, height = 220, logScale = false }:
       },
     };
     plot.current = new uPlot(opts, [[], ...series.map(() => [])], el.current);
-    const resize = new ResizeObserver(() => plot.current?.setSize({ width: el.current!.clientWidth, height }));
-    resize.observe(el.current);
+    // The node itself, not the ref: React clears the ref on unmount before this effect's cleanup disconnects.
+    const node = el.current;
+    const resize = new ResizeObserver(() => plot.current?.setSize({ width: node.clientWidth, height }));
+    resize.observe(node);
     return () => {
       resize.disconnect();
       plot.current?.destroy();

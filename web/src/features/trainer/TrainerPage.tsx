@@ -14,10 +14,14 @@ const DEFAULTS: Record<Hyperparameters['model'], Hyperparameters> = {
 
 async function projectId(client: ReturnType<typeof useClient>): Promise<number> {
   const r = await client.query('{ projects { id name } }', {}, { requestPolicy: 'network-only' }).toPromise();
-  const existing = (r.data?.projects as { id: number; name: string }[] | undefined)?.find((p) => p.name === 'Web trainer');
+  const projects = (r.data?.projects as { id: number; name: string }[] | undefined) ?? [];
+  const existing = projects.find((p) => p.name === 'Web trainer');
   if (existing) return existing.id;
   const c = await client.mutation('mutation { createProject(name: "Web trainer") { id } }', {}).toPromise();
-  return c.data.createProject.id;
+  if (c.data) return c.data.createProject.id;
+  // A project's key may not create projects: train in the project it opens.
+  if (projects[0]) return projects[0].id;
+  throw c.error ?? new Error('no project to train in');
 }
 
 /** Train on MNIST in this tab with the Observer watching; the session's dashboard shows below. */

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
+import { storedApiKey } from '../../graphql/api-key.ts';
 import { Observer, PendingTimeoutError, SessionStoppedError, type ObservableModel, type PendingPrompt } from '../../../../observer/index.ts';
 import { seededRandom, textBatch, toTensors, type Dataset, type TextCorpus } from './data.ts';
 import { gptParameters, MiniGpt, type GptConfig } from './minigpt.ts';
@@ -313,7 +314,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const obs: Observer = await Observer.create({
         projectId: o.projectId,
         runName: o.runName,
-        config: { serverUrl: location.origin, carbonTrackerMode: 'offline' },
+        config: { serverUrl: location.origin, carbonTrackerMode: 'offline', apiKey: storedApiKey() },
         onPending: o.onPending,
         onPaused: (held) => o.onProgress({ ...progress, unsent: obs.unsent, connected: obs.connected, paused: held, sessionId: obs.sessionId }),
         metadata: { trainer: 'web', faults: { ...o.faults } },
