@@ -11,9 +11,10 @@ import type { GraphQLContext } from './builder.ts';
 
 /**
  * WebSocket close codes: 1001 for a server going away (RFC 6455); graphql-ws's 4403 Forbidden
- * for a bad key or a revoked one; 4429 when a key holds too many WebSockets already.
+ * for a bad key or a revoked one; 4429 when a key holds too many WebSockets already; 1013
+ * (try again later) when the key cannot be checked (the database is down).
  */
-export const CloseCode = { GoingAway: 1001, Forbidden: 4403, TooManyConnections: 4429 } as const;
+export const CloseCode = { GoingAway: 1001, TryAgainLater: 1013, Forbidden: 4403, TooManyConnections: 4429 } as const;
 
 /** Who may open WebSockets, and how many each key may hold. */
 export interface WebSocketAuth {
@@ -67,7 +68,14 @@ export function attachWebSockets(
     {
       // A bad, revoked or missing key closes the socket with 4403 before any operation.
       onConnect: async (ctx) => {
-        const principal = await opts.auth.authenticate(ctx.connectionParams);
+        let principal: Principal;
+        try {
+          principal = await opts.auth.authenticate(ctx.connectionParams);
+        } catch {
+          // The key could not be looked up (the database is down): not the client's fault, retry later.
+          ctx.extra.socket.close(CloseCode.TryAgainLater, 'Cannot check the API key right now; try again');
+          return false;
+        }
         if (!isAuthenticated(principal)) return false;
         const keyId = keyIdOf(principal);
         if (keyId !== null && ofKey(keyId).length >= opts.auth.maxSocketsPerKey) {
@@ -88,7 +96,6 @@ export function attachWebSockets(
         const keyId = keyIdOf(state.principal);
         if (keyId !== null && ofKey(keyId).reduce((n, s) => n + s.operations.size, 0) >= opts.auth.maxSubscriptionsPerKey)
           return [new GraphQLError(`This API key holds ${opts.auth.maxSubscriptionsPerKey} subscriptions already`, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } })];
-        state.operations.add(id);
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -104,6 +111,8 @@ export function attachWebSockets(
         }
         const errors = validate(schema, document);
         if (errors.length) return errors;
+        // Counted once it runs; onComplete forgets it (also after an execution error).
+        state.operations.add(id);
         const args: ExecutionArgs = {
           schema,
           operationName: params.operationName ?? null,
