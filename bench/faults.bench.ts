@@ -1,9 +1,12 @@
 /**
- * `npm run bench:faults [-- --quick] [-- --seeds N] [-- --only <name part>] [-- --assert]`: trains small real tfjs models with planted
- * faults (each with a healthy twin for the oracle) and healthy controls, streams them through
- * the real Observer to the real server, and reports how the diagnostics did: detection, right
- * category and layer, steps from onset to the first correct issue, false alarms on controls.
- * Prints a table, writes bench/results/faults.json.
+ * `npm run bench:faults [-- --quick] [-- --seeds N] [-- --only <name part>] [-- --assert]
+ * [-- --split tuning|held-out|all|none] [-- --gen-runs N]`: trains small real tfjs models with
+ * planted faults (each with a healthy twin for the oracle) and healthy controls, streams them
+ * through the real Observer to the real server, and reports how the diagnostics did:
+ * detection, right category and layer, steps from onset to the first correct issue, false
+ * alarms on controls, pauses. Then the generated recipes (bench/faults/generated.ts) of the
+ * chosen split(s): each fault family on N drawn recipes, each with its observed healthy twin.
+ * `--only gen` runs the generated ones alone. Prints tables, writes bench/results/faults.json.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +14,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { Observer } from '../observer/index.ts';
 import { startServer, type RunningServer } from '../server/app.ts';
+import { generatedScenarios, ruined, SPLITS, describeRecipe, type Split } from './faults/generated.ts';
+import { summarise, type GeneratedRecord } from './faults/report.ts';
 import { SCENARIOS, type Outcome, type Scenario } from './faults/scenarios.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -21,7 +26,14 @@ const seedsArg = process.argv.indexOf('--seeds');
 const onlyArg = process.argv.indexOf('--only');
 /** `--only <text>`: just the scenarios whose name contains it. */
 const ONLY = onlyArg > 0 ? process.argv[onlyArg + 1]! : null;
-const SEEDS = seedsArg > 0 ? Number(process.argv[seedsArg + 1]) : QUICK ? 1 : 5;
+const SEEDS = seedsArg > 0 ? Number(process.argv[seedsArg + 1]) : QUICK ? 1 : 3;
+const splitArg = process.argv.indexOf('--split');
+/** `--split tuning|held-out|all|none`: which generated split runs (quick: tuning; full: all). */
+const SPLIT = splitArg > 0 ? process.argv[splitArg + 1]! : QUICK ? 'tuning' : 'all';
+if (!['tuning', 'held-out', 'all', 'none'].includes(SPLIT)) throw new Error(`--split ${SPLIT}: tuning, held-out, all or none`);
+const genRunsArg = process.argv.indexOf('--gen-runs');
+/** `--gen-runs N`: generated recipes per fault family and split (each with its observed healthy twin). */
+const GEN_RUNS = genRunsArg > 0 ? Number(process.argv[genRunsArg + 1]) : QUICK ? 1 : 2;
 
 await tf.setBackend('cpu');
 const tmp = mkdtempSync(path.join(tmpdir(), 'observer-faults-'));
@@ -31,30 +43,47 @@ await fetch(`${server.url}/projects`, { method: 'POST', headers: { 'content-type
 /** Trains one run; streams it when `observe` is true. */
 const stepsOf = (s: Scenario) => (QUICK && s.quickSteps ? s.quickSteps : s.steps);
 
-async function train(s: Scenario, seed: number, faulty: boolean, observe: boolean): Promise<{ outcome: Outcome; sessionId: number | null; pauses: number; flushedAt: number[] }> {
+async function train(s: Scenario, seed: number, faulty: boolean, observe: boolean): Promise<TrainResult> {
   const task = s.task(seed);
   const totalSteps = stepsOf(s);
   const run = s.build(task, seed, faulty);
+  const n = task.xs.shape[0];
+  const lossFn = (x: tf.Tensor, y: tf.Tensor): tf.Scalar => {
+    const out = run.model.apply(x, { training: true }) as tf.Tensor;
+    if (run.mse) return tf.losses.meanSquaredError(y, out) as tf.Scalar;
+    return (run.logits ? tf.losses.softmaxCrossEntropy(y, out) : tf.metrics.categoricalCrossentropy(y, out).mean()) as tf.Scalar;
+  };
+  const batchOf = (step: number): [tf.Tensor2D, tf.Tensor2D] => {
+    const natural = (step * s.batchSize) % Math.max(1, n - s.batchSize);
+    const begin = run.batchAt ? run.batchAt(step, natural) : natural;
+    return [task.xs.slice([begin, 0], [s.batchSize, -1]), task.ys.slice([begin, 0], [s.batchSize, -1])];
+  };
+  // A checkpoint to resume from: healthy steps nobody observes, then the run proper.
+  for (let step = 0; step < (run.pretrain ?? 0); step++) {
+    const natural = (step * s.batchSize) % Math.max(1, n - s.batchSize);
+    const [xb, yb] = [task.xs.slice([natural, 0], [s.batchSize, -1]), task.ys.slice([natural, 0], [s.batchSize, -1])];
+    tf.dispose([run.optimizer.minimize(() => lossFn(xb, yb), true)!, xb, yb]);
+  }
+  run.afterPretrain?.();
   let pauses = 0;
+  let currentStep = 0;
+  let firstPauseStep: number | null = null;
   const obs = observe
     ? await Observer.create({
         projectId: 1,
-        runName: `${s.name} seed ${seed}`,
+        runName: `${s.name} seed ${seed}${faulty ? '' : ' twin'}`,
         config: { serverUrl: server.url, trackConsoleLogs: false, trackErrorLogs: false, trackProfiler: false, trackCarbonEmissions: false, pendingTimeout: 600 },
         // Detection is measured, not decided: every pause is resumed at once.
         onPending: (p) => {
           pauses++;
+          firstPauseStep ??= currentStep;
           void p.resume();
         },
       })
     : null;
-  const n = task.xs.shape[0];
   const probe = { x: task.valXs.slice([0, 0], [32, -1]), y: task.valYs.slice([0, 0], [32, -1]) };
+  if (run.hyperparameters) obs?.logHyperparameters(run.hyperparameters);
   obs?.registerModel(run.model, { probe });
-  const lossFn = (x: tf.Tensor, y: tf.Tensor): tf.Scalar => {
-    const out = run.model.apply(x, { training: true }) as tf.Tensor;
-    return (run.logits ? tf.losses.softmaxCrossEntropy(y, out) : tf.metrics.categoricalCrossentropy(y, out).mean()) as tf.Scalar;
-  };
   const predict = (x: tf.Tensor): tf.Tensor => {
     const out = run.model.predict(x) as tf.Tensor;
     return run.logits ? tf.softmax(out) : out;
@@ -69,7 +98,14 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
   /** The training step each flush ended at (flushes can come early: a NaN). */
   const flushedAt: number[] = [];
   // Validation as a user's loop would measure it at each flush (one readback).
-  const validate = async () => {
+  const validate = async (): Promise<Record<string, number>> => {
+    if (run.mse) {
+      const l = tf.tidy(() => tf.losses.meanSquaredError(task.valYs, predict(task.valXs)));
+      const vl = (await l.data())[0]!;
+      l.dispose();
+      valTrace.push(vl);
+      return { val_loss: vl };
+    }
     const [l, a] = tf.tidy(() => {
       const p = predict(task.valXs);
       return [tf.metrics.categoricalCrossentropy(task.valYs, p).mean(), tf.metrics.categoricalAccuracy(task.valYs, p).mean()];
@@ -81,10 +117,9 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
   };
   for (let step = 0; step < totalSteps; step++) {
     const t0 = performance.now();
+    currentStep = step;
     run.before?.(step);
-    const begin = (step * s.batchSize) % Math.max(1, n - s.batchSize);
-    const xb = task.xs.slice([begin, 0], [s.batchSize, -1]);
-    const yb = task.ys.slice([begin, 0], [s.batchSize, -1]);
+    const [xb, yb] = batchOf(step);
     const x = run.batch ? run.batch(step, xb) : xb;
     let loss: tf.Scalar;
     if (run.flipGradients) {
@@ -93,7 +128,7 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
       run.optimizer.applyGradients(flipped);
       tf.dispose([...Object.values(grads), ...Object.values(flipped)]);
       loss = value;
-    } else loss = run.optimizer.minimize(() => lossFn(x, yb), true)!;
+    } else loss = run.optimizer.minimize(() => lossFn(x, yb), true, run.varList)!;
     obs?.step(step, loss, { batchSize: s.batchSize });
     const cadence = (step + 1) % s.flushEvery === 0 || step === totalSteps - 1;
     // The twin's train loss at the same cadence (no oracle reads a twin's validation trace).
@@ -120,9 +155,9 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
     }
     times.push(performance.now() - t0);
   }
-  const acc = tf.tidy(() => tf.metrics.categoricalAccuracy(task.valYs, predict(task.valXs)).mean());
-  const valAccuracy = (await acc.data())[0]!;
-  acc.dispose();
+  const [acc, majority] = tf.tidy(() => (run.mse ? [tf.scalar(Number.NaN), tf.scalar(Number.NaN)] : [tf.metrics.categoricalAccuracy(task.valYs, predict(task.valXs)).mean(), task.valYs.mean(0).max()]));
+  const [valAccuracy, chance] = [(await acc!.data())[0]!, (await majority!.data())[0]!];
+  tf.dispose([acc!, majority!]);
   const tensorGrowth = tf.memory().numTensors - startTensors;
   await obs?.close();
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
@@ -136,10 +171,20 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
     msPerStepLate: mean(times.slice(-40)),
     lossTrace,
     valTrace,
+    chance,
   };
   tf.dispose([probe.x, probe.y, task.xs, task.ys, task.valXs, task.valYs, ...(run.held ?? [])]);
   run.model.dispose();
-  return { outcome, sessionId: obs?.sessionId ?? null, pauses, flushedAt };
+  return { outcome, sessionId: obs?.sessionId ?? null, pauses, flushedAt, firstPauseStep };
+}
+
+interface TrainResult {
+  outcome: Outcome;
+  sessionId: number | null;
+  pauses: number;
+  flushedAt: number[];
+  /** The training step at which the run was first paused (`pending`), or null. */
+  firstPauseStep: number | null;
 }
 
 interface FoundIssue {
@@ -168,6 +213,52 @@ function earlyEnough(s: Scenario, steps: number): boolean {
 }
 
 const report: Record<string, unknown>[] = [];
+const generated: GeneratedRecord[] = [];
+
+/** Each rule and layer once, at the first flush it was raised: `code@layer at flush N (severity)`. */
+function firstOfEach(issues: FoundIssue[]): string[] {
+  const seen = new Map<string, FoundIssue>();
+  for (const i of [...issues].sort((a, b) => a.flush - b.flush)) seen.set(`${i.code}@${i.layerId ?? ''}`, seen.get(`${i.code}@${i.layerId ?? ''}`) ?? i);
+  return [...seen.values()].map((i) => `${i.code}${i.layerId ? `@${i.layerId}` : ''} at flush ${i.flush} (${i.severity})`);
+}
+
+/** Trains a generated recipe with its fault and its healthy twin, both observed, and judges both. */
+async function runGenerated(g: ReturnType<typeof generatedScenarios>[number]): Promise<GeneratedRecord> {
+  const seed = g.seedOverride!;
+  const faulty = await train(g, seed, true, true);
+  const twin = await train(g, seed, false, true);
+  const issues = (await issuesOf(faulty.sessionId!)).filter((i) => i.severity !== 'info');
+  const twinIssues = (await issuesOf(twin.sessionId!)).filter((i) => i.severity !== 'info');
+  const manifested = (g.manifested as (f: Outcome, t: Outcome) => boolean)(faulty.outcome, twin.outcome);
+  const brief = (o: Outcome) => `loss ${o.initialLoss.toPrecision(3)} -> ${o.finalLoss.toPrecision(3)}, val acc ${o.valAccuracy.toPrecision(3)}`;
+  if (process.env.FAULTS_VERBOSE) console.log(`  ${g.name}: faulty ${brief(faulty.outcome)}; twin ${brief(twin.outcome)}`);
+  const e = g.expect!;
+  const match = (i: FoundIssue) => e.categories.includes(i.category) && (!e.codes || e.codes.includes(i.code));
+  const first = issues.filter(match).sort((a, b) => a.flush - b.flush)[0];
+  const firstSerious = [...issues].sort((a, b) => a.flush - b.flush)[0];
+  if (process.env.FAULTS_VERBOSE) for (const i of [...issues, ...twinIssues.map((t) => ({ ...t, code: `TWIN ${t.code}` }))]) console.log(`  ${i.severity} ${i.code}@${i.layerId ?? ''} at flush ${i.flush}: ${i.description}`);
+  return {
+    split: g.split,
+    family: g.family,
+    seed,
+    recipe: describeRecipe(g.recipe),
+    steps: g.steps,
+    timing: g.timing ?? 'builds_up',
+    manifested,
+    detected: first !== undefined,
+    firstRightCategory: firstSerious !== undefined && e.categories.includes(firstSerious.category),
+    rightLayer: e.layer ? issues.some((i) => match(i) && i.layerId === e.layer) : null,
+    stepsToDetect: first ? (first.flush < 0 ? 0 : Math.max(0, faulty.flushedAt[first.flush]! + 1 - g.onset)) : null,
+    ruined: manifested && ruined(faulty.outcome, twin.outcome),
+    paused: faulty.pauses > 0,
+    pauseStep: faulty.firstPauseStep,
+    issues: [...new Set(issues.map((i) => `${i.code}${i.layerId ? `@${i.layerId}` : ''}`))],
+    twinWarnings: firstOfEach(twinIssues),
+    twinPaused: twin.pauses > 0,
+    // A twin that did not learn is not a healthy run (a recipe that fails without any fault).
+    twinHealthy: g.recipe.start === 'resumed' || g.recipe.start === 'fine_tuned' || twin.outcome.finalLoss < 0.9 * twin.outcome.initialLoss,
+  };
+}
 const started = Date.now();
 try {
   for (const s of SCENARIOS.filter((x) => !ONLY || x.name.includes(ONLY))) {
@@ -246,6 +337,13 @@ try {
     report.push(row);
     console.log(JSON.stringify(row));
   }
+  const splits: readonly Split[] = SPLIT === 'all' ? SPLITS : SPLIT === 'none' ? [] : [SPLIT as Split];
+  for (const split of splits)
+    for (const g of generatedScenarios(split, GEN_RUNS, QUICK).filter((x) => !ONLY || x.name.includes(ONLY))) {
+      const record = await runGenerated(g);
+      generated.push(record);
+      console.log(JSON.stringify({ run: g.name, recipe: record.recipe, manifested: record.manifested, detected: record.detected, paused: record.paused, ruined: record.ruined, issues: record.issues.join(' '), twin: record.twinWarnings.join('; ') }));
+    }
 } finally {
   await server.close();
   rmSync(tmp, { recursive: true, force: true });
@@ -265,6 +363,12 @@ const totals = {
   control_runs_with_critical: report.filter((r) => r.kind === 'control').reduce((n, r) => n + Number(r.runs_with_critical), 0),
   minutes: (Date.now() - started) / 60000,
 };
+const generatedSummary = summarise(generated);
+for (const [split, sum] of Object.entries(generatedSummary)) {
+  console.log(`generated, ${split} split:`);
+  console.table(sum.families.map(({ missed: _missed, ...row }) => row));
+  console.log(sum.totals, sum.healthy_warnings);
+}
 const timings = server.services.diagnostics.timings();
 console.log(totals, { diagnostics_ms_per_flush: timings });
 const failures: string[] = [];
@@ -275,10 +379,12 @@ for (const r of report) {
   if (r.kind === 'control' && (Number(r.runs_with_warning) > 0 || Number(r.runs_with_critical) > 0 || Number(r.pauses) > 0))
     failures.push(`${r.scenario}: ${r.runs_with_warning} runs with warnings, ${r.runs_with_critical} with critical issues, ${r.pauses} pauses`);
 }
+// Generated runs: a healthy twin never pauses; a missed fault is reported, not failed (the recipes are drawn, not chosen).
+for (const r of generated) if (r.twinHealthy && r.twinPaused) failures.push(`${r.family} #${r.seed} (${r.split}): the healthy twin paused (${r.twinWarnings.join('; ')})`);
 mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
 writeFileSync(
   path.join(ROOT, `bench/results/faults${QUICK ? '-quick' : ''}.json`),
-  JSON.stringify({ quick: QUICK, seeds: SEEDS, at: new Date().toISOString(), totals, diagnostics_ms_per_flush: timings, scenarios: report }, null, 2),
+  JSON.stringify({ quick: QUICK, seeds: SEEDS, at: new Date().toISOString(), totals, diagnostics_ms_per_flush: timings, scenarios: report, generated: { runs_per_family: GEN_RUNS, splits: generatedSummary, runs: generated } }, null, 2),
 );
 console.log(`wrote bench/results/faults${QUICK ? '-quick' : ''}.json`);
 if (ASSERT && failures.length) {

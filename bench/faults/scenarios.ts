@@ -30,6 +30,18 @@ export interface Run {
   held?: tf.Tensor[];
   /** The model outputs logits: trained with softmax cross-entropy, its predictions softmaxed for validation. */
   logits?: boolean;
+  /** A regression: trained and validated with the mean squared error (no accuracy). */
+  mse?: boolean;
+  /** The variables the optimizer updates (all trainable ones when omitted): a hand-written loop's list. */
+  varList?: tf.Variable[];
+  /** Where the step's batch begins, given where it would (a loader stuck on one batch...). */
+  batchAt?: (step: number, natural: number) => number;
+  /** Hyperparameters logged before the model is registered (a resumed run says so here). */
+  hyperparameters?: Record<string, unknown>;
+  /** Steps trained before the observer starts, healthy and unobserved (a checkpoint to resume from). */
+  pretrain?: number;
+  /** Runs after the pretraining (freezing a fine-tuned model's base). */
+  afterPretrain?: () => void;
 }
 
 export interface Scenario {
@@ -49,6 +61,10 @@ export interface Scenario {
   quickSteps?: number;
   /** The seed `--quick` runs, when seed 1 does not show the fault (so CI still checks its rule). */
   quickSeed?: number;
+  /** The only seed this scenario runs (a generated scenario is one recipe and seed). */
+  seedOverride?: number;
+  /** The twin is observed too, and reported as a healthy run. */
+  observeTwin?: boolean;
   /** The training step the fault starts at (0 for faults present from the start). */
   onset: number;
   /**
@@ -81,6 +97,8 @@ export interface Outcome {
   lossTrace: number[];
   /** The validation loss at each flush (observed runs only: a twin does not validate per flush). */
   valTrace: number[];
+  /** The share of the validation set's most frequent class (a classifier's chance accuracy); NaN for a regression. */
+  chance: number;
 }
 
 /** Mean absolute change of the loss between successive flushes, over the second half of the run. */
@@ -266,7 +284,7 @@ export const SCENARIOS: Scenario[] = [
     batchSize: 64,
     flushEvery: 5,
     onset: 300,
-    expect: { categories: ['throughput'], codes: ['throughput.collapse'] },
+    expect: { categories: ['throughput'], codes: ['throughput.collapse', 'throughput.decay'] },
     build: (t, seed, faulty) => {
       const model = mlp(t, seed);
       return { model, optimizer: tf.train.sgd(0.1), after: (step) => faulty && step >= 300 && busyWait(15) };

@@ -9,10 +9,14 @@ export interface Task {
   valXs: tf.Tensor2D;
   valYs: tf.Tensor2D;
   inputs: number;
+  /** Output units: the classes of a classifier, 1 for a regression. */
   classes: number;
+  /** A regression (mean squared error, no accuracy) rather than a classification. */
+  regression?: boolean;
 }
 
-function rng(seed: number): () => number {
+/** A seeded pseudo-random stream in [0, 1). */
+export function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
     s = (s * 1664525 + 1013904223) >>> 0;
@@ -20,11 +24,13 @@ function rng(seed: number): () => number {
   };
 }
 
-function gaussian(r: () => number): number {
+/** A standard normal draw. */
+export function gaussian(r: () => number): number {
   return Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
 }
 
 function split(name: string, x: number[][], y: number[], classes: number): Task {
+  if (classes === 1) return splitRegression(name, x, y);
   const n = x.length;
   const cut = Math.floor(n * 0.8);
   const X = tf.tensor2d(x);
@@ -100,4 +106,69 @@ export function mnist(seed: number, perDigit = 60, size: 28 | 14 = 28): Task {
     return out;
   };
   return { name: 'mnist-14x14', xs: pool(train.xs), ys: train.ys, valXs: pool(val.xs), valYs: val.ys, inputs: 196, classes: 10 };
+}
+
+function splitRegression(name: string, x: number[][], y: number[]): Task {
+  const n = x.length;
+  const cut = Math.floor(n * 0.8);
+  const X = tf.tensor2d(x);
+  const Y = tf.tensor2d(y, [n, 1]);
+  const t = { name, xs: X.slice([0, 0], [cut, -1]), ys: Y.slice([0, 0], [cut, -1]), valXs: X.slice([cut, 0], [n - cut, -1]), valYs: Y.slice([cut, 0], [n - cut, -1]), inputs: x[0]!.length, classes: 1, regression: true };
+  tf.dispose([X, Y]);
+  return t;
+}
+
+/**
+ * Gaussian blobs with imbalanced classes: class `c` drawn with probability `shares[c]`
+ * (e.g. 0.7/0.2/0.1), so that some batches hold the majority class only and their loss is
+ * far below the flush's mean.
+ */
+export function imbalanced(seed: number, shares: readonly number[], n = 900, d = 8, noise = 0.9): Task {
+  const r = rng(seed);
+  const k = shares.length;
+  const centers = Array.from({ length: k }, () => Array.from({ length: d }, () => 4 * (r() - 0.5)));
+  const x: number[][] = [];
+  const y: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let u = r();
+    let c = 0;
+    while (c < k - 1 && u >= shares[c]!) u -= shares[c++]!;
+    x.push(centers[c]!.map((m) => m + noise * gaussian(r)));
+    y.push(c);
+  }
+  return split('imbalanced', x, y, k);
+}
+
+/** A regression with a noise floor: y = a smooth function of x plus Gaussian noise of std `noise`. */
+export function regression(seed: number, n = 800, d = 6, noise = 0.3): Task {
+  const r = rng(seed);
+  const w = Array.from({ length: d }, () => gaussian(r));
+  const x: number[][] = [];
+  const y: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const xi = Array.from({ length: d }, () => gaussian(r));
+    const lin = xi.reduce((s, v, j) => s + v * w[j]!, 0) / Math.sqrt(d);
+    x.push(xi);
+    y.push(lin + 0.5 * Math.sin(2 * xi[0]!) + noise * gaussian(r));
+  }
+  return split('regression', x, y, 1);
+}
+
+/**
+ * A sequence task for a recurrent layer: `length` values in a row (flattened), labelled by
+ * whether the last half sums to more than the first half.
+ */
+export function sequence(seed: number, n = 800, length = 8): Task {
+  const r = rng(seed);
+  const x: number[][] = [];
+  const y: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const xi = Array.from({ length }, () => gaussian(r));
+    const half = length >> 1;
+    const first = xi.slice(0, half).reduce((a, b) => a + b, 0);
+    const last = xi.slice(half).reduce((a, b) => a + b, 0);
+    x.push(xi);
+    y.push(last > first ? 1 : 0);
+  }
+  return split('sequence', x, y, 2);
 }

@@ -22,9 +22,10 @@ describe('layer health', () => {
     const h = new LayerHealthCollector(model, probe(), 1e-6);
     const before = tf.memory().numTensors;
     h.measure();
-    expect(tf.memory().numTensors).toBe(before + 1);
+    // The measurement, and the 4 weights kept (shared buffers, no copies) to see how far they move.
+    expect(tf.memory().numTensors).toBe(before + 1 + 4);
     const out = (await h.collect()) as any;
-    expect(tf.memory().numTensors).toBe(before);
+    expect(tf.memory().numTensors).toBe(before + 4);
     const hidden = out.layers.hidden;
     expect(hidden.activation_mean).toBeGreaterThan(0);
     expect(hidden.gradient_norm_mean).toBeGreaterThan(1e-6);
@@ -52,8 +53,25 @@ describe('layer health', () => {
     expect(((await h.collect()) as any).probe_samples).toBe(16);
     const before = tf.memory().numTensors;
     h.dispose();
-    expect(tf.memory().numTensors).toBe(before - 2);
+    expect(tf.memory().numTensors).toBe(before - 2 - 4);
     expect(p.x.isDisposed).toBe(false);
+  });
+
+  it('measures how far each layer moved since the last measurement: exactly 0 for a layer the optimizer leaves out', async () => {
+    const model = net();
+    const p = probe();
+    const h = new LayerHealthCollector(model, p, 1e-6);
+    h.measure();
+    expect(((await h.collect()) as any).layers.hidden.update_ratio).toBeNull();
+    // A hand-written loop whose variable list forgot the hidden layer.
+    const optimizer = tf.train.sgd(0.5);
+    const outVars = model.getLayer('out').trainableWeights.map((w) => (w as unknown as { read(): tf.Variable }).read());
+    for (let i = 0; i < 3; i++) tf.dispose(optimizer.minimize(() => tf.losses.softmaxCrossEntropy(p.y, model.apply(p.x) as tf.Tensor) as tf.Scalar, true, outVars)!);
+    h.measure();
+    const layers = ((await h.collect()) as any).layers;
+    expect(layers.hidden.update_ratio).toBe(0);
+    expect(layers.out.update_ratio).toBeGreaterThan(1e-4);
+    h.dispose();
   });
 
   it('finds a dead ReLU layer (strongly negative bias): every unit inactive, gradients gone', async () => {

@@ -25,12 +25,19 @@ export interface LayerHealth {
    * the same thing (constant or symmetric initialisation).
    */
   unit_diversity: number | null;
+  /**
+   * How much the layer's trainable weights moved since the previous measurement: the norm of
+   * the change over the norm of the weights before (all of the layer's trainable variables
+   * together). Exactly 0 when nothing updates them (a variable left out of the optimizer's
+   * list); null at the first measurement.
+   */
+  update_ratio: number | null;
   is_dead: boolean;
   has_vanishing_gradients: boolean;
 }
 
 /** Statistics per layer, in this order, so one tensor carries them all. */
-const FIELDS = ['activation_mean', 'activation_std', 'dead_fraction', 'gradient_norm_mean', 'weight_sparsity', 'saturated_fraction', 'unit_diversity'] as const;
+const FIELDS = ['activation_mean', 'activation_std', 'dead_fraction', 'gradient_norm_mean', 'weight_sparsity', 'saturated_fraction', 'unit_diversity', 'update_ratio'] as const;
 const MISSING = -1e30;
 
 /** A unit is dead when never active over the probe batch; a layer is dead when most of its units are. */
@@ -59,6 +66,12 @@ export class LayerHealthCollector {
   private readonly layers: Inspected[];
   private readonly inspector: tf.LayersModel | null;
   private pending: tf.Tensor2D | null = null;
+  /**
+   * Each layer's trainable weights at the previous measurement. A clone shares the variable's
+   * buffer (no copy); an optimizer's update gives the variable a new buffer, so the clone
+   * keeps the old values for as long as it is held: one set of weights per model.
+   */
+  private previous: tf.Tensor[][] | null = null;
 
   private readonly probe: ProbeBatch | null;
   /** Probe slices this collector made (the caller's probe is never disposed here). */
@@ -129,16 +142,28 @@ export class LayerHealthCollector {
           const g = grads?.[layer.name];
           stats.push(g && g.length ? (tf.addN(g.map((t) => t.square().sum())).sqrt() as tf.Scalar) : tf.scalar(MISSING));
           // Weight sparsity is filled in at collect: weights move slowly, once per flush is enough.
-          stats.push(tf.scalar(MISSING), ...extra);
+          stats.push(tf.scalar(MISSING), ...extra, this.updateRatio(i));
           rows.push(tf.stack(stats) as tf.Tensor1D);
         });
         return tf.stack(rows) as tf.Tensor2D;
       });
       this.pending?.dispose();
       this.pending = next;
+      tf.dispose(this.previous?.flat() ?? []);
+      this.previous = this.layers.map((layer) => layer.trainable.map((w) => tf.keep(tf.clone(w))));
     } finally {
       tf.dispose([...(acts ?? []), ...Object.values(grads ?? {}).flat()]);
     }
+  }
+
+  /** ||w - w_before|| / ||w_before|| over the layer's trainable variables, on the device (inside measure's tidy). */
+  private updateRatio(i: number): tf.Scalar {
+    const before = this.previous?.[i];
+    const now = this.layers[i]!.trainable;
+    if (!before || before.length !== now.length || now.length === 0) return tf.scalar(MISSING);
+    const change = tf.addN(now.map((w, k) => w.sub(before[k]!).square().sum()));
+    const size = tf.addN(before.map((w) => w.square().sum()));
+    return change.sqrt().div(size.sqrt().add(1e-12)) as tf.Scalar;
   }
 
   /**
@@ -242,6 +267,8 @@ export class LayerHealthCollector {
   dispose(): void {
     this.pending?.dispose();
     this.pending = null;
+    tf.dispose(this.previous?.flat() ?? []);
+    this.previous = null;
     tf.dispose(this.owned.splice(0));
   }
 }

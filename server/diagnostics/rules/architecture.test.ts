@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deepWithoutNormalisation, dominantLayer, lossActivationMismatch } from './architecture.ts';
+import { deepWithoutNormalisation, dominantLayer, frozenFromScratch, lossActivationMismatch } from './architecture.ts';
 import { contextOf, modelOf } from './fixtures.ts';
 
 const dense = (n: number) => Array.from({ length: n }, (_, i) => [`dense_${i}`, 'Dense', 1000] as [string, string, number]);
@@ -31,5 +31,16 @@ describe('architecture rules', () => {
     const b = modelOf([['out', 'Dense', 1, 'sigmoid']], { loss: 'binaryCrossentropy' });
     expect(lossActivationMismatch(contextOf([], { model: a }))).toEqual([]);
     expect(lossActivationMismatch(contextOf([], { model: b }))).toEqual([]);
+  });
+
+  it('warns about a frozen layer in a model trained from scratch, not in a fine-tuned one', () => {
+    const model = (hp = {}) => {
+      const m = modelOf([['base', 'Dense', 1000, 'relu'], ['head', 'Dense', 100, 'softmax']], hp);
+      (m.architecture!.layers as Record<string, Record<string, unknown>>).base!.trainable = false;
+      return m;
+    };
+    expect(frozenFromScratch(contextOf([], { model: model() }))[0]).toMatchObject({ code: 'architecture.frozen_layer', severity: 'warning', layerId: 'base' });
+    expect(frozenFromScratch(contextOf([], { model: model({ start: 'fine_tuned' }) }))).toEqual([]);
+    expect(frozenFromScratch(contextOf([], { model: modelOf(dense(3)) }))).toEqual([]);
   });
 });

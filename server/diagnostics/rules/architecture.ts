@@ -1,6 +1,6 @@
 import type { JsonObject, JsonValue } from '../../lib/extended-json.ts';
 import type { ModelInfo, Rule } from '../types.ts';
-import { confidence, fmt, issue, num } from './util.ts';
+import { confidence, fmt, issue, num, startKind } from './util.ts';
 
 interface LayerRow {
   name: string;
@@ -9,6 +9,8 @@ interface LayerRow {
   pct: number;
   activation: string | undefined;
   units: number | undefined;
+  /** False when the layer is frozen (its weights are not trained). */
+  trainable: boolean;
 }
 
 function layerRows(model: ModelInfo | null): LayerRow[] {
@@ -25,6 +27,7 @@ function layerRows(model: ModelInfo | null): LayerRow[] {
         pct: num(o.pct_of_total) ?? 0,
         activation: typeof o.activation === 'string' ? o.activation.toLowerCase() : undefined,
         units: num(o.units),
+        trainable: o.trainable !== false,
       },
     ];
   });
@@ -108,4 +111,31 @@ export const lossActivationMismatch: Rule = (ctx) => {
   ];
 };
 
-export const architectureRules: Rule[] = [deepWithoutNormalisation, dominantLayer, lossActivationMismatch];
+/**
+ * Layers with weights frozen (`trainable: false`) in a run that says nothing of starting from
+ * trained weights: a new model's frozen layers keep their random initialisation for good. A
+ * fine-tuned or resumed run (its `start` hyperparameter, see `startKind`) freezes on purpose.
+ */
+export const frozenFromScratch: Rule = (ctx) => {
+  if (startKind(ctx) !== 'scratch') return [];
+  const rows = layerRows(ctx.model).filter((r) => r.parameters > 0);
+  const frozen = rows.filter((r) => !r.trainable);
+  if (!frozen.length || frozen.length === rows.length) return [];
+  const params = frozen.reduce((n, r) => n + r.parameters, 0);
+  return [
+    issue({
+      code: 'architecture.frozen_layer',
+      severity: 'warning',
+      category: 'architecture',
+      title: `Layer ${frozen[0]!.name} is frozen in a model trained from scratch`,
+      description: `${frozen.length} of ${rows.length} weight layers (${frozen.map((r) => `'${r.name}'`).join(', ')}; ${fmt(params)} parameters) are frozen (trainable: false), and the run does not say it starts from trained weights (no 'start: fine_tuned' or 'resumed' hyperparameter): their random initial weights will never be trained (threshold: any frozen weight layer).`,
+      suggestion: "Unfreeze them (layer.trainable = true, then compile again), or, when the weights come from a trained model, say so: obs.logHyperparameters({ start: 'fine_tuned' }) before registerModel.",
+      // Freezing a random layer on purpose exists (random features), but is rare.
+      confidence: confidence({ seen: frozen.length, of: rows.length }),
+      layerId: frozen[0]!.name,
+      metricValue: { frozen_layers: frozen.length, frozen_parameters: params },
+    }),
+  ];
+};
+
+export const architectureRules: Rule[] = [deepWithoutNormalisation, dominantLayer, lossActivationMismatch, frozenFromScratch];

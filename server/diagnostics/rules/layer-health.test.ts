@@ -43,6 +43,16 @@ describe('layer health rules', () => {
     expect(explodingGradients(contextOf(steps, { early: steps.slice(0, 5) }))[0]?.layerId).toBe('d');
   });
 
+  it('measures a rise against the flushes before it: a healthy rise after a long plateau of tiny gradients, while the loss falls, is learning', () => {
+    const flushes = [...Array(20).fill({ d: { gradient_norm_mean: 1e-4 } }), ...Array(4).fill({ d: { gradient_norm_mean: 0.5 } })];
+    const steps = withLayers(flushes);
+    steps.forEach((st, i) => (st.loss!.train_mean = i < 20 ? 2.3 : 2.3 - 0.4 * (i - 19)));
+    expect(explodingGradients(contextOf(steps, { early: steps.slice(0, 5) }))).toEqual([]);
+    // Gradients large from step 0 still read as exploding against the absolute limit.
+    const large = withLayers(Array(6).fill({ d: { gradient_norm_mean: 5e3 } }));
+    expect(explodingGradients(contextOf(large))[0]?.layerId).toBe('d');
+  });
+
   it('leaves steady gradients alone', () => {
     const steps = withLayers(Array(10).fill({ d: { gradient_norm_mean: 0.5 } }));
     expect(explodingGradients(contextOf(steps))).toEqual([]);

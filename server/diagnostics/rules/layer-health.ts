@@ -1,4 +1,5 @@
 import type { DiagnosticContext, Issue, LayerHealthEntry, Rule, StepRecord } from '../types.ts';
+import { frozenLayer } from './layer-updates.ts';
 import { confidence, fmt, isFiniteNumber, isNonFinite, issue, lastFiniteLosses, median, num, startLoss } from './util.ts';
 
 /** The last `m` flushes (default all) that carried layer health, newest last. */
@@ -132,28 +133,47 @@ const vanishingInLayers = persistentLayerRule(
   (h) => ({ margin: 1e-7 / (grad(h) ?? 0), decisive: 100 }),
 );
 
-/** Gradient norm above 1e3, or 100x the layer's early median, in 2 of the last 3 flushes. */
+/** Flushes before the newest three whose median is a layer's gradient reference, at most. */
+const GRADIENT_REFERENCE = 20;
+
+/**
+ * Gradient norm above 1e3, or 100x the layer's reference, in 2 of the last 3 flushes, while
+ * the loss did not improve over the same flushes. The reference is the median of the layer's
+ * gradient norms over up to 20 flushes before the newest three (its early median while the
+ * run is shorter): a rolling reference, so a long plateau of tiny gradients before learning
+ * starts does not make a healthy rise read as exploding; the absolute 1e3 catches gradients
+ * that are large from step 0. A rise while the loss falls is learning, not exploding.
+ */
 export const explodingGradients: Rule = (ctx) => {
-  const baseline = new Map<string, number>();
+  const early = new Map<string, number>();
   for (const [layer, entries] of perLayerOf(ctx.early.filter((s) => s.layer_health?.layers).slice(0, 5))) {
     const g = entries.map(grad).filter(isFiniteNumber);
-    if (g.length) baseline.set(layer, median(g));
+    if (g.length) early.set(layer, median(g));
   }
-  const limit = (layer: string) => Math.min(1e3, 100 * (baseline.get(layer) ?? Infinity));
+  const baseline = new Map<string, number>();
+  for (const [layer, entries] of perLayer(ctx, 3 + GRADIENT_REFERENCE)) {
+    const g = entries.slice(0, -3).map((e) => grad(e.h)).filter(isFiniteNumber);
+    const ref = g.length >= 3 ? median(g) : early.get(layer);
+    if (ref !== undefined) baseline.set(layer, ref);
+  }
+  const limit = (layer: string) => Math.max(Math.min(1e3, 100 * (baseline.get(layer) ?? Infinity)), 1e-3);
+  const losses = lastFiniteLosses(ctx.steps, 6).map((l) => l.value);
+  if (losses.length >= 6 && median(losses.slice(-3)) < 0.9 * median(losses.slice(0, 3))) return [];
   const issues: Issue[] = [];
   for (const [layer, entries] of perLayer(ctx, 3)) {
-    const over = (h: LayerHealthEntry) => isFiniteNumber(grad(h)) && grad(h)! > Math.max(limit(layer), 1e-3);
+    const over = (h: LayerHealthEntry) => isFiniteNumber(grad(h)) && grad(h)! > limit(layer);
     const last = entries[entries.length - 1]!;
-    if (entries.length < 2 || entries.filter((e) => over(e.h)).length < 2 || !over(last.h)) continue;
+    const seen = entries.filter((e) => over(e.h)).length;
+    if (entries.length < 2 || seen < 2 || !over(last.h)) continue;
     issues.push(
       issue({
         code: 'layer.exploding_gradients',
         severity: 'warning',
         category: 'layer_health',
         title: `Exploding gradients in layer ${layer}`,
-        description: `The gradient norm of '${layer}' reached ${fmt(grad(last.h)!)} at step ${last.step} (limit ${fmt(Math.max(limit(layer), 1e-3))}: 1e3 or 100x its early median of ${fmt(baseline.get(layer) ?? Number.NaN)}).`,
+        description: `The gradient norm of '${layer}' reached ${fmt(grad(last.h)!)} at step ${last.step} (limit ${fmt(limit(layer))}: 1e3 or 100x its reference of ${fmt(baseline.get(layer) ?? Number.NaN)}, the median over the flushes before), in ${seen} of the last ${entries.length} flushes, while the loss did not improve by 10%.`,
         suggestion: 'Try: 1) clip gradients (clipnorm=1.0), 2) lower the learning rate, 3) smaller initial weights (Glorot/He), 4) normalisation layers.',
-        confidence: confidence({ margin: grad(last.h)! / Math.max(limit(layer), 1e-3), decisive: 10, seen: entries.filter((e) => over(e.h)).length, of: entries.length, minSeen: 2 }),
+        confidence: confidence({ margin: grad(last.h)! / limit(layer), decisive: 10, seen, of: entries.length, minSeen: 2 }),
         layerId: layer,
         epochIndex: last.step,
         metricValue: { gradient_norm: grad(last.h)!, baseline: baseline.get(layer) ?? null },
@@ -255,7 +275,7 @@ export const symmetricUnits = persistentLayerRule(
   (h) => ({ margin: 0.01 / diversity(h)!, decisive: 100 }),
 );
 
-export const layerHealthRules: Rule[] = [nonFiniteLayer, deadLayer, vanishingGradients, explodingGradients, explodingActivations, sparseWeights, saturatedLayer, symmetricUnits];
+export const layerHealthRules: Rule[] = [nonFiniteLayer, deadLayer, vanishingGradients, explodingGradients, explodingActivations, sparseWeights, saturatedLayer, symmetricUnits, frozenLayer];
 
 /**
  * Warnings that share one root cause on a layer: a dead layer also shows vanishing gradients

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { contextOf, seeded, stepsWithLoss } from './fixtures.ts';
+import type { JsonObject } from '../../lib/extended-json.ts';
+import { contextOf, modelOf, seeded, stepsWithLoss } from './fixtures.ts';
 import { divergingLoss, stuckLoss, validationGap, noGeneralisation, oscillatingLoss } from './loss.ts';
 
 const decaying = (n: number, noise = 0) => {
@@ -19,8 +20,8 @@ describe('loss rules', () => {
     expect(noGeneralisation(contextOf(steps))[0]).toMatchObject({ code: 'loss.no_generalisation', metricValue: { val_loss: 2.3 } });
   });
 
-  it('warns when the loss climbs to twice its best three flushes in a row', () => {
-    const steps = stepsWithLoss([2.3, 1.5, 1.0, 0.8, 1.2, 1.9, 3.0]);
+  it('warns when the loss climbs to twice its best and beyond over two flushes in a row', () => {
+    const steps = stepsWithLoss([2.3, 1.5, 1.0, 0.8, 0.8, 0.85, 1.8, 3.0]);
     const [i] = divergingLoss(contextOf(steps));
     expect(i).toMatchObject({ code: 'loss.diverging', severity: 'warning' });
   });
@@ -48,6 +49,21 @@ describe('loss rules', () => {
     expect(i!.description).toContain('1.8 this run started from');
   });
 
+  it('does not take one lucky batch of an imbalanced task as the best, nor batch noise as diverging', () => {
+    // One batch per flush on a 85/15 task: most batches near 0.3, some of the majority class only near 0.02.
+    const r = seeded(11);
+    const losses = Array.from({ length: 120 }, (_, i) => (r() < 0.2 ? 0.02 : 0.25 + 0.3 * r()) + (i < 5 ? 0.4 : 0));
+    const steps = stepsWithLoss(losses);
+    steps[0]!.loss!.train_min = 0.01;
+    for (let n = 6; n <= losses.length; n++) expect(divergingLoss(contextOf(steps.slice(0, n)))).toEqual([]);
+  });
+
+  it('takes a resumed run\'s start from the median of its first flushes, not from its lowest batch', () => {
+    const steps = stepsWithLoss([0.3, 0.02, 0.35, 0.4, 0.3, 0.32, 0.5]);
+    steps[0]!.loss!.train_min = 0.0001;
+    expect(divergingLoss(contextOf(steps, { model: modelOf([], { start: 'resumed' }) }))).toEqual([]);
+  });
+
   it('does not call a noisy but falling loss diverging', () => {
     expect(divergingLoss(contextOf(stepsWithLoss(decaying(200, 0.3))))).toEqual([]);
   });
@@ -55,6 +71,24 @@ describe('loss rules', () => {
   it('does not call tiny wiggles near zero diverging', () => {
     const losses = [0.7, 0.1, 0.01, 0.001, 0.0012, 0.0025, 0.004];
     expect(divergingLoss(contextOf(stepsWithLoss(losses)))).toEqual([]);
+  });
+
+  it('does not expect a resumed or fine-tuned run to improve on where it started', () => {
+    const flat = stepsWithLoss(Array.from({ length: 30 }, () => 0.05));
+    flat.forEach((st) => (st.loss!.val = { val_loss: 0.08 }));
+    for (const hp of [{ start: 'resumed' }, { start: 'fine_tuned' }, { initial_epoch: 3 }] as JsonObject[]) {
+      const ctx = contextOf(flat, { model: modelOf([], hp) });
+      expect(stuckLoss(ctx)).toEqual([]);
+      expect(noGeneralisation(ctx)).toEqual([]);
+    }
+    expect(stuckLoss(contextOf(flat))[0]?.code).toBe('loss.plateau');
+  });
+
+  it('leaves a flat loss alone while some layer\'s gradients double (a small initialisation\'s plateau that is ending)', () => {
+    const steps = stepsWithLoss(Array.from({ length: 30 }, () => 2.3), (i) => ({ layer_health: { layers: { d: { gradient_norm_mean: 1e-4 * 1.15 ** i } } } }));
+    expect(stuckLoss(contextOf(steps))).toEqual([]);
+    steps.forEach((st) => (st.layer_health!.layers!.d!.gradient_norm_mean = 1e-4));
+    expect(stuckLoss(contextOf(steps))[0]?.code).toBe('loss.plateau');
   });
 
   it('warns when the loss stays at its initial value for 20 flushes', () => {

@@ -1,33 +1,56 @@
 import type { Rule, StepRecord } from '../types.ts';
 import { isLossMetric } from './metric-names.ts';
+import { escalating } from './escalation.ts';
 import { nonFiniteLoss } from './non-finite-loss.ts';
-import { confidence, countLast, finiteLosses, fmt, isFiniteNumber, issue, lastFiniteLosses, median, num, startLoss } from './util.ts';
+import { ruinedRun } from './ruined.ts';
+import { confidence, countLast, finiteLosses, fmt, isFiniteNumber, issue, lastFiniteLosses, gradientsGrowing, mad, median, num, quantile, rollingMedian, startKind, startLoss } from './util.ts';
 
 /** How far above the run's starting loss one flush must be to call the loss exploding at once. */
 const EXPLODING_FACTOR = 10;
 
+/** How many MADs above the median of the flushes before it a rising loss must be to count as diverging. */
+const NOISE_MULTIPLE = 4;
+
 /**
  * The loss climbs away. Two ways to see it:
  * - exploding (critical), from a single flush: the flush's mean is 10x the loss the run
- *   started from (the lowest loss of its first flush, near ln K for a classifier at chance).
- *   No healthy run goes there, and a learning rate far too high gets there flushes before
- *   the loss overflows to Infinity or NaN, so this is the early warning for those runs;
+ *   started from (`startLoss`: its first flush's mean, near ln K for a new classifier). No
+ *   healthy run goes there, and a learning rate far too high gets there flushes before the
+ *   loss overflows to Infinity or NaN, so this is the early warning for those runs;
  * - diverging (warning): the loss rose at each of the last two flushes (at the second flush
- *   when the run has only two) to twice its best, by at least 10% of the initial loss.
+ *   when the run has only two) to twice its best at both (one batch's spike is no climb), by at least 10% of the initial loss, and
+ *   out of the run's own spread: above the median plus 4 MADs and the 90th percentile of the
+ *   (up to 20) flushes from its best to the climb. The best is the lowest median of 3 flushes in a
+ *   row once there are five (of 5 once there are ten): with one batch per flush, a lucky
+ *   batch is no record.
  */
 export const divergingLoss: Rule = (ctx) => {
   const losses = lastFiniteLosses(ctx.steps, 3);
   const initial = finiteLosses(ctx.early)[0]?.value;
   const start = startLoss(ctx);
   if (losses.length === 0 || initial === undefined || start === undefined) return [];
-  const best = Math.min(ctx.bestLoss?.value ?? Infinity, start, ...finiteLosses(ctx.steps).map((l) => l.value));
+  const window = finiteLosses(ctx.steps).map((l) => l.value);
+  // Medians of 5 flushes once there are 10 (of 3 before): a few lucky batches in a row set no record.
+  const k = window.length >= 10 ? 5 : 3;
+  const smoothed = rollingMedian(window, k);
+  const best = Math.min(smoothed.length >= 3 ? Math.min(...smoothed) : Math.min(...window), start);
+  const bestAt = smoothed.length >= 3 ? smoothed.indexOf(Math.min(...smoothed)) : 0;
   const current = losses[losses.length - 1]!.value;
   const step = losses[losses.length - 1]!.step;
   const farAboveStart = current > EXPLODING_FACTOR * Math.abs(start) && current - best > 0.1 * Math.abs(start) + 1e-6;
   // Rising at each of the last flushes (two rises; one while the run has only two flushes).
   const recent = losses.map((l) => l.value);
   const climbing = recent.length >= 2 && recent.every((v, i) => i === 0 || v > recent[i - 1]!);
-  const rising = climbing && current >= 2 * best && current - best >= 0.1 * Math.abs(initial);
+  // The run's own spread over the (up to 20) flushes from its best to the climb: the loss must
+  // leave it, above their median plus 4 MADs and above their 90th percentile (batch noise can
+  // be two-humped: most batches low, a few of the minority class high). A short run is judged
+  // without it.
+  const before = window.slice(Math.max(bestAt, window.length - 22), -2);
+  const usual = before.length >= 4 ? Math.max(median(before) + NOISE_MULTIPLE * mad(before), quantile(before, 0.9)) : -Infinity;
+  const noise = before.length >= 4 ? mad(before) : 0;
+  // Sustained: the flush before the newest is past the thresholds too (one batch's spike is not a climb).
+  const level = recent.length >= 3 ? recent[recent.length - 2]! : current;
+  const rising = climbing && level >= 2 * best && current - best >= 0.1 * Math.abs(initial) && level > usual;
   if (!farAboveStart && !rising) return [];
   return [
     issue({
@@ -37,20 +60,46 @@ export const divergingLoss: Rule = (ctx) => {
       title: farAboveStart ? 'Loss is exploding' : 'Loss is diverging',
       description: farAboveStart
         ? `The train loss reached ${fmt(current)} at step ${step}, ${fmt(current / Math.abs(start))}x the ${fmt(start)} this run started from (threshold: ${EXPLODING_FACTOR}x). It will overflow to Infinity or NaN if nothing changes.`
-        : `The train loss rose ${recent.length - 1 === 1 ? 'from the first flush' : 'two flushes in a row'} to ${fmt(current)} at step ${step}, ${fmt(current / best)}x its best of ${fmt(best)} (initial ${fmt(initial)}). Threshold: 2x the best and rising.`,
+        : `The train loss rose ${recent.length - 1 === 1 ? 'from the first flush' : 'two flushes in a row'} to ${fmt(current)} at step ${step}, ${fmt(current / best)}x its best of ${fmt(best)} (the lowest median of ${window.length >= 10 ? 5 : 3} flushes; initial ${fmt(initial)}). Thresholds: 2x the best and rising, above ${fmt(usual)}, the median plus ${NOISE_MULTIPLE} MADs (${fmt(noise)}) and the 90th percentile of the flushes since the best.`,
       suggestion:
         'Try: 1) lower the learning rate (3-10x), 2) add warmup or a decay schedule, 3) clip gradients, 4) check that labels match the loss function.',
       confidence: farAboveStart ? confidence({ margin: current / (EXPLODING_FACTOR * Math.abs(start)), decisive: 10 }) : confidence({ margin: current / (2 * best) }),
       epochIndex: step,
-      metricValue: { loss: current, best_loss: best, initial_loss: initial, start_loss: start },
+      metricValue: { loss: current, best_loss: best, initial_loss: initial, start_loss: start, noise },
     }),
   ];
 };
 
-const PLATEAU_WINDOW = 20;
+/**
+ * How many of the newest flushes it takes to cover `minSteps` training steps (each flush's
+ * `num_batches`, 1 when it does not say), and at least `minFlushes`; undefined when the window
+ * does not hold that many.
+ */
+export function flushesCovering(steps: readonly StepRecord[], minFlushes: number, minSteps: number): number | undefined {
+  let covered = 0;
+  for (let n = 1; n <= steps.length; n++) {
+    covered += num(steps[steps.length - n]!.loss?.num_batches ?? undefined) ?? 1;
+    if (n >= minFlushes && covered >= minSteps) return n;
+  }
+  return undefined;
+}
 
-/** The loss has not moved from where it started over the last 20 flushes: the model learns nothing. */
+const PLATEAU_FLUSHES = 20;
+/** ...and at least this many training steps: 20 flushes of one step each say nothing of a plateau start. */
+const PLATEAU_STEPS = 100;
+
+/**
+ * The loss has not moved from where it started over the last 20 flushes and 100 training
+ * steps: the model learns nothing. Only for a run from scratch (see `startKind`), and not
+ * while some layer's gradients double over the window (`gradientsGrowing`: a plateau of a
+ * small initialisation that is ending).
+ */
 export const stuckLoss: Rule = (ctx) => {
+  // "Still where it started" means nothing learned only for a new model: a resumed or
+  // fine-tuned run may start at its floor.
+  if (startKind(ctx) !== 'scratch') return [];
+  const PLATEAU_WINDOW = flushesCovering(ctx.steps, PLATEAU_FLUSHES, PLATEAU_STEPS);
+  if (PLATEAU_WINDOW === undefined) return [];
   const losses = lastFiniteLosses(ctx.steps, PLATEAU_WINDOW);
   const early = finiteLosses(ctx.early);
   if (losses.length < PLATEAU_WINDOW || early.length < 3) return [];
@@ -60,6 +109,8 @@ export const stuckLoss: Rule = (ctx) => {
   const tail = median(window.slice(-5));
   const improvement = (head - tail) / Math.abs(head || 1);
   if (improvement >= 0.01 || tail < 0.9 * initial) return [];
+  // Gradients doubling over the window: a small initialisation's plateau that is ending.
+  if (gradientsGrowing(ctx.steps.slice(-PLATEAU_WINDOW))) return [];
   const step = losses[losses.length - 1]!.step;
   return [
     issue({
@@ -67,7 +118,7 @@ export const stuckLoss: Rule = (ctx) => {
       severity: 'warning',
       category: 'loss',
       title: 'Loss is not decreasing',
-      description: `Over the last ${PLATEAU_WINDOW} flushes the train loss moved from ${fmt(head)} to ${fmt(tail)} (${fmt(improvement * 100)}% better; threshold 1%) and is still ${fmt((tail / initial) * 100)}% of its initial ${fmt(initial)}: the model is not learning.`,
+      description: `Over the last ${PLATEAU_WINDOW} flushes (at least ${PLATEAU_FLUSHES} and ${PLATEAU_STEPS} training steps) the train loss moved from ${fmt(head)} to ${fmt(tail)} (${fmt(improvement * 100)}% better; threshold 1%) and is still ${fmt((tail / initial) * 100)}% of its initial ${fmt(initial)}: the model is not learning.`,
       suggestion:
         'Try: 1) raise the learning rate if it is tiny, 2) check that labels are aligned with inputs, 3) normalise the inputs, 4) check for dead or saturated layers (sigmoid/tanh stacks), 5) use He/Glorot initialisation.',
       // Sure when the loss is still where it started; unsure near the 90% line.
@@ -141,6 +192,8 @@ export const validationGap: Rule = (ctx) => {
 };
 
 const GENERALISATION_FLUSHES = 10;
+/** ...and at least this many training steps. */
+const GENERALISATION_STEPS = 50;
 /** The recent validation losses the rule judges by (their median: one lucky dip does not count). */
 const GENERALISATION_RECENT = 5;
 
@@ -152,7 +205,8 @@ const GENERALISATION_RECENT = 5;
  * learns nothing at all (learning rate far too low, broken inputs).
  */
 export const noGeneralisation: Rule = (ctx) => {
-  if (ctx.totalSteps < GENERALISATION_FLUSHES) return [];
+  // A resumed or fine-tuned run's validation loss may start at its floor: not 5% better is no news.
+  if (ctx.totalSteps < GENERALISATION_FLUSHES || startKind(ctx) !== 'scratch' || flushesCovering(ctx.steps, 1, GENERALISATION_STEPS) === undefined) return [];
   const start = valLosses(ctx.early).slice(0, 2);
   const recent = valLosses(ctx.steps);
   if (start.length < 2 || recent.length < GENERALISATION_RECENT) return [];
@@ -164,6 +218,8 @@ export const noGeneralisation: Rule = (ctx) => {
   const trainNow = lastFiniteLosses(ctx.steps, 1)[0]?.value;
   if (trainStart === undefined || trainNow === undefined) return [];
   const memorising = trainNow < 0.8 * trainStart;
+  // Not learning yet, while the gradients double: a small initialisation's plateau that is ending.
+  if (!memorising && gradientsGrowing(ctx.steps.slice(-2 * GENERALISATION_FLUSHES))) return [];
   const last = recent[recent.length - 1]!;
   return [
     issue({
@@ -196,7 +252,8 @@ const CYCLE_PERIODS = [2, 3, 4];
  *   past what the curvature allows bounces between two sides of a valley like this; batch
  *   noise does not repeat (its gap at any lag is as large as its swing), and a loss that is
  *   still falling does not come back;
- * - chaos: at least 6 changes of direction with a mean swing above the median loss itself.
+ * - chaos: at least 6 changes of direction with a mean swing above the median loss itself,
+ *   while that median is above 10% of where the run started.
  * Thresholds are relative to the loss's own level, and 0.05 leaves a loss near zero alone.
  */
 export const oscillatingLoss: Rule = (ctx) => {
@@ -215,7 +272,10 @@ export const oscillatingLoss: Rule = (ctx) => {
   const level = median(v);
   const [period, periodGap] = CYCLE_PERIODS.map((p) => [p, gap(p)] as const).reduce((a, b) => (b[1] < a[1] ? b : a));
   const cycling = swing > 0.05 && swing > 0.05 * level && periodGap < 0.3 * swing && turns >= 4;
-  const chaotic = turns >= 6 && swing > level && swing > 0.05;
+  // Chaos is judged while the loss is still well above its floor: near it, one batch per
+  // flush swings by more than the loss itself, and that is batch noise.
+  const start = startLoss(ctx);
+  const chaotic = turns >= 6 && swing > level && swing > 0.05 && (start === undefined || level > 0.1 * start);
   if (!cycling && !chaotic) return [];
   const step = losses[losses.length - 1]!.step;
   return [
@@ -235,4 +295,9 @@ export const oscillatingLoss: Rule = (ctx) => {
   ];
 };
 
-export const lossRules: Rule[] = [nonFiniteLoss, divergingLoss, stuckLoss, validationGap, noGeneralisation, oscillatingLoss];
+/**
+ * The loss rules as the engine runs them: a diverging, flat or non-generalising loss that
+ * persists and worsens with high confidence escalates to critical (see `escalating`); a
+ * ruined run is critical at once.
+ */
+export const lossRules: Rule[] = [nonFiniteLoss, escalating(divergingLoss), escalating(stuckLoss), validationGap, escalating(noGeneralisation), oscillatingLoss, ruinedRun];

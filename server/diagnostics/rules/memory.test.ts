@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { contextOf, stepsWithLoss } from './fixtures.ts';
 import { memoryGrowth, memoryNearCapacity } from './memory.ts';
 
-const withMemory = (mems: Record<string, number>[]) => stepsWithLoss(mems.map(() => 1), (i) => ({ memory: mems[i]! }));
+const withMemory = (mems: Record<string, number>[], stepsPerFlush = 1) =>
+  stepsWithLoss(mems.map(() => 1), (i) => ({ memory: mems[i]! })).map((s) => ({ ...s, loss: { ...s.loss, num_batches: stepsPerFlush } }));
 
 describe('memory rules', () => {
   it('calls GPU memory at 96% critical and at 91% a warning', () => {
@@ -28,6 +29,12 @@ describe('memory rules', () => {
   it('leaves a large but constant tensor count alone', () => {
     const mems = Array.from({ length: 30 }, (_, i) => ({ num_tensors: 50_000 + (i % 2) }));
     expect(memoryGrowth(contextOf(withMemory(mems)))).toEqual([]);
+  });
+
+  it('judges sparse flushes by the steps they cover: 4 rising flushes of 20 steps are a leak, 4 of 1 step are not', () => {
+    const mems = [100, 100, 100, 100, 120, 140, 160].map((n) => ({ num_tensors: n }));
+    expect(memoryGrowth(contextOf(withMemory(mems, 20)))[0]?.code).toBe('memory.leak');
+    expect(memoryGrowth(contextOf(withMemory(mems, 1)))).toEqual([]);
   });
 
   it('leaves a count that rises then falls (a cache filling and freeing) alone', () => {

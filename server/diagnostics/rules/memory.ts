@@ -1,6 +1,6 @@
 import type { JsonObject } from '../../lib/extended-json.ts';
-import type { Rule } from '../types.ts';
-import { confidence, field, fmt, isFiniteNumber, issue, lastStep } from './util.ts';
+import type { Rule, StepRecord } from '../types.ts';
+import { confidence, field, fmt, isFiniteNumber, issue, lastStep, median, num } from './util.ts';
 
 /** Pairs of (used, capacity) fields an observer may report in its memory channel. */
 const CAPACITY_PAIRS: [used: string, capacity: string, what: string][] = [
@@ -42,13 +42,25 @@ export const memoryNearCapacity: Rule = (ctx) => {
   ];
 };
 
+/** Flushes the count must rise over: 8, or fewer (at least 4) when they are far apart: 40 training steps' worth. */
 const LEAK_WINDOW = 8;
+const LEAK_MIN_WINDOW = 4;
+const LEAK_STEPS = 40;
+
+/** How many flushes to look at: 8, or as many as cover 40 training steps when each flush covers many (`num_batches`). */
+function leakWindow(steps: readonly StepRecord[]): number {
+  const perFlush = median(steps.slice(-LEAK_WINDOW).map((s) => num(s.loss?.num_batches ?? undefined)).filter(isFiniteNumber));
+  if (!(perFlush > 0)) return LEAK_WINDOW;
+  return Math.max(LEAK_MIN_WINDOW, Math.min(LEAK_WINDOW, Math.ceil(LEAK_STEPS / perFlush) + 1));
+}
 
 /**
- * The tfjs tensor count (or allocated bytes) rising at every one of the last 8 flushes: a
- * leak. A count that is large but flat, or that rises and falls, is fine.
+ * The tfjs tensor count (or allocated bytes) rising at every one of the last 8 flushes (or
+ * fewer, down to 4, when each flush covers many steps: 40 steps in all): a leak. A count that
+ * is large but flat, or that rises and falls, is fine.
  */
 export const memoryGrowth: Rule = (ctx) => {
+  const LEAK_WINDOW = leakWindow(ctx.steps);
   for (const [key, what, minGrowth] of [
     ['num_tensors', 'tensor count', 10],
     ['num_bytes', 'allocated bytes', 1e6],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { contextOf, seeded, stepsWithLoss } from './fixtures.ts';
-import { throughputCollapse, verySlowThroughput } from './throughput.ts';
+import { throughputCollapse, throughputDecay, verySlowThroughput } from './throughput.ts';
 
 const withRates = (rates: number[]) => stepsWithLoss(rates.map(() => 1), (i) => ({ throughput: { samples_per_second: rates[i]! } }));
 
@@ -39,5 +39,26 @@ describe('throughput rules', () => {
   it('ignores a single slow flush', () => {
     const rates = [...Array(12).fill(1000), 200, 1000, 1000];
     expect(throughputCollapse(contextOf(withRates(rates)))).toEqual([]);
+  });
+
+  it('warns about a throughput that decays steadily over the run (host work growing with every step)', () => {
+    const r = seeded(4);
+    const rates = Array.from({ length: 40 }, (_, i) => (i === 0 ? 100 : 1000 / (1 + i / 15)) * (1 + 0.05 * (r() - 0.5)));
+    expect(throughputDecay(contextOf(withRates(rates)))[0]).toMatchObject({ code: 'throughput.decay', severity: 'warning' });
+  });
+
+  it('leaves a flat but noisy throughput, and a single drop, to others', () => {
+    const r = seeded(9);
+    const noisy = Array.from({ length: 60 }, () => 1000 * (0.6 + 0.8 * r()));
+    expect(throughputDecay(contextOf(withRates(noisy)))).toEqual([]);
+    const step = Array.from({ length: 40 }, (_, i) => (i < 20 ? 1000 : 400) * (1 + 0.05 * (r() - 0.5)));
+    expect(throughputDecay(contextOf(withRates(step)))).toEqual([]);
+  });
+
+  it('lets a short burst of other work on a busy machine pass: the slow flushes must last a second', () => {
+    const rates = [100, 1000, 1010, 990, 1005, 995, 1000, 1002, 998, 1001, 1000, 1000, 300, 310, 290, 305];
+    const timed = (seconds: number) => withRates(rates).map((s, i) => ({ ...s, duration_seconds: i >= 12 ? seconds : 0.05 }));
+    expect(throughputCollapse(contextOf(timed(0.1)))).toEqual([]);
+    expect(throughputCollapse(contextOf(timed(0.3)))[0]?.code).toBe('throughput.collapse');
   });
 });

@@ -26,6 +26,8 @@ export const verySlowThroughput: Rule = (ctx) => {
 
 /** How many flushes in a row must be slow: a burst of other work on a shared machine rarely lasts four. */
 const SLOW_FLUSHES = 4;
+/** ...and for at least this many seconds of wall time (when flushes say how long they took). */
+const SLOW_SECONDS = 1;
 /** Flushes before the slow ones that make the recent baseline. */
 const RECENT_BASELINE = 10;
 
@@ -39,7 +41,7 @@ function baselineOf(rates: number[], what: string): { base: number; spread: numb
 
 /**
  * Throughput below half of the run's own baseline, and 5 MADs under it, for the last four
- * flushes. Two baselines, either may call it: the early flushes after the first (which
+ * flushes and at least a second of wall time. Two baselines, either may call it: the early flushes after the first (which
  * includes compilation), for a run that slows down gradually; and the 10 flushes before the
  * slow ones, for a run whose early flushes were still warming up (a JIT ramp makes the
  * early spread so wide that a 5x drop would stay inside it).
@@ -57,6 +59,18 @@ export const throughputCollapse: Rule = (ctx) => {
   ].filter((b) => b !== undefined);
   const hit = baselines.find((b) => rates.every((r) => r < b.threshold));
   if (!hit) return [];
+  // The slow stretch must also last: a burst of other work on a busy machine slows a few
+  // short flushes; a regression keeps going.
+  let span = 0;
+  let timed = true;
+  for (let i = ctx.steps.length - 1; i >= 0; i--) {
+    const s = ctx.steps[i]!;
+    const r = rate(s);
+    if (!isFiniteNumber(r) || r >= hit.threshold) break;
+    if (!isFiniteNumber(s.duration_seconds)) timed = false;
+    span += s.duration_seconds ?? 0;
+  }
+  if (timed && span < SLOW_SECONDS) return [];
   const now = rates[SLOW_FLUSHES - 1]!;
   const step = recent[SLOW_FLUSHES - 1]!.step_index;
   return [
@@ -65,7 +79,7 @@ export const throughputCollapse: Rule = (ctx) => {
       severity: 'warning',
       category: 'throughput',
       title: 'Training speed dropped',
-      description: `Throughput fell to ${fmt(now)} samples/s at step ${step}, ${fmt((100 * now) / hit.base)}% of this run's ${hit.what === 'early' ? 'early median' : `median over the ${RECENT_BASELINE} flushes before`} of ${fmt(hit.base)} (MAD ${fmt(hit.spread)}), for the last ${SLOW_FLUSHES} flushes (threshold: under half the median and 5 MADs below it).`,
+      description: `Throughput fell to ${fmt(now)} samples/s at step ${step}, ${fmt((100 * now) / hit.base)}% of this run's ${hit.what === 'early' ? 'early median' : `median over the ${RECENT_BASELINE} flushes before`} of ${fmt(hit.base)} (MAD ${fmt(hit.spread)}), for the last ${SLOW_FLUSHES} flushes and ${fmt(span)} s (thresholds: under half the median and 5 MADs below it, ${SLOW_FLUSHES} flushes and ${SLOW_SECONDS} s).`,
       suggestion:
         'Try: 1) look for a tensor leak (memory growing) or a growing Python/JS list, 2) check other work competing for the device, 3) check for thermal throttling, 4) profile a step now and compare with the first profile.',
       confidence: confidence({ margin: hit.threshold / Math.max(...rates), decisive: 2 }),
@@ -75,4 +89,59 @@ export const throughputCollapse: Rule = (ctx) => {
   ];
 };
 
-export const throughputRules: Rule[] = [verySlowThroughput, throughputCollapse];
+/** Flushes at least, and the trend's strength (Kendall's tau against time), for a gradual decay. */
+const DECAY_MIN_FLUSHES = 12;
+const DECAY_TAU = -0.6;
+/** The recent median must be under this share of the reference. */
+const DECAY_SHARE = 0.67;
+
+/** Kendall's tau of a series against its order: -1 when it falls at every pair of flushes, 0 with no trend. */
+export function kendallTau(xs: readonly number[]): number {
+  let concordant = 0;
+  let pairs = 0;
+  for (let i = 0; i < xs.length; i++)
+    for (let j = i + 1; j < xs.length; j++) {
+      const d = Math.sign(xs[j]! - xs[i]!);
+      concordant += d;
+      pairs++;
+    }
+  return pairs ? concordant / pairs : 0;
+}
+
+/**
+ * Throughput decaying over the whole run: the median of the last 4 flushes under 67% of the
+ * run's reference (the median of its early flushes after the first two, which include
+ * compilation), with a steady downward trend (Kendall's tau of the window's rates against
+ * time at most -0.6, over at least 12 flushes). Per-step host work that grows with the run
+ * (a list scanned every step, a history kept on the device) slows every step a little more:
+ * no single drop for the collapse rule to see. Contention on a shared machine comes and goes
+ * and does not make a steady trend.
+ */
+export const throughputDecay: Rule = (ctx) => {
+  const series = ctx.steps.map((s) => ({ step: s.step_index, r: rate(s) })).filter((p): p is { step: number; r: number } => isFiniteNumber(p.r) && p.r > 0);
+  const warm = ctx.early[1]?.step_index ?? 0;
+  const trend = series.filter((p) => p.step > warm).slice(-64);
+  if (trend.length < DECAY_MIN_FLUSHES) return [];
+  const early = ctx.early.slice(2).map(rate).filter(isFiniteNumber);
+  const reference = median(early.length >= 3 ? early : trend.slice(0, 4).map((p) => p.r));
+  const now = median(trend.slice(-4).map((p) => p.r));
+  const tau = kendallTau(trend.map((p) => p.r));
+  if (!(now < DECAY_SHARE * reference) || tau > DECAY_TAU) return [];
+  const step = trend[trend.length - 1]!.step;
+  return [
+    issue({
+      code: 'throughput.decay',
+      severity: 'warning',
+      category: 'throughput',
+      title: 'Training keeps getting slower',
+      description: `Throughput fell steadily to ${fmt(now)} samples/s at step ${step} (median of the last 4 flushes), ${fmt((100 * now) / reference)}% of the run's early ${fmt(reference)}; the trend over the last ${trend.length} flushes has Kendall's tau ${fmt(tau)} (thresholds: under ${100 * DECAY_SHARE}% of the early median, tau at most ${DECAY_TAU}, ${DECAY_MIN_FLUSHES} flushes).`,
+      suggestion:
+        'Something grows with every step: look for a list or history appended to each step (and scanned), tensors kept per step (memory growing too), or a dataset pipeline that re-reads more each epoch; profile a step now and compare with an early one.',
+      confidence: confidence({ margin: (DECAY_SHARE * reference) / now, decisive: 2, seen: Math.round(-tau * 100), of: 100, minSeen: 60 }),
+      epochIndex: step,
+      metricValue: { samples_per_second: now, early_samples_per_second: reference, kendall_tau: tau, flushes: trend.length },
+    }),
+  ];
+};
+
+export const throughputRules: Rule[] = [verySlowThroughput, throughputCollapse, throughputDecay];

@@ -21,6 +21,13 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/** The `q` quantile (0-1) of the values, by the nearest rank below. */
+export function quantile(xs: readonly number[], q: number): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))]!;
+}
+
 /** Median absolute deviation. */
 export function mad(xs: readonly number[]): number {
   const m = median(xs);
@@ -109,14 +116,82 @@ export function issue(i: Issue): Issue {
 
 export const lastStep = (steps: readonly StepRecord[]): StepRecord | undefined => steps[steps.length - 1];
 
+/** Above this ratio of a flush's mean to its lowest batch, the loss climbed within the flush (orders of magnitude, not batch noise). */
+const CLIMBED_WITHIN_FLUSH = 1000;
+
 /**
- * The loss this run started from: the lowest of its first flush with a finite loss (its mean,
- * or its min when the loss already climbed within that flush), near ln K for a classifier at chance.
+ * The loss this run started from: the mean of its first flush (a new model's losses are all
+ * near ln K at first, whatever the batch), or, for a resumed or fine-tuned run, the median of
+ * its first three flushes' means (one batch of a trained model can be far below the rest).
+ * Never one flush's lowest batch, which is batch noise on an imbalanced task, except when a
+ * new model's first flush's mean is 1000x it: then the loss climbed by orders of magnitude
+ * within that flush (a learning rate far too high), and its lowest batch is where it started.
+ * (A trained model's batches spread over orders of magnitude: not for a resumed run.)
  */
 export function startLoss(ctx: DiagnosticContext): number | undefined {
-  const first = ctx.early.find((s) => isFiniteNumber(trainLoss(s)));
-  if (!first) return undefined;
+  const firsts = ctx.early.filter((s) => isFiniteNumber(trainLoss(s))).slice(0, 3);
+  if (!firsts.length) return undefined;
+  const first = firsts[0]!;
   const mean = trainLoss(first)!;
   const min = num(first.loss?.train_min ?? undefined);
-  return isFiniteNumber(min) ? Math.min(mean, min) : mean;
+  if (startKind(ctx) !== 'scratch') return median(firsts.map((s) => trainLoss(s)!));
+  return isFiniteNumber(min) && min > 0 && mean > CLIMBED_WITHIN_FLUSH * min ? min : mean;
+}
+
+/** How a run started, as its registration says: from scratch unless told otherwise. */
+export type StartKind = 'scratch' | 'resumed' | 'fine_tuned';
+
+const RESUMED = /resum|checkpoint|continu/i;
+const FINE_TUNED = /fine|transfer|pretrain/i;
+
+/**
+ * How the run started, from the model's hyperparameters or architecture at registration:
+ * `start` ('scratch', 'resumed', 'fine_tuned', or words like 'checkpoint', 'transfer'), or a
+ * non-zero `initial_step`/`initial_epoch`, or a `resumed_from`/`checkpoint` path. A rule whose
+ * reference is the run's first loss (near chance for a new model) needs a run from scratch.
+ */
+export function startKind(ctx: Pick<DiagnosticContext, 'model'>): StartKind {
+  for (const o of [ctx.model?.hyperparameters, ctx.model?.architecture]) {
+    if (!o) continue;
+    const start = o.start ?? o.training_start;
+    if (typeof start === 'string') {
+      if (FINE_TUNED.test(start)) return 'fine_tuned';
+      if (RESUMED.test(start)) return 'resumed';
+      if (/scratch/i.test(start)) return 'scratch';
+    }
+    if ((num(o.initial_step) ?? 0) > 0 || (num(o.initial_epoch) ?? 0) > 0) return 'resumed';
+    if (typeof o.resumed_from === 'string' || typeof o.checkpoint === 'string') return 'resumed';
+  }
+  return 'scratch';
+}
+
+/** Medians of every `k` consecutive values (a smoothed series: one lucky flush does not set a record). */
+export function rollingMedian(values: readonly number[], k: number): number[] {
+  if (values.length < k) return [];
+  return values.slice(k - 1).map((_, i) => median(values.slice(i, i + k)));
+}
+
+/**
+ * Whether the gradients are growing over these flushes: for some layer, the median gradient
+ * norm of its last 3 flushes with layer health is at least `factor` times that of its first
+ * 3. A small initialisation leaves the loss flat while the gradients grow, until learning
+ * starts: a plateau that is ending, not a model that cannot learn.
+ */
+export function gradientsGrowing(steps: readonly StepRecord[], factor = 2): { layer: string; from: number; to: number } | undefined {
+  const byLayer = new Map<string, number[]>();
+  for (const s of steps)
+    for (const [name, h] of Object.entries(s.layer_health?.layers ?? {})) {
+      const g = num(h?.gradient_norm_mean ?? undefined);
+      if (!isFiniteNumber(g)) continue;
+      const list = byLayer.get(name) ?? [];
+      list.push(g);
+      byLayer.set(name, list);
+    }
+  for (const [layer, g] of byLayer) {
+    if (g.length < 6) continue;
+    const from = median(g.slice(0, 3));
+    const to = median(g.slice(-3));
+    if (from > 0 && to >= factor * from) return { layer, from, to };
+  }
+  return undefined;
 }
