@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Observer } from '../observer/index.ts';
 import WebSocket from 'ws';
 import { startServer } from '../server/app.ts';
 import { waitForRedisSubscription } from '../server/lib/event-bus.ts';
@@ -73,6 +74,27 @@ describe('API keys', () => {
     expect(sessions.errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
   });
 
+  it('guard subscriptions over HTTP (server-sent events) as over graphql-ws', async () => {
+    const s = await securedServer();
+    const other = await createKey(s.url, null, 'read');
+    const sse = async (key: string | undefined) => {
+      const res = await fetch(`${s.url}/graphql`, {
+        method: 'POST',
+        headers: { ...bearer(key), accept: 'text/event-stream' },
+        body: JSON.stringify({ query: 'subscription { sessionStatus(sessionId: 1) { status } }' }),
+      });
+      const reader = res.body!.getReader();
+      let text = '';
+      while (!text.includes('data: {')) text += new TextDecoder().decode((await reader.read()).value);
+      await reader.cancel();
+      return { status: res.status, text };
+    };
+    const anonymous = await sse(undefined);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.text).toContain('"code":"UNAUTHENTICATED"');
+    expect((await sse(other.secret)).text).toContain('"status":"running"');
+  });
+
   it('are rate limited per key: 429 with Retry-After over REST and GraphQL', async () => {
     const s = await securedServer({ rateLimitPerSecond: 1, rateLimitBurst: 2 });
     const key = await createKey(s.url, 1, 'read');
@@ -116,6 +138,22 @@ describe('API keys', () => {
     socket.send(JSON.stringify({ type: 'connection_init', payload: { apiKey: other.secret } }));
     await waitUntil(() => errors.length === 1, 'the second subscription is refused');
     expect(errors[0]).toEqual([expect.objectContaining({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } })]);
+  });
+});
+
+describe('the tfjs Observer', () => {
+  it('sends its apiKey on its WebSocket, and says once that the server refused a wrong one', async () => {
+    const s = await securedServer();
+    const key = await createKey(s.url, 1, 'write');
+    const good = await Observer.create({ projectId: 1, runName: 'keyed', config: { serverUrl: s.url, apiKey: key.secret, trackConsoleLogs: false } });
+    await good.close();
+    expect(await s.db.trainSession.count({ where: { runName: 'keyed' } })).toBe(1);
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    defer(() => warn.mockRestore());
+    const bad = await Observer.create({ projectId: 1, runName: 'refused', config: { serverUrl: s.url, apiKey: 'obs_wrong', trackConsoleLogs: false } });
+    defer(() => void bad.close());
+    await waitUntil(() => warn.mock.calls.some((c) => String(c[0]).includes('refused the API key (4403')), 'the observer says its key was refused');
+    expect(warn.mock.calls.filter((c) => String(c[0]).includes('refused the API key')).length).toBe(1);
   });
 });
 
