@@ -74,6 +74,21 @@ describe('API keys', () => {
     expect(sessions.errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
   });
 
+  it("list a project's key its project on any page of projects, and nothing past it", async () => {
+    const s = await securedServer();
+    for (const name of ['B', 'C']) await post(`${s.url}/projects`, { name }, bearer(ADMIN_TOKEN));
+    const key = await createKey(s.url, 3, 'read');
+    const page = async (args: string) => (await gqlAs<{ projects: { id: number }[] }>(s.url, key.secret, `{ projects${args} { id } }`)).data?.projects;
+    expect(await page('')).toEqual([{ id: 3 }]);
+    expect(await page('(first: 1)')).toEqual([{ id: 3 }]);
+    expect(await page('(first: 1, after: 1)')).toEqual([{ id: 3 }]);
+    expect(await page('(after: 3)')).toEqual([]);
+    const rest = async (query: string) => (await (await fetch(`${s.url}/projects${query}`, { headers: bearer(key.secret) })).json()) as { id: number }[];
+    expect((await rest('?limit=1')).map((p) => p.id)).toEqual([3]);
+    expect(await rest('?after=3')).toEqual([]);
+    expect((await fetch(`${s.url}/projects?after=abc`, { headers: bearer(key.secret) })).status).toBe(422);
+  });
+
   it('guard subscriptions over HTTP (server-sent events) as over graphql-ws', async () => {
     const s = await securedServer();
     const other = await createKey(s.url, null, 'read');

@@ -9,7 +9,9 @@ export type Need = 'read' | 'write' | 'admin';
  * holds the id:
  * - `project` / `session`: one project, or the project of one session;
  * - `global`: no project (creating projects, managing keys: `admin` only);
- * - `projectList`: the answer is a list of projects (`id`), kept to those the key opens;
+ * - `projectList`: the answer is a page of projects (`id`, oldest first), kept to those the
+ *   key opens: its cursor (`after`) and size (`first`) arguments are narrowed so that the one
+ *   project a key opens is in the page whenever it is past the cursor;
  * - `sessionList`: sessions of the project in `arg` (optional), narrowed to the key's project;
  * - `sessionStream`: a stream of new sessions (`projectId`), kept to those the key opens.
  */
@@ -17,7 +19,7 @@ export type Target =
   | { project: string }
   | { session: string }
   | { global: true }
-  | { projectList: true }
+  | { projectList: { after: string; first: string } }
   | { sessionList: string }
   | { sessionStream: true };
 
@@ -68,6 +70,11 @@ export class AccessGuard {
       const id = Number(args[on.session]);
       const project = await this.sessions.projectOf(id);
       if (only !== null && project !== only) throw notFound('Session', id);
+    } else if ('projectList' in on && only !== null) {
+      const after = args[on.projectList.after];
+      const from = after === undefined || after === null || after === '' ? 0 : Number(after);
+      // A cursor that is not a number is left for the operation to refuse (422), as it says it.
+      if (!Number.isNaN(from)) narrowed = { ...args, [on.projectList.after]: Math.max(from, only - 1), [on.projectList.first]: 1 };
     } else if ('sessionList' in on && only !== null) {
       const asked = args[on.sessionList];
       if (asked !== undefined && asked !== null && asked !== only) throw notFound('Project', Number(asked));

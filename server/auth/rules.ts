@@ -11,7 +11,7 @@ const admin: Rule = { need: 'admin', on: { global: true } };
 
 /** REST routes, keyed `METHOD path` as the route tables spell them. */
 export const REST_RULES: Readonly<Record<string, Rule>> = {
-  'GET /projects': read({ projectList: true }),
+  'GET /projects': read({ projectList: { after: 'after', first: 'limit' } }),
   'POST /projects': admin,
   'GET /projects/:project_id': read({ project: 'project_id' }),
   'GET /projects/:project_id/sessions': read({ project: 'project_id' }),
@@ -32,7 +32,7 @@ export const REST_RULES: Readonly<Record<string, Rule>> = {
 /** GraphQL root fields by root type. Nested fields inherit their root field's check. */
 export const GRAPHQL_RULES: Readonly<Record<'Query' | 'Mutation' | 'Subscription', Readonly<Record<string, Rule>>>> = {
   Query: {
-    projects: read({ projectList: true }),
+    projects: read({ projectList: { after: 'after', first: 'first' } }),
     project: read({ project: 'id' }),
     session: read({ session: 'id' }),
     sessions: read({ sessionList: 'projectId' }),

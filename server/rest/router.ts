@@ -78,9 +78,13 @@ export function createRouter(
       route.names.forEach((name, i) => {
         params[name] = toInt(decodePathSegment(m[i + 1]!, name), `Path parameter ${name}`);
       });
-      const out = await opts.guard.run(principal, route.rule, params, async (p) => {
+      // The guard sees (and may narrow) the query's arguments too; the path's parameters win over the query's.
+      const args: Record<string, unknown> = { ...Object.fromEntries(url.searchParams), ...params };
+      const out = await opts.guard.run(principal, route.rule, args, async (narrowed) => {
         const body = req.method === 'GET' ? undefined : parseJsonBody(await readBody(req, opts.maxBodyBytes));
-        return route.handler({ params: p, query: url.searchParams, body });
+        const query = new URLSearchParams(url.searchParams);
+        for (const [k, v] of Object.entries(narrowed)) if (!(k in params) && v !== undefined && v !== null) query.set(k, String(v));
+        return route.handler({ params, query, body });
       });
       if (out instanceof Status) sendJson(res, out.status, out.body);
       else sendJson(res, 200, out);
