@@ -1,7 +1,7 @@
 /**
  * The authorization matrix, generated from the REST route table and the GraphQL schema: every
  * route and every root field (queries and mutations over HTTP, subscriptions over graphql-ws),
- * and the WebSocket handshake, times seven callers, each asserting the exact status or code.
+ * and the WebSocket handshake, times eight callers, each asserting the exact status or code.
  * A route or field without an access rule stops the server from starting; one without a
  * sample request below fails `has a sample for every door`.
  */
@@ -17,14 +17,14 @@ import { ADMIN_TOKEN, bearer, createKey, gqlAs, revokeKey, subscribeOnce, type W
 import { seedSession, seedStep } from './helpers/payloads.ts';
 import { disposeAll, startTestServer, waitUntil } from './helpers/server.ts';
 
-const WHO = ['no key', 'malformed key', 'revoked key', "another project's key", 'read key', 'write key', 'admin key'] as const;
+const WHO = ['no key', 'malformed key', 'revoked key', "another project's key", 'read key', 'write key', 'admin key', 'admin token'] as const;
 type Who = (typeof WHO)[number];
 type Outcome = 'ok' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND';
 
 /** What each caller must get under a rule (the issue's behaviour, written once). */
 function expected(rule: Rule, who: Who): Outcome {
   if (who === 'no key' || who === 'malformed key' || who === 'revoked key') return 'UNAUTHENTICATED';
-  if (who === 'admin key') return 'ok';
+  if (who === 'admin key' || who === 'admin token') return 'ok';
   if (rule.need === 'admin') return 'FORBIDDEN';
   if (who === "another project's key") return 'project' in rule.on || 'session' in rule.on ? 'NOT_FOUND' : 'ok';
   if (who === 'read key' && rule.need === 'write') return 'FORBIDDEN';
@@ -165,6 +165,7 @@ beforeAll(async () => {
       'read key': (await createKey(s.url, projectA, 'read')).secret,
       'write key': (await createKey(s.url, projectA, 'write')).secret,
       'admin key': (await createKey(s.url, null, 'write')).secret,
+      'admin token': ADMIN_TOKEN,
     },
   };
 });
