@@ -2,7 +2,13 @@ import { startServer } from './app.ts';
 import { loadConfig } from './config.ts';
 import { redact } from './db/provider.ts';
 
-const config = loadConfig();
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (err) {
+  console.error('[observer] could not start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+}
 try {
   const server = await startServer(config);
   if (server.appliedMigrations.length) console.log(`[observer] applied migrations: ${server.appliedMigrations.join(', ')}`);

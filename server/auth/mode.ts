@@ -32,7 +32,9 @@ export function resolveAuthMode(auth: 'required' | 'off' | undefined, host: stri
   if (auth === 'off')
     return {
       required: false,
-      warning: `AUTH=off on ${host}: anyone who can reach this port can read every project, write steps and stop training. Set AUTH=required to ask for API keys.`,
+      warning:
+        `AUTH=off on ${host}: anyone who can reach this port can read every project, write steps and stop training. Set AUTH=required to ask for API keys. ` +
+        'Requests must still name a loopback host, or one listed in ALLOWED_HOSTS (the DNS-rebinding guard).',
     };
   throw new Error(
     `HOST=${host} is not a loopback address and AUTH is not set. Anyone who can reach the port could read and steer every training run. ` +
