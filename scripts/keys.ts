@@ -46,6 +46,8 @@ try {
   } else {
     const id = Number(arg);
     if (!Number.isInteger(id)) throw new Error(`revoke needs a key id\n${USAGE}`);
+    // The publisher drops events until Redis is connected: wait for it (running replicas also sweep every 5 s).
+    for (let i = 0; config.redisUrl && bus.state() !== 'up' && i < 100; i++) await new Promise((r) => setTimeout(r, 20));
     const k = await keys.revoke(id);
     // Let the event leave through Redis before closing.
     await new Promise((r) => setTimeout(r, 200));

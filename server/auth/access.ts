@@ -34,6 +34,7 @@ export interface ProjectOf {
   projectOf(sessionId: number): Promise<number>;
 }
 
+/** The error of a request without a usable credential (401 over HTTP, `UNAUTHENTICATED` in GraphQL). */
 export const unauthenticated = (reason = 'Authentication required: send an API key (Authorization: Bearer <key>)') =>
   new DomainError(ErrorCode.UNAUTHENTICATED, reason);
 
