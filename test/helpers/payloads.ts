@@ -4,7 +4,7 @@ export function seedStep(stepIndex: number, loss: number | string = 2.3 - stepIn
     step_index: stepIndex,
     timestamp: new Date().toISOString(),
     duration_seconds: 12.5,
-    loss: { train_mean: loss, train_min: 2.1, train_max: 2.5, train_std: 0.12, num_batches: 100, val: { val_loss: 2.35 } },
+    loss: { train_mean: loss, train_min: 2.1, train_max: 2.5, train_std: 0.12, num_batches: 100, val: { val_loss: 2.35 * 0.98 ** stepIndex } },
     throughput: { samples_processed: 3200, tokens_processed: 409600, samples_per_second: 256, tokens_per_second: 32768 },
     profiler: {
       total_cpu_time_ms: 8500.2,
