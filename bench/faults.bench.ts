@@ -214,6 +214,7 @@ function earlyEnough(s: Scenario, steps: number): boolean {
 
 const report: Record<string, unknown>[] = [];
 const generated: GeneratedRecord[] = [];
+const failures: string[] = [];
 
 /** Each rule and layer once, at the first flush it was raised: `code@layer at flush N (severity)`. */
 function firstOfEach(issues: FoundIssue[]): string[] {
@@ -340,7 +341,15 @@ try {
   const splits: readonly Split[] = SPLIT === 'all' ? SPLITS : SPLIT === 'none' ? [] : [SPLIT as Split];
   for (const split of splits)
     for (const g of generatedScenarios(split, GEN_RUNS, QUICK).filter((x) => !ONLY || x.name.includes(ONLY))) {
-      const record = await runGenerated(g);
+      let record: GeneratedRecord;
+      try {
+        record = await runGenerated(g);
+      } catch (err) {
+        // A recipe the bench cannot train is reported, not allowed to lose the other runs' figures.
+        console.error(`${g.name}: ${(err as Error).message}`);
+        failures.push(`${g.name}: the bench failed: ${(err as Error).message}`);
+        continue;
+      }
       generated.push(record);
       console.log(JSON.stringify({ run: g.name, recipe: record.recipe, manifested: record.manifested, detected: record.detected, paused: record.paused, ruined: record.ruined, issues: record.issues.join(' '), twin: record.twinWarnings.join('; ') }));
     }
@@ -371,7 +380,6 @@ for (const [split, sum] of Object.entries(generatedSummary)) {
 }
 const timings = server.services.diagnostics.timings();
 console.log(totals, { diagnostics_ms_per_flush: timings });
-const failures: string[] = [];
 for (const r of report) {
   // A fault the oracle did not see is nothing to detect: said, not failed (the scenario needs a stronger recipe).
   if (r.kind === 'fault' && r.manifested !== r.runs) console.warn(`note: ${r.scenario}: the fault manifested in ${r.manifested} of ${r.runs} runs`);

@@ -382,12 +382,22 @@ export function generatedScenarios(split: Split, runs: number, quick = false): G
             logits: r.logits,
             mse: task.regression === true,
             hyperparameters: { optimizer: r.optimizer, learning_rate: lr, schedule: r.schedule, batch_size: r.batchSize, ...(notScratch(r) ? { start: r.start, initial_step: PRETRAIN_STEPS } : {}) },
-            ...(notScratch(r) ? { pretrain: PRETRAIN_STEPS, afterPretrain: () => r.start === 'fine_tuned' && freezeBase(model) } : {}),
           };
+          if (notScratch(r))
+            Object.assign(run, {
+              pretrain: PRETRAIN_STEPS,
+              // Fine-tuning starts a new optimizer on the head, as compiling again does (Adam's moments are kept by position in the variable list).
+              afterPretrain: () => {
+                if (r.start !== 'fine_tuned') return;
+                freezeBase(model);
+                run.optimizer.dispose();
+                run.optimizer = makeOptimizer(r, lr);
+              },
+            });
           if (faulty) family.plant({ r, run, task, onset, lr: factor });
           const planted = run.before;
           run.before = (step) => {
-            setLearningRate(optimizer, lr * schedule(r, step) * factor.factor(step));
+            setLearningRate(run.optimizer, lr * schedule(r, step) * factor.factor(step));
             planted?.(step);
           };
           return run;
