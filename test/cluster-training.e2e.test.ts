@@ -61,7 +61,7 @@ describe('training through three replicas behind HAProxy', () => {
     return holders[0]!;
   };
 
-  const sessionRow = async (id: number) => (await fetch(`${cluster.replicas[0]!.url}/sessions/${id}`)).json() as Promise<{ status: string }>;
+  const sessionRow = async (id: number) => (await fetch(`${cluster.url}/sessions/${id}`)).json() as Promise<{ status: string }>;
 
   it("runs the seed's Python client: it pauses on its NaN loss whichever replica judged it, and resumes by an action sent to another", async () => {
     const child = spawn('python3', [path.join(import.meta.dirname, 'fixtures/seed_client.py'), cluster.url, '1', '3,12'], { stdio: ['ignore', 'pipe', 'pipe'] });
