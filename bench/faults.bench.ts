@@ -62,7 +62,8 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
   for (let step = 0; step < (run.pretrain ?? 0); step++) {
     const natural = (step * s.batchSize) % Math.max(1, n - s.batchSize);
     const [xb, yb] = [task.xs.slice([natural, 0], [s.batchSize, -1]), task.ys.slice([natural, 0], [s.batchSize, -1])];
-    tf.dispose([run.optimizer.minimize(() => lossFn(xb, yb), true)!, xb, yb]);
+    // The same variable list as the run proper (optimizers keep their slots by position in it).
+    tf.dispose([run.optimizer.minimize(() => lossFn(xb, yb), true, run.varList)!, xb, yb]);
   }
   run.afterPretrain?.();
   let pauses = 0;
