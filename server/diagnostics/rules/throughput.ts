@@ -26,8 +26,6 @@ export const verySlowThroughput: Rule = (ctx) => {
 
 /** How many flushes in a row must be slow: a burst of other work on a shared machine rarely lasts four. */
 const SLOW_FLUSHES = 4;
-/** ...and for at least this many seconds of wall time (when flushes say how long they took). */
-const SLOW_SECONDS = 1;
 /** Flushes before the slow ones that make the recent baseline. */
 const RECENT_BASELINE = 10;
 
@@ -41,7 +39,7 @@ function baselineOf(rates: number[], what: string): { base: number; spread: numb
 
 /**
  * Throughput below half of the run's own baseline, and 5 MADs under it, for the last four
- * flushes and at least a second of wall time. Two baselines, either may call it: the early flushes after the first (which
+ * flushes. Two baselines, either may call it: the early flushes after the first (which
  * includes compilation), for a run that slows down gradually; and the 10 flushes before the
  * slow ones, for a run whose early flushes were still warming up (a JIT ramp makes the
  * early spread so wide that a 5x drop would stay inside it).
@@ -59,18 +57,6 @@ export const throughputCollapse: Rule = (ctx) => {
   ].filter((b) => b !== undefined);
   const hit = baselines.find((b) => rates.every((r) => r < b.threshold));
   if (!hit) return [];
-  // The slow stretch must also last: a burst of other work on a busy machine slows a few
-  // short flushes; a regression keeps going.
-  let span = 0;
-  let timed = true;
-  for (let i = ctx.steps.length - 1; i >= 0; i--) {
-    const s = ctx.steps[i]!;
-    const r = rate(s);
-    if (!isFiniteNumber(r) || r >= hit.threshold) break;
-    if (!isFiniteNumber(s.duration_seconds)) timed = false;
-    span += s.duration_seconds ?? 0;
-  }
-  if (timed && span < SLOW_SECONDS) return [];
   const now = rates[SLOW_FLUSHES - 1]!;
   const step = recent[SLOW_FLUSHES - 1]!.step_index;
   return [
@@ -79,7 +65,7 @@ export const throughputCollapse: Rule = (ctx) => {
       severity: 'warning',
       category: 'throughput',
       title: 'Training speed dropped',
-      description: `Throughput fell to ${fmt(now)} samples/s at step ${step}, ${fmt((100 * now) / hit.base)}% of this run's ${hit.what === 'early' ? 'early median' : `median over the ${RECENT_BASELINE} flushes before`} of ${fmt(hit.base)} (MAD ${fmt(hit.spread)}), for the last ${SLOW_FLUSHES} flushes and ${fmt(span)} s (thresholds: under half the median and 5 MADs below it, ${SLOW_FLUSHES} flushes and ${SLOW_SECONDS} s).`,
+      description: `Throughput fell to ${fmt(now)} samples/s at step ${step}, ${fmt((100 * now) / hit.base)}% of this run's ${hit.what === 'early' ? 'early median' : `median over the ${RECENT_BASELINE} flushes before`} of ${fmt(hit.base)} (MAD ${fmt(hit.spread)}), for the last ${SLOW_FLUSHES} flushes (threshold: under half the median and 5 MADs below it).`,
       suggestion:
         'Try: 1) look for a tensor leak (memory growing) or a growing Python/JS list, 2) check other work competing for the device, 3) check for thermal throttling, 4) profile a step now and compare with the first profile.',
       confidence: confidence({ margin: hit.threshold / Math.max(...rates), decisive: 2 }),
