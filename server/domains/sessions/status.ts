@@ -37,7 +37,8 @@ export const isTerminal = (s: SessionStatus): boolean => TERMINAL.has(s);
  * Steps are accepted while training runs or its last step is being analysed, and while paused
  * (a step computed before the pause reached the client is kept, not refused).
  */
-export const acceptsSteps = (s: SessionStatus): boolean => s === 'running' || s === 'analyzing' || s === 'paused';
+export const STEP_ACCEPTING: readonly SessionStatus[] = ['running', 'analyzing', 'paused'];
+export const acceptsSteps = (s: SessionStatus): boolean => STEP_ACCEPTING.includes(s);
 
 /**
  * The status an action leads to from `current`.

@@ -1,6 +1,7 @@
 import { PLAIN_TEXT, TX_OPTIONS, type Db, type RawText } from '../../db/client.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { Batcher } from '../../lib/batcher.ts';
+import { STEP_ACCEPTING } from '../sessions/status.ts';
 import { stringifyExtendedJson, type JsonObject } from '../../lib/extended-json.ts';
 
 /** A step ready for storage: channel values already serialised as JSON text. */
@@ -123,7 +124,7 @@ export class StepWriter {
       const n = perSession.get(sessionId)!;
       const [row] = await tx.$queryRaw<{ stepSeq: number | bigint; status: string; statusVersion: number | bigint }[]>`
         UPDATE "TrainSession" SET "stepSeq" = "stepSeq" + ${n}
-        WHERE "id" = ${sessionId} AND "status" IN ('running', 'analyzing', 'paused')
+        WHERE "id" = ${sessionId} AND "status" IN (${Prisma.join(STEP_ACCEPTING)})
         RETURNING "stepSeq", "status", "statusVersion"`;
       if (!row) continue;
       const a = { next: Number(row.stepSeq) - n + 1, status: row.status, statusVersion: Number(row.statusVersion), started: false };
