@@ -1,9 +1,12 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import react from '@vitejs/plugin-react';
+import { defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
+/** The export condition under which `@observer/tfjs` resolves to its sources (see observer/package.json). */
+export const OBSERVER_SOURCE = '@observer/source';
 const server = process.env.OBSERVER_URL ?? 'http://127.0.0.1:8000';
 /** End-to-end suites that run on PostgreSQL as well as SQLite. */
 const POSTGRES_SUITES = ['rest', 'graphql', 'subscriptions', 'python-client', 'durability', 'hardening', 'fuzz', 'auth-matrix', 'auth'];
@@ -23,10 +26,14 @@ export default defineConfig({
     },
   },
   resolve: {
+    // The Observer package (observer/, an npm workspace) is read from its TypeScript sources,
+    // not its build: `@observer/source` is the first condition of its `exports`.
+    conditions: [OBSERVER_SOURCE, ...defaultClientConditions],
     // Vite would give our sources graphql's ESM build while Node gives yoga and Pothos its
     // CommonJS build: two copies of graphql that reject each other's types. Use Node's one.
     alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
   },
+  ssr: { resolve: { conditions: [OBSERVER_SOURCE, ...defaultServerConditions] } },
   test: {
     dir: import.meta.dirname,
     projects: [

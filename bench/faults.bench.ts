@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { Observer } from '../observer/index.ts';
+import { Observer } from '@observer/tfjs';
 import { startServer, type RunningServer } from '../server/app.ts';
 import { generatedScenarios, ruined, SPLITS, describeRecipe, type Split } from './faults/generated.ts';
 import { summarise, type GeneratedRecord } from './faults/report.ts';

@@ -5,7 +5,7 @@
  * profiling every 50 steps).
  */
 import * as tf from '@tensorflow/tfjs';
-import { Observer } from '../observer/index.ts';
+import { Observer } from '@observer/tfjs';
 
 export type Mode = 'off' | 'default' | 'all' | 'health50' | 'health10';
 

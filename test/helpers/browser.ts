@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { build } from 'vite';
+import { build, defaultClientConditions } from 'vite';
 
 /**
  * Debian's Chromium (PLATFORM.md). Without it the browser suites fail in CI (CI=true), and on a
@@ -43,6 +43,8 @@ export async function buildTestPage(page: string, outDir: string): Promise<void>
     root,
     configFile: false,
     logLevel: 'warn',
+    // `@observer/tfjs` (bench pages import it by name) from its sources, as in vite.config.ts.
+    resolve: { conditions: ['@observer/source', ...defaultClientConditions] },
     build: { outDir, emptyOutDir: true, rollupOptions: { input: path.join(root, page) }, chunkSizeWarningLimit: 10_000 },
   });
 }

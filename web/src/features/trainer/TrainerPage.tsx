@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { useClient } from 'urql';
-import type { PendingPrompt } from '../../../../observer/index.ts';
+import type { PendingPrompt } from '@observer/tfjs';
 import { SessionPage } from '../dashboard/SessionPage.tsx';
 import { PendingDialog } from '../dashboard/PendingDialog.tsx';
 import { loadMnist, loadMobyDick, type Dataset, type TextCorpus } from './data.ts';

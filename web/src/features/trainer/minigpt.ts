@@ -4,7 +4,7 @@
  * GELU MLP, each with a residual connection), a final layer norm and a linear head.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { CustomModel } from '../../../../observer/index.ts';
+import type { CustomModel } from '@observer/tfjs';
 
 export interface GptConfig {
   vocab: number;

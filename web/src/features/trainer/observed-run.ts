@@ -2,7 +2,7 @@
  * The end of a run, whatever way it ends: the one place that owns the observer once it exists.
  * Free of tfjs, so the cleanup can be tested with a fake observer.
  */
-import type { Observer } from '../../../../observer/index.ts';
+import type { Observer } from '@observer/tfjs';
 
 /** What a run's end needs of its observer (the real one is `Observer`). */
 export interface RunObserver {

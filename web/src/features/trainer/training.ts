@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { storedApiKey } from '../../graphql/api-key.ts';
-import { Observer, PendingTimeoutError, SessionStoppedError, type ObservableModel, type PendingPrompt } from '../../../../observer/index.ts';
+import { Observer, PendingTimeoutError, SessionStoppedError, type ObservableModel, type PendingPrompt } from '@observer/tfjs';
 import { seededRandom, textBatch, toTensors, type Dataset, type TextCorpus } from './data.ts';
 import { gptParameters, MiniGpt, type GptConfig } from './minigpt.ts';
 import { runObserved, runObserverOf } from './observed-run.ts';
