@@ -4,6 +4,7 @@ import { logRules } from './rules/logs.ts';
 import { lossRules } from './rules/loss.ts';
 import { memoryRules } from './rules/memory.ts';
 import { profilerRules } from './rules/profiler.ts';
+import { withRemedies } from './rules/remedies.ts';
 import { sustainabilityRules } from './rules/sustainability.ts';
 import { systemRules } from './rules/system.ts';
 import { throughputRules } from './rules/throughput.ts';
@@ -38,7 +39,10 @@ export interface Verdict {
 /** Identity of an issue across runs: the same rule on the same layer. */
 export const issueKey = (i: Pick<Issue, 'code' | 'layerId'>): string => `${i.code}@${i.layerId ?? ''}`;
 
-/** Runs the rules; a rule that throws is reported as an info issue, never breaks the run. */
+/**
+ * Runs the rules and attaches each issue's remedies (rules/remedies.ts); a rule that throws is
+ * reported as an info issue, never breaks the run.
+ */
 export function runRules(rules: readonly Rule[], ctx: DiagnosticContext): Issue[] {
   const issues: Issue[] = [];
   for (const rule of rules) {
@@ -56,7 +60,7 @@ export function runRules(rules: readonly Rule[], ctx: DiagnosticContext): Issue[
       });
     }
   }
-  return issues;
+  return withRemedies(issues, ctx);
 }
 
 const PENALTY = { critical: 25, warning: 8, info: 2 } as const;

@@ -1,4 +1,5 @@
 import type { JsonObject, JsonValue } from '../lib/extended-json.ts';
+import type { Remedy } from './remedy.ts';
 
 /** Issue severities (seed §9). */
 export const Severity = { critical: 'critical', warning: 'warning', info: 'info' } as const;
@@ -39,6 +40,11 @@ export interface Issue {
   /** The step (flush) the issue is about. */
   epochIndex?: number | null;
   metricValue?: JsonObject | null;
+  /**
+   * What to do to the live training, machine-actionable (see remedy.ts): one fix, applied
+   * together. Attached by the engine from `rules/remedies.ts`; empty when no remedy applies.
+   */
+  remedies?: Remedy[];
 }
 
 /** Loss statistics of one flush, as the seed's observers send them. */

@@ -3,6 +3,7 @@ import type { Category, Severity, StepRecord } from '../diagnostics/types.ts';
 import { parseExtendedJson, type JsonObject } from '../lib/extended-json.ts';
 import type { SessionStatus } from './sessions/status.ts';
 import type { DiagnosticRunView, IssueView, LogView, ModelView, SessionView, StepView } from './views.ts';
+import { readRemedies } from './remedies/remedies.schemas.ts';
 
 /**
  * Reads a JSON text column; a value that is not an object (or bad text) reads as null. Stored
@@ -110,6 +111,7 @@ export const toIssueView = (r: DiagnosticIssue): IssueView => ({
   layerId: r.layerId,
   epochIndex: r.epochIndex,
   metricValue: readObject(r.metricValue),
+  remedies: readRemedies(r.remedies),
 });
 
 export const toRunView = (r: DiagnosticRun & { issues: DiagnosticIssue[] }): DiagnosticRunView => ({

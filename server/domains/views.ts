@@ -1,3 +1,4 @@
+import type { ChosenRemedy, RemedyKind } from '../diagnostics/remedy.ts';
 import type { Issue } from '../diagnostics/types.ts';
 import type { JsonObject, JsonValue } from '../lib/extended-json.ts';
 import type { SessionStatus } from './sessions/status.ts';
@@ -113,6 +114,41 @@ export interface StatusEvent {
   /** Why: `step recorded`, `diagnostics`, `action: resume`, ... */
   reason: string;
   at: Date;
+  /**
+   * The remedies chosen with the resume that produced this change (issue 15); absent or null
+   * for any other change.
+   */
+  remedies?: RemedyApplicationView | null;
+}
+
+/** What an observer says it did with one chosen remedy. */
+export interface RemedyResult {
+  kind: RemedyKind;
+  applied: boolean;
+  /** Why not, or how (e.g. `restored the snapshot of step 380`). */
+  detail: string | null;
+}
+
+/** Remedies chosen with one resume: who chose what, when, at which step, and what the observer made of them. */
+export interface RemedyApplicationView {
+  id: number;
+  sessionId: number;
+  /** The status version the resume produced (the `version` of its status event). */
+  statusVersion: number;
+  /** The newest step recorded when they were chosen. */
+  stepIndex: number | null;
+  /** In the order an observer applies them. */
+  remedies: ChosenRemedy[];
+  /** `open` (auth off), `admin`, or `key:<id>`. */
+  chosenBy: string;
+  /** What the client said it is (`dashboard`, `trainer`, `observer:timeout`...), if it said. */
+  source: string | null;
+  /** The issue keys (rule@layer) the resume went past. */
+  issueKeys: string[];
+  createdAt: Date;
+  /** The observer's report, null until it sends one. */
+  report: RemedyResult[] | null;
+  reportedAt: Date | null;
 }
 
 /** A page of results, newest or oldest first as the query says, with a cursor for the next. */

@@ -310,6 +310,7 @@ function toStoredRunView(sessionId: number, stepIndex: number | null, v: Verdict
       layerId: i.layerId ?? null,
       epochIndex: i.epochIndex ?? null,
       metricValue: i.metricValue ?? null,
+      remedies: i.remedies ?? [],
     })),
   };
 }

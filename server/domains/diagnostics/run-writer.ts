@@ -21,7 +21,7 @@ export interface StoredIds {
 }
 
 const RUN_COLUMNS = Prisma.raw('"sessionId", "stepIndex", "healthScore", "issueCount", "verdict", "createdAt"');
-const ISSUE_COLUMNS = Prisma.raw('"runId", "severity", "category", "code", "title", "description", "suggestion", "confidence", "layerId", "epochIndex", "metricValue", "createdAt"');
+const ISSUE_COLUMNS = Prisma.raw('"runId", "severity", "category", "code", "title", "description", "suggestion", "confidence", "layerId", "epochIndex", "metricValue", "remedies", "createdAt"');
 /** One row of VALUES: Prisma writes the placeholders each database wants and binds Dates for it. */
 const tuple = (values: unknown[]) => Prisma.sql`(${Prisma.join(values)})`;
 /** Runs per batch: 6 variables a run keeps far under SQLite's limit; issues are split below. */
@@ -75,7 +75,8 @@ export class RunWriter {
         chunk.map(({ runId, i, at }) =>
           tuple([
             runId, i.severity, i.category, i.code, ...[i.title, i.description, i.suggestion].map(this.text.encode), i.confidence,
-            i.layerId != null ? this.text.encode(i.layerId) : null, i.epochIndex ?? null, i.metricValue ? this.text.encode(stringifyExtendedJson(i.metricValue)) : null, at,
+            i.layerId != null ? this.text.encode(i.layerId) : null, i.epochIndex ?? null, i.metricValue ? this.text.encode(stringifyExtendedJson(i.metricValue)) : null,
+            i.remedies?.length ? this.text.encode(stringifyExtendedJson(i.remedies)) : null, at,
           ]),
         ),
       )} RETURNING "id"`;

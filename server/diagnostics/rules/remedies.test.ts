@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { runRules, STEP_RULES } from '../engine.ts';
+import type { Issue, StepRecord } from '../types.ts';
+import { contextOf, stepsWithLoss } from './fixtures.ts';
+import { explodingGradients, deadLayer } from './layer-health.ts';
+import { divergingLoss, oscillatingLoss, stuckLoss } from './loss.ts';
+import { nonFiniteLoss } from './non-finite-loss.ts';
+import { lastGoodFlush, proposeRemedies } from './remedies.ts';
+
+const kinds = (issue: Issue | undefined, steps: StepRecord[]) => proposeRemedies(issue!, contextOf(steps)).map((r) => r.kind);
+
+/** Steps with the given losses and, per flush, one layer's gradient norm. */
+const withGradients = (losses: number[], grads: number[]) =>
+  stepsWithLoss(losses, (i) => ({ layer_health: { layers: { dense: { gradient_norm_mean: grads[i]!, activation_std: 0.3 } } } }));
+
+describe('remedies the rules propose', () => {
+  it('rolls back to the foot of the climb and lowers the learning rate 10x for a NaN after a learning-rate spike', () => {
+    const steps = stepsWithLoss([2.3, 2.0, 1.7, 1.5, 1.4, 1.35, 4.0, 40, Number.NaN]);
+    const issue = nonFiniteLoss(contextOf(steps))[0]!;
+    const remedies = proposeRemedies(issue, contextOf(steps));
+    expect(remedies.map((r) => r.kind)).toEqual(['rollback', 'scale_learning_rate', 'clip_gradients']);
+    expect(remedies[0]).toMatchObject({ kind: 'rollback', toStep: 5 });
+    expect(remedies[0]!.reason).toContain('Roll back to step 5');
+    expect(remedies[1]).toMatchObject({ kind: 'scale_learning_rate', factor: 0.1 });
+    expect(remedies[1]!.reason).toMatch(/^Lower the learning rate 10x: the loss climbed to 40/);
+    // Without gradient norms, clipping takes a safe default, and is the least sure of the three.
+    expect(remedies[2]).toMatchObject({ kind: 'clip_gradients', maxNorm: 1 });
+    expect(remedies[2]!.confidence).toBeLessThan(remedies[1]!.confidence);
+    for (const r of remedies) expect(r.confidence).toBeGreaterThanOrEqual(0.5);
+  });
+
+  it('rolls back and skips the batch when the loss was finite and steady up to the NaN (one batch broke it)', () => {
+    const steps = stepsWithLoss([2.3, 2.0, 1.8, 1.7, 1.68, Number.NaN]);
+    steps[5]!.loss!.train_max = Number.NaN;
+    steps[5]!.observer = { first_non_finite_step: 42 };
+    const issue = nonFiniteLoss(contextOf(steps))[0]!;
+    expect(proposeRemedies(issue, contextOf(steps))).toEqual([
+      expect.objectContaining({ kind: 'rollback', toStep: 4 }),
+      expect.objectContaining({ kind: 'skip_batch', atStep: 5, trainingStep: 42, reason: expect.stringContaining('training step 42') }),
+    ]);
+  });
+
+  it('lowers the learning rate when the loss climbed within the flush that broke', () => {
+    const steps = stepsWithLoss([2.3, 2.0, 1.8, 1.7, 1.68, Number.NaN]);
+    steps[5]!.loss!.train_max = 500;
+    expect(kinds(nonFiniteLoss(contextOf(steps))[0], steps)).toEqual(['rollback', 'scale_learning_rate', 'clip_gradients']);
+  });
+
+  it('lowers the learning rate and clips at twice the usual global norm when the gradients blew up the flush before the NaN', () => {
+    const steps = withGradients([2.3, 2.0, 1.8, 1.7, 1.68, 1.66, Number.NaN], [0.4, 0.5, 0.5, 0.45, 0.5, 30, Number.NaN]);
+    const remedies = proposeRemedies(nonFiniteLoss(contextOf(steps))[0]!, contextOf(steps));
+    expect(remedies.map((r) => r.kind)).toEqual(['rollback', 'scale_learning_rate', 'clip_gradients']);
+    // Twice the median global norm up to the last good flush (0.5): one blown-up flush does not move it.
+    expect(remedies.find((r) => r.kind === 'clip_gradients')).toMatchObject({ maxNorm: 1 });
+    expect(remedies.find((r) => r.kind === 'scale_learning_rate')!.reason).toContain('global gradient norm reached 30');
+  });
+
+  it('proposes nothing to roll back to when the first flush is already NaN', () => {
+    const steps = stepsWithLoss([Number.NaN]);
+    expect(kinds(nonFiniteLoss(contextOf(steps))[0], steps)).toEqual(['skip_batch']);
+  });
+
+  it('rolls back to before an exploding loss, lowers the learning rate 10x and clips', () => {
+    const steps = stepsWithLoss([2.3, 2.1, 1.9, 1.8, 1.75, 30]);
+    const issue = divergingLoss(contextOf(steps))[0]!;
+    expect(issue.severity).toBe('critical');
+    const remedies = proposeRemedies(issue, contextOf(steps));
+    expect(remedies.map((r) => r.kind)).toEqual(['rollback', 'scale_learning_rate', 'clip_gradients']);
+    expect(remedies[0]).toMatchObject({ toStep: 4 });
+    expect(remedies[1]).toMatchObject({ factor: 0.1 });
+  });
+
+  it('rolls back to before exploding gradients and clips them (the learning rate stays)', () => {
+    const grads = [0.01, 0.01, 0.012, 0.01, 0.011, 0.01, 5, 8, 9];
+    const steps = withGradients([1, 1, 1, 1, 1, 1, 1.05, 1.1, 1.2], grads);
+    const issue = explodingGradients(contextOf(steps))[0]!;
+    expect(issue.code).toBe('layer.exploding_gradients');
+    const remedies = proposeRemedies(issue, contextOf(steps));
+    expect(remedies.map((r) => r.kind)).toEqual(['rollback', 'clip_gradients']);
+    expect(remedies[0]).toMatchObject({ toStep: 5 });
+    // Twice the usual global norm of the good flushes (0.01), to two significant digits.
+    expect(remedies[1]).toMatchObject({ maxNorm: 0.02 });
+  });
+
+  it('raises the learning rate 10x for a loss flat from the start', () => {
+    const steps = stepsWithLoss(Array.from({ length: 25 }, () => 2.3));
+    const issue = stuckLoss(contextOf(steps))[0]!;
+    expect(issue.code).toBe('loss.plateau');
+    const remedies = proposeRemedies(issue, contextOf(steps));
+    expect(remedies).toEqual([expect.objectContaining({ kind: 'scale_learning_rate', factor: 10 })]);
+    expect(remedies[0]!.reason).toMatch(/^Raise the learning rate 10x/);
+  });
+
+  it('lowers the learning rate for an oscillating loss, without a rollback', () => {
+    const steps = stepsWithLoss([2.3, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0]);
+    const issue = oscillatingLoss(contextOf(steps))[0]!;
+    expect(proposeRemedies(issue, contextOf(steps))).toEqual([expect.objectContaining({ kind: 'scale_learning_rate', factor: 0.3 })]);
+  });
+
+  it('proposes nothing for issues no remedy fixes (a dead layer is the architecture)', () => {
+    const steps = stepsWithLoss([1, 1, 1], () => ({ layer_health: { layers: { d: { is_dead: true } } } }));
+    const issue = deadLayer(contextOf(steps))[0]!;
+    expect(issue.code).toBe('layer.dead');
+    expect(proposeRemedies(issue, contextOf(steps))).toEqual([]);
+  });
+
+  it('comes attached to the issues of a diagnostic run', () => {
+    const steps = stepsWithLoss([2.3, 2.0, 1.7, 1.5, 1.4, 1.35, 4.0, 40, Number.NaN]);
+    const issues = runRules(STEP_RULES, contextOf(steps));
+    const nan = issues.find((i) => i.code === 'loss.non_finite')!;
+    expect(nan.remedies?.map((r) => r.kind)).toEqual(['rollback', 'scale_learning_rate', 'clip_gradients']);
+    expect(issues.every((i) => Array.isArray(i.remedies))).toBe(true);
+  });
+});
+
+describe('the last good flush', () => {
+  it('is the newest flush before the fault whose loss is within 1.5x the best so far', () => {
+    const steps = stepsWithLoss([2.3, 1.0, 0.9, 0.95, 2.5, 0.92]);
+    // Step 4 (2.5) is far above the best; step 5 is good again.
+    expect(lastGoodFlush(steps, 6)).toEqual({ step: 5, value: 0.92 });
+    // Before step 5 the losses climbed from 0.9 (step 2) through 0.95 to 2.5: back to the foot.
+    expect(lastGoodFlush(steps, 5)).toEqual({ step: 2, value: 0.9 });
+  });
+
+  it('stops at the foot of a climb into the fault', () => {
+    const steps = stepsWithLoss([2.3, 1.0, 0.9, 1.2, 1.4]);
+    expect(lastGoodFlush(steps, 5)).toEqual({ step: 2, value: 0.9 });
+  });
+
+  it('is undefined when no flush came before the fault', () => {
+    expect(lastGoodFlush(stepsWithLoss([Number.NaN]), 0)).toBeUndefined();
+  });
+});
