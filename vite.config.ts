@@ -9,7 +9,7 @@ const require = createRequire(import.meta.url);
 export const OBSERVER_SOURCE = '@observer/source';
 const server = process.env.OBSERVER_URL ?? 'http://127.0.0.1:8000';
 /** End-to-end suites that run on PostgreSQL as well as SQLite. */
-const POSTGRES_SUITES = ['rest', 'graphql', 'subscriptions', 'python-client', 'durability', 'hardening', 'fuzz', 'auth-matrix', 'auth'];
+const POSTGRES_SUITES = ['rest', 'graphql', 'subscriptions', 'python-client', 'durability', 'hardening', 'fuzz', 'auth-matrix', 'auth', 'remedies'];
 
 export default defineConfig({
   // The web app (npm run build:web / npm run dev); tests run from the repository root.

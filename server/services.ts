@@ -4,6 +4,7 @@ import { KeysService, type KeyOptions } from './domains/keys/keys.service.ts';
 import { DiagnosticsService, type ErrorReporter, type JudgeOptions } from './domains/diagnostics/diagnostics.service.ts';
 import { LogsService } from './domains/logs/logs.service.ts';
 import { ProjectsService } from './domains/projects/projects.service.ts';
+import { RemediesService } from './domains/remedies/remedies.service.ts';
 import { SessionRuntime } from './domains/sessions/session-runtime.ts';
 import { SessionsService } from './domains/sessions/sessions.service.ts';
 import { StepsService } from './domains/steps/steps.service.ts';
@@ -18,6 +19,8 @@ export interface Services {
   steps: StepsService;
   logs: LogsService;
   diagnostics: DiagnosticsService;
+  /** Remedies chosen with resumes and the observer's reports on them (issue 15). */
+  remedies: RemediesService;
   pubsub: PubSub<Topics>;
   keys: KeysService;
   /** Who may do what: applied to every REST route and GraphQL root field. */
@@ -39,9 +42,10 @@ export function createServices(db: Db, opts: { subscriberQueueLimit: number; rep
   const runtime = new SessionRuntime(db, pubsub);
   const projects = new ProjectsService(db);
   const diagnostics = new DiagnosticsService(db, runtime, opts.reportError, opts.text, opts.judge);
-  const sessions = new SessionsService(db, runtime, projects, diagnostics, pubsub, opts.reportError);
+  const remedies = new RemediesService(db);
+  const sessions = new SessionsService(db, runtime, projects, diagnostics, pubsub, remedies, opts.reportError);
   const steps = new StepsService(db, runtime, pubsub, diagnostics, opts.text);
   const logs = new LogsService(db, runtime, pubsub);
   const keys = new KeysService(db, pubsub, opts.keys ?? { adminToken: undefined });
-  return { projects, sessions, steps, logs, diagnostics, pubsub, keys, access: new AccessGuard(runtime) };
+  return { projects, sessions, steps, logs, diagnostics, remedies, pubsub, keys, access: new AccessGuard(runtime) };
 }

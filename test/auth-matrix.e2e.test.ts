@@ -70,7 +70,21 @@ const REST_SAMPLES: Record<string, (w: World) => Promise<{ path: string; body?: 
   'POST /sessions/:session_id/log': async (w) => ({ path: `/sessions/${await w.fresh()}/log`, body: LOG }),
   'GET /sessions/:session_id/logs': async (w) => ({ path: `/sessions/${w.sessionA}/logs` }),
   'GET /sessions/:session_id/diagnostics': async (w) => ({ path: `/sessions/${w.sessionA}/diagnostics` }),
+  'GET /sessions/:session_id/remedies': async (w) => ({ path: `/sessions/${w.sessionA}/remedies` }),
+  'POST /sessions/:session_id/remedies/:application_id/report': async (w) => {
+    const a = await resumedWithRemedies(w);
+    return { path: `/sessions/${a.session}/remedies/${a.application}/report`, body: { results: [{ kind: 'rollback', applied: true }] } };
+  },
 };
+
+/** A new session of A resumed with a remedy (by the admin): what an observer reports on. */
+async function resumedWithRemedies(w: World): Promise<{ session: number; application: number }> {
+  const session = await w.fresh();
+  await w.admin(`/sessions/${session}/action`, { action: 'pause' });
+  await w.admin(`/sessions/${session}/action`, { action: 'resume', remedies: [{ kind: 'rollback', to_step: 0 }] });
+  const [application] = (await w.services.remedies.list(session)).items;
+  return { session, application: application!.id };
+}
 
 type GqlSample = (w: World) => Promise<{ query: string; variables?: Record<string, unknown> }>;
 
@@ -91,6 +105,13 @@ const GQL_SAMPLES: Record<string, GqlSample> = {
   'Mutation.recordStep': async (w) => ({ query: 'mutation($s: Int!) { recordStep(sessionId: $s, input: { stepIndex: 0, loss: { trainMean: 1 } }) { created } }', variables: { s: await w.fresh() } }),
   'Mutation.recordSteps': async (w) => ({ query: 'mutation($s: Int!) { recordSteps(sessionId: $s, steps: [{ stepIndex: 0 }, { stepIndex: 1 }]) { created } }', variables: { s: await w.fresh() } }),
   'Mutation.pushLogs': async (w) => ({ query: 'mutation($s: Int!) { pushLogs(sessionId: $s, logs: [{ level: "INFO", msg: "hi" }]) { id } }', variables: { s: await w.fresh() } }),
+  'Mutation.reportRemedies': async (w) => {
+    const a = await resumedWithRemedies(w);
+    return {
+      query: 'mutation($s: Int!, $a: Int!) { reportRemedies(sessionId: $s, applicationId: $a, results: [{ kind: rollback, applied: true }]) { id } }',
+      variables: { s: a.session, a: a.application },
+    };
+  },
   'Mutation.createApiKey': async (w) => ({ query: 'mutation($p: Int) { createApiKey(projectId: $p, scope: read) { secret } }', variables: { p: w.projectA } }),
   'Mutation.revokeApiKey': async (w) => ({ query: 'mutation($id: Int!) { revokeApiKey(id: $id) { revokedAt } }', variables: { id: (await createKey(w.url, w.projectA, 'read')).id } }),
 };

@@ -24,6 +24,15 @@ export type Authenticated = Extract<Principal, { kind: 'open' | 'admin' | 'key' 
 
 export const isAuthenticated = (p: Principal): p is Authenticated => p.kind === 'open' || p.kind === 'admin' || p.kind === 'key';
 
+/**
+ * Who did something, as the record names them: `open` (auth off), `admin` (the admin token),
+ * `key:<id>` (an API key, an admin key included).
+ */
+export function actorOf(p: Principal): string {
+  if (p.kind === 'key' || (p.kind === 'admin' && p.keyId !== null)) return `key:${p.keyId}`;
+  return p.kind;
+}
+
 /** The key id requests are counted against (rate and connection limits), if any. */
 export const keyIdOf = (p: Principal): number | null => (p.kind === 'key' || p.kind === 'admin' ? p.keyId : null);
 

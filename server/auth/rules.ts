@@ -27,6 +27,8 @@ export const REST_RULES: Readonly<Record<string, Rule>> = {
   'POST /sessions/:session_id/log': write({ session: 'session_id' }),
   'GET /sessions/:session_id/logs': read({ session: 'session_id' }),
   'GET /sessions/:session_id/diagnostics': read({ session: 'session_id' }),
+  'GET /sessions/:session_id/remedies': read({ session: 'session_id' }),
+  'POST /sessions/:session_id/remedies/:application_id/report': write({ session: 'session_id' }),
 };
 
 /** GraphQL root fields by root type. Nested fields inherit their root field's check. */
@@ -46,6 +48,7 @@ export const GRAPHQL_RULES: Readonly<Record<'Query' | 'Mutation' | 'Subscription
     recordStep: write({ session: 'sessionId' }),
     recordSteps: write({ session: 'sessionId' }),
     pushLogs: write({ session: 'sessionId' }),
+    reportRemedies: write({ session: 'sessionId' }),
     createApiKey: admin,
     revokeApiKey: admin,
   },

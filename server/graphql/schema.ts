@@ -6,6 +6,7 @@ import '../domains/sessions/sessions.graphql.ts';
 import '../domains/steps/steps.graphql.ts';
 import '../domains/logs/logs.graphql.ts';
 import '../domains/diagnostics/diagnostics.graphql.ts';
+import '../domains/remedies/remedies.graphql.ts';
 import '../domains/keys/keys.graphql.ts';
 
 /** The whole GraphQL schema, built once from every domain's types, each root field behind its access rule. */

@@ -18,6 +18,7 @@ export const PAGE = {
   series: { default: 100_000, max: 100_000 },
   logs: { default: 500, max: 10_000 },
   diagnostics: { default: 50, max: 1000 },
+  remedies: { default: 100, max: 1000 },
 } as const satisfies Record<string, PageBounds>;
 
 /**

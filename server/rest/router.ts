@@ -11,6 +11,8 @@ export interface RestRequest {
   params: Record<string, number>;
   query: URLSearchParams;
   body: JsonValue | undefined;
+  /** Who is calling (authenticated: the guard let the request through). */
+  principal: Principal;
 }
 
 /** A handler returns the JSON body (status 200) or `{ status, body }`. */
@@ -84,7 +86,7 @@ export function createRouter(
         const body = req.method === 'GET' ? undefined : parseJsonBody(await readBody(req, opts.maxBodyBytes));
         const query = new URLSearchParams(url.searchParams);
         for (const [k, v] of Object.entries(narrowed)) if (!(k in params) && v !== undefined && v !== null) query.set(k, String(v));
-        return route.handler({ params, query, body });
+        return route.handler({ params, query, body, principal });
       });
       if (out instanceof Status) sendJson(res, out.status, out.body);
       else sendJson(res, 200, out);

@@ -1,6 +1,7 @@
 import type { Route } from '../../rest/router.ts';
 import { intQuery } from '../../rest/router.ts';
 import type { Services } from '../../services.ts';
+import { remedyJson } from '../remedies/remedies.rest.ts';
 import type { DiagnosticRunView } from '../views.ts';
 
 export const runJson = (r: DiagnosticRunView) => ({
@@ -23,6 +24,7 @@ export const runJson = (r: DiagnosticRunView) => ({
     layer_id: i.layerId,
     epoch_index: i.epochIndex,
     metric_value: i.metricValue,
+    remedies: i.remedies.map(remedyJson),
   })),
 });
 

@@ -1,8 +1,8 @@
-import type { Db } from '../../db/client.ts';
+import { TX_OPTIONS, type Db } from '../../db/client.ts';
 import { EARLY_WINDOW, HISTORY_WINDOW, SessionHistory } from '../../diagnostics/history.ts';
 import type { DiagnosticContext } from '../../diagnostics/types.ts';
 import { DomainError, ErrorCode, notFound } from '../../errors.ts';
-import type { TrainSession } from '../../generated/prisma/client.ts';
+import type { Prisma, TrainSession } from '../../generated/prisma/client.ts';
 import type { PubSub } from '../../lib/pubsub.ts';
 import { ERROR_LEVELS } from '../logs/logs.schemas.ts';
 import { readObject, toStepRecord, toStepView } from '../mappers.ts';
@@ -77,6 +77,12 @@ export interface Change {
   /** Other columns written in the same conditional update (e.g. `acknowledged`). */
   data?: { acknowledged?: string; lastIssueKeys?: string };
 }
+
+/**
+ * Rows a transition writes in the transaction of its status change (`from`: the record it
+ * changed, `version`: the new status version); what it returns is added to the status event.
+ */
+export type AlsoWrite = (tx: Prisma.TransactionClient, from: SessionRecord, version: number) => Promise<Partial<StatusEvent>>;
 
 /** A session's diagnostic history as this replica caches it, synced from the database by sequence number. */
 interface CachedHistory {
@@ -154,19 +160,25 @@ export class SessionRuntime {
     id: number,
     decide: (r: SessionRecord) => Change | null,
     reason: string,
-    extra: { stepIndex?: number | null; run?: DiagnosticRunView | null } = {},
+    extra: { stepIndex?: number | null; run?: DiagnosticRunView | null; write?: AlsoWrite } = {},
   ): Promise<SessionRecord> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const r = await this.read(id);
       const change = decide(r);
       if (!change || change.to === r.status) return r;
-      const { count } = await this.db.trainSession.updateMany({
-        where: { id, statusVersion: r.statusVersion },
-        data: { ...change.data, status: change.to, statusVersion: { increment: 1 }, ...(isTerminal(change.to) ? { endedAt: new Date() } : {}) },
-      });
-      if (count === 0) continue;
+      const update = (client: Pick<Db, 'trainSession'>) =>
+        client.trainSession.updateMany({
+          where: { id, statusVersion: r.statusVersion },
+          data: { ...change.data, status: change.to, statusVersion: { increment: 1 }, ...(isTerminal(change.to) ? { endedAt: new Date() } : {}) },
+        });
+      const write = extra.write;
+      // With rows to write beside the change, both commit or neither (the same compare-and-set inside).
+      const also = write
+        ? await this.db.$transaction(async (tx) => ((await update(tx)).count === 0 ? null : write(tx, r, r.statusVersion + 1)), TX_OPTIONS)
+        : (await update(this.db)).count === 0 ? null : {};
+      if (also === null) continue;
       const stepIndex = extra.stepIndex !== undefined ? extra.stepIndex : await this.latestStepIndex(id);
-      this.publishStatus({ sessionId: id, status: change.to, previousStatus: r.status, version: r.statusVersion + 1, stepIndex, run: extra.run ?? null, reason, at: new Date() });
+      this.publishStatus({ sessionId: id, status: change.to, previousStatus: r.status, version: r.statusVersion + 1, stepIndex, run: extra.run ?? null, reason, at: new Date(), ...also });
       return { ...r, status: change.to, statusVersion: r.statusVersion + 1 };
     }
     throw new DomainError(ErrorCode.CONFLICT, `The status of session ${id} kept changing; try again`, { sessionId: id });

@@ -1,7 +1,9 @@
+import { actorOf } from '../../auth/principal.ts';
 import { builder } from '../../graphql/builder.ts';
 import { LogRef, ModelRef, ProjectRef, RunRef, SessionRef, StatusEventRef, StepRef } from '../../graphql/refs.ts';
 import { selectedFields } from '../../graphql/selection.ts';
 import type { StepChannel } from '../mappers.ts';
+import { RemedyInputRef } from '../remedies/remedies.graphql.ts';
 import type { StepSeries } from '../views.ts';
 import { SESSION_ACTIONS, SESSION_STATUSES } from './status.ts';
 
@@ -162,8 +164,14 @@ builder.mutationFields((t) => ({
   }),
   sessionAction: t.field({
     type: SessionRef,
-    args: { sessionId: t.arg.int({ required: true }), action: t.arg({ type: SessionActionEnum, required: true }) },
-    resolve: (_r, { sessionId, action }, { services }) => services.sessions.act(sessionId, action),
+    description: 'pause, resume, stop, complete or fail. A resume may carry `remedies` (from the issues that paused the run, or by hand): its status event brings them to the observer.',
+    args: {
+      sessionId: t.arg.int({ required: true }),
+      action: t.arg({ type: SessionActionEnum, required: true }),
+      remedies: t.arg({ type: [RemedyInputRef], description: 'With resume only: at most one of each kind.' }),
+      source: t.arg.string({ description: 'What the client is, for the record: dashboard, trainer, observer:timeout...' }),
+    },
+    resolve: (_r, { sessionId, action, remedies, source }, { services, principal }) => services.sessions.act(sessionId, { action, remedies, source }, actorOf(principal)),
   }),
 }));
 

@@ -1,8 +1,10 @@
+import { actorOf } from '../../auth/principal.ts';
 import { DomainError, ErrorCode } from '../../errors.ts';
 import type { JsonObject, JsonValue } from '../../lib/extended-json.ts';
 import type { Route } from '../../rest/router.ts';
 import type { Services } from '../../services.ts';
 import { runJson } from '../diagnostics/diagnostics.rest.ts';
+import { remediesFromJson } from '../remedies/remedies.rest.ts';
 import type { ModelView, SessionView } from '../views.ts';
 
 /** A session in the seed's snake_case shape. */
@@ -89,6 +91,10 @@ export const sessionRoutes = (s: Services): Route[] => [
   {
     method: 'POST',
     path: '/sessions/:session_id/action',
-    handler: async ({ params, body }) => sessionJson(await s.sessions.act(params.session_id!, objectBody(body, 'action').action)),
+    handler: async ({ params, body, principal }) => {
+      const b = objectBody(body, 'action');
+      // `remedies` and `source` are issue 15's; the seed's clients send only `action`.
+      return sessionJson(await s.sessions.act(params.session_id!, { action: b.action, remedies: remediesFromJson(b.remedies), source: b.source }, actorOf(principal)));
+    },
   },
 ];

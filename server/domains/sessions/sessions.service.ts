@@ -1,6 +1,6 @@
 import type { Db } from '../../db/client.ts';
 import { isDatabaseUnavailable } from '../../db/unavailable.ts';
-import { notFound } from '../../errors.ts';
+import { notFound, validationError } from '../../errors.ts';
 import { stringifyExtendedJson } from '../../lib/extended-json.ts';
 import { prepend, type Delivered, type PubSub } from '../../lib/pubsub.ts';
 import { PAGE, pageSize } from '../../lib/pagination.ts';
@@ -9,9 +9,19 @@ import type { DiagnosticsService } from '../diagnostics/diagnostics.service.ts';
 import { toModelView, toSessionView } from '../mappers.ts';
 import type { ProjectsService } from '../projects/projects.service.ts';
 import type { DiagnosticRunView, ModelView, Page, SessionView, StatusEvent, Topics } from '../views.ts';
-import { writeKeys, type SessionRuntime } from './session-runtime.ts';
+import type { RemediesService } from '../remedies/remedies.service.ts';
+import { writeKeys, type SessionRecord, type SessionRuntime } from './session-runtime.ts';
 import { createSessionInput, listSessionsInput, registerModelInput, sessionActionInput, type ListSessionsInput } from './sessions.schemas.ts';
 import { applyAction, type SessionAction, type SessionStatus } from './status.ts';
+
+/** What a client asks of a session: the action, and with `resume` the remedies to apply and who is asking. */
+export interface ActionInput {
+  action: unknown;
+  /** Remedies (see diagnostics/remedy.ts), camelCase; none when absent. */
+  remedies?: unknown;
+  /** The client's label for the record: `dashboard`, `trainer`, `observer:timeout`... */
+  source?: unknown;
+}
 
 const json = (v: object | null | undefined): string | null => (v ? stringifyExtendedJson(v) : null);
 
@@ -23,6 +33,7 @@ export class SessionsService {
     private readonly projects: ProjectsService,
     private readonly diagnostics: DiagnosticsService,
     private readonly pubsub: PubSub<Topics>,
+    private readonly remedies: RemediesService,
     reportError: (err: unknown, context: string) => void = () => {},
   ) {
     // Status changes may have been lost while Redis was away: each subscriber gets the stored status
@@ -39,7 +50,10 @@ export class SessionsService {
   /** The stored status as a status event (what a new subscriber starts with). */
   private async currentStatus(sessionId: number): Promise<StatusEvent> {
     const r = await this.runtime.read(sessionId);
+    // A subscriber that missed the resume still gets its remedies while that resume is the latest change.
+    const remedies = r.status === 'running' ? await this.remedies.atVersion(sessionId, r.statusVersion) : null;
     return {
+      remedies,
       sessionId,
       status: r.status,
       previousStatus: r.status,
@@ -136,20 +150,35 @@ export class SessionsService {
   /**
    * Applies a person's decision: `resume` (pending → running), `stop`, `complete`, `fail`.
    * Resuming acknowledges the issues that caused the pause, so they do not pause again
-   * while they persist.
-   * @throws DomainError NOT_FOUND, VALIDATION_FAILED (unknown action), CONFLICT (not allowed now)
+   * while they persist. A resume may carry remedies (issue 15): they are stored with who chose
+   * them, at which step and past which issues, in the transaction of the status change (both or
+   * neither), and its status event carries them to the observer.
+   * @throws DomainError NOT_FOUND, VALIDATION_FAILED (unknown action, bad remedies, remedies
+   * with another action), CONFLICT (not allowed now)
    */
-  async act(sessionId: number, action: unknown): Promise<SessionView> {
-    const a = parseInput(sessionActionInput, action, 'action') as SessionAction;
-    await this.runtime.transition(
-      sessionId,
-      (r) => ({
-        to: applyAction(r.status, a),
-        // Resuming acknowledges the issues that caused the pause.
-        ...(a === 'resume' ? { data: { acknowledged: writeKeys(new Set([...r.acknowledged, ...r.lastIssueKeys])) } } : {}),
+  async act(sessionId: number, input: ActionInput, chosenBy = 'open'): Promise<SessionView> {
+    const a = parseInput(sessionActionInput, input.action, 'action') as SessionAction;
+    const remedies = this.remedies.parse(input.remedies);
+    const source = this.remedies.parseSource(input.source);
+    if (remedies.length && a !== 'resume')
+      throw validationError(`Invalid remedies: remedies go with resume only, not ${a}`, { action: a });
+    const decide = (r: SessionRecord) => ({
+      to: applyAction(r.status, a),
+      // Resuming acknowledges the issues that caused the pause.
+      ...(a === 'resume' ? { data: { acknowledged: writeKeys(new Set([...r.acknowledged, ...r.lastIssueKeys])) } } : {}),
+    });
+    if (!remedies.length) {
+      await this.runtime.transition(sessionId, decide, `action: ${a}`);
+      return this.get(sessionId);
+    }
+    await this.runtime.projectOf(sessionId);
+    const [chosen, stepIndex] = await Promise.all([this.remedies.complete(sessionId, remedies), this.runtime.latestStepIndex(sessionId)]);
+    await this.runtime.transition(sessionId, decide, `action: ${a}`, {
+      stepIndex,
+      write: async (tx, from, statusVersion) => ({
+        remedies: await this.remedies.insertIn(tx, { sessionId, statusVersion, stepIndex, remedies: chosen, chosenBy, source, issueKeys: from.lastIssueKeys }),
       }),
-      `action: ${a}`,
-    );
+    });
     return this.get(sessionId);
   }
 
