@@ -6,6 +6,7 @@ import { PrismaClient } from '../generated/prisma/client.ts';
 import { PrismaClient as PostgresPrismaClient } from '../generated/postgres/client.ts';
 import { providerOf, redact, sqlitePath, type Provider } from './provider.ts';
 import { applyMigrations, ensurePostgresDatabase } from './schema-engine.ts';
+import { withStatementCache } from './statement-cache.ts';
 import { decodeText, encodeText, mapStrings } from './text-codec.ts';
 
 /**
@@ -66,7 +67,7 @@ async function openSqlite(url: string): Promise<OpenDatabase> {
       throw new Error(`The database ${file} is in use by another process (is another Observer server running on it?)`, { cause: err });
     throw err;
   }
-  const db = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: fileUrl }) });
+  const db = new PrismaClient({ adapter: withStatementCache(new PrismaBetterSqlite3({ url: fileUrl })) });
   await db.$queryRawUnsafe('PRAGMA journal_mode = WAL');
   await db.$executeRawUnsafe('PRAGMA synchronous = NORMAL');
   await db.$executeRawUnsafe('PRAGMA foreign_keys = ON');
