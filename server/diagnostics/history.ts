@@ -77,10 +77,6 @@ export class SessionHistory {
     return this.recent.length ? this.recent[this.recent.length - 1]!.step_index : null;
   }
 
-  get hasUnjudged(): boolean {
-    return this.unjudged > 0 || this.errorsSinceRun > 0;
-  }
-
   /** The context for a diagnostic run; marks everything in it as judged. */
   takeContext(): DiagnosticContext {
     const ctx: DiagnosticContext = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../errors.ts';
-import { acceptsSteps, afterDiagnostics, applyAction } from './status.ts';
+import { acceptsSteps, applyAction } from './status.ts';
 
 describe('session status machine', () => {
   it('resumes a pending session to running', () => {
@@ -33,11 +33,5 @@ describe('session status machine', () => {
     expect(acceptsSteps('analyzing')).toBe(true);
     expect(acceptsSteps('paused')).toBe(true);
     for (const s of ['pending', 'stopped', 'completed', 'failed'] as const) expect(acceptsSteps(s)).toBe(false);
-  });
-
-  it('moves an analyzing session to pending or running, and leaves others alone', () => {
-    expect(afterDiagnostics('analyzing', true)).toBe('pending');
-    expect(afterDiagnostics('analyzing', false)).toBe('running');
-    expect(afterDiagnostics('stopped', true)).toBe('stopped');
   });
 });

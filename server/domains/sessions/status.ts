@@ -55,9 +55,3 @@ export function applyAction(current: SessionStatus, action: SessionAction): Sess
     action,
   });
 }
-
-/** The status a finished diagnostic run leads to, if the session is still waiting for it. */
-export function afterDiagnostics(current: SessionStatus, pause: boolean): SessionStatus {
-  if (current !== 'analyzing') return current;
-  return pause ? 'pending' : 'running';
-}
