@@ -1,13 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Observer } from './observer.ts';
 
-/** The callback behind {@link Observer.callbacks}; tensors in batch logs are kept, not resolved. */
+/** What the callback drives: the observer's step, profile and flush (the Observer, seen narrowly). */
+export interface ObservedTraining {
+  /** Records a step; true when a flush is due now (the NaN watch saw a broken loss). */
+  step(step: number, loss: tf.Tensor | number, opts: { batchSize?: number }): boolean;
+  shouldProfile(step: number): boolean;
+  profileProbe(): Promise<void>;
+  flush(opts?: { valMetrics?: Record<string, number> }): Promise<unknown>;
+}
+
+/** The callback behind `Observer.callbacks()`; tensors in batch logs are kept, not resolved. */
 export class ObserverCallback extends tf.Callback {
   private globalStep = 0;
   private batchesSinceFlush = 0;
 
   constructor(
-    private readonly observer: Observer,
+    private readonly observer: ObservedTraining,
     private readonly flushEvery: number | 'epoch',
   ) {
     super();

@@ -1,5 +1,7 @@
 /** Observer for TensorFlow.js: watches training, streams it to the Observer server, pauses on trouble. */
-export { Observer, type ObserverOptions, type PendingPrompt, type TransportState } from './observer.ts';
+export { Observer, type ObserverOptions, type TransportState } from './observer.ts';
+export type { PendingPrompt } from './verdict.ts';
+export { ManualClock, systemClock, type Clock } from './clock.ts';
 export { defaultObserverConfig, MIN_MESSAGE_BYTES, type ObserverConfig } from './config.ts';
 export { PendingTimeoutError, SessionStoppedError } from './errors.ts';
 export type { CustomModel, ObservableModel } from './collectors/architecture.ts';

@@ -1,38 +1,28 @@
 import * as tf from '@tensorflow/tfjs';
 import { ObserverCallback } from './callbacks.ts';
 import { saveCheckpoint } from './checkpoint.ts';
+import { sleep, systemClock, type Clock } from './clock.ts';
 import { describeModel, type ObservableModel } from './collectors/architecture.ts';
-import { loadNodeOs, nodeProcess, webgpuAdapterInfo } from './collectors/environment.ts';
+import { loadNodeOs, webgpuAdapterInfo } from './collectors/environment.ts';
 import { LayerHealthCollector, type ProbeBatch } from './collectors/layer-health.ts';
 import { LogCapture } from './collectors/logs.ts';
 import { profileFunction, profileTrainingStep, type ProfiledStep } from './collectors/profiler.ts';
 import { LossCollector } from './collectors/loss.ts';
-import { collectMemory } from './collectors/memory.ts';
-import { SustainabilityCollector } from './collectors/sustainability.ts';
 import { SystemCollector } from './collectors/system.ts';
 import { ThroughputCollector } from './collectors/throughput.ts';
 import { configAsSeed, resolveConfig, unsupportedSettings, type ObserverConfig } from './config.ts';
-import { PendingTimeoutError, SessionStoppedError } from './errors.ts';
-import type { Json, JsonObject, PendingIssue, StepRecord } from './record.ts';
+import { FlushRecorder, type DeliveryCounts } from './flush-record.ts';
+import { NanWatch } from './nan-watch.ts';
+import type { Json, JsonObject, StepRecord } from './record.ts';
+import { buildReport, writeReport } from './report.ts';
 import { Connection, type ConnectionHealth, type StatusEvent } from './transport/connection.ts';
 import { encodeNonFinite } from './transport/encode.ts';
 import { hasIndexedDb, idbStore } from './transport/idb-store.ts';
 import { holdLock, recoverLeftovers } from './transport/recovery.ts';
 import { Sender, type SessionSpec } from './transport/sender.ts';
 import { Outbox } from './transport/outbox.ts';
+import { VerdictGate, type PendingPrompt } from './verdict.ts';
 
-/** What `onPending` receives when the server pauses training. */
-export interface PendingPrompt {
-  sessionId: number;
-  /** The step (flush) whose diagnostics paused the session. */
-  stepIndex: number | null;
-  issues: PendingIssue[];
-  healthScore: number | null;
-  /** When the observer gives up waiting, checkpoints and stops (ms since epoch). */
-  deadline: number;
-  resume(): Promise<void>;
-  stop(): Promise<void>;
-}
 
 /** Options of {@link Observer.create}. */
 export interface ObserverOptions {
@@ -47,9 +37,19 @@ export interface ObserverOptions {
   onPaused?: (paused: boolean) => void;
   /** Extra session metadata (shown in the dashboard). */
   metadata?: JsonObject;
+  /**
+   * The clock the observer's timeouts run on: the pending timeout, the verdict wait, the first
+   * wait for the session, the reconnect and re-subscribe backoff. A `ManualClock` lets a test
+   * run a 39-second timeout in milliseconds. (Measurements such as throughput, and `close()`'s
+   * drain, use real time.) @default the system clock
+   */
+  clock?: Clock;
 }
 
 const ACTION = 'mutation($s: Int!, $a: SessionAction!) { sessionAction(sessionId: $s, action: $a) { status } }';
+
+/** How long `create` waits for a reachable server to give the session an id before training starts. */
+const FIRST_SESSION_WAIT_MS = 3000;
 
 /** How the observer's link to the server is doing (see {@link Observer.transport}). */
 export interface TransportState extends ConnectionHealth {
@@ -67,7 +67,11 @@ export interface TransportState extends ConnectionHealth {
 const warnedOnce = new Set<string>();
 
 /**
- * Watches a tfjs training run and streams it to the Observer server (seed §4-§5).
+ * Watches a tfjs training run and streams it to the Observer server (seed §4-§5). A facade
+ * over the parts that do the work: the collectors (`collectors/`), the NaN watch
+ * (`nan-watch.ts`), the flush record (`flush-record.ts`), the verdict gate and pause hold
+ * (`verdict.ts`), the report (`report.ts`) and the transport (`transport/`: one graphql-ws
+ * connection, the outbox and its sender).
  *
  * @example
  * ```ts
@@ -83,54 +87,55 @@ export class Observer {
   readonly runName: string;
   /** The server's session id, once the session exists there. */
   sessionId: number | null = null;
-  /** The session's last known status. */
-  status: StatusEvent['status'] = 'running';
 
+  private readonly clock: Clock;
   private readonly connection: Connection;
   private sender!: Sender;
   private readonly loss = new LossCollector();
   private readonly throughput = new ThroughputCollector();
-  private system!: SystemCollector;
   private readonly logs: LogCapture;
+  private readonly watch: NanWatch;
+  private readonly gate: VerdictGate;
+  private recorder!: FlushRecorder;
   private hyperparameters: JsonObject = {};
   private model: ObservableModel | null = null;
   private health: LayerHealthCollector | null = null;
   private probe: ProbeBatch | null = null;
-  private profile: JsonObject | null = null;
-  private sustainability: SustainabilityCollector | null = null;
-  private flushIndex = 0;
-  private lastFlushAt = performance.now();
-  private readonly records: StepRecord[] = [];
-  private firstNonFinite: JsonObject | null = null;
-  /** The step whose loss the watch saw non-finite, not yet flushed; the newest step seen and the newest flushed. */
-  private nonFiniteAt: number | null = null;
-  private lastStep = -Infinity;
-  private flushedThrough = -Infinity;
-  /** After an early flush for a broken loss, no more until a flush reads finite losses again. */
-  private watchQuiet = false;
-  /** Whether the NaN watch has a read out. */
-  private watchReading = false;
   private stopWatching: (() => void) | null = null;
-  private lastEvent: StatusEvent | null = null;
-  /** Waiters for a status event; called with null when a step was dropped, so one waiting for that step's verdict stops. */
-  private readonly waiters = new Set<(e: StatusEvent | null) => void>();
-  /** Flushes the sender left out for good (too big for any message): no verdict comes for them. */
-  private readonly droppedSteps = new Set<number>();
   private closed = false;
+  /** Outboxes of earlier pages (a reload, a closed tab) being delivered by this observer. */
+  private recovered: Sender[] = [];
+  private releaseLock: () => void = () => {};
 
   private constructor(
     private readonly options: ObserverOptions,
     config: ObserverConfig,
   ) {
     this.config = config;
+    this.clock = options.clock ?? systemClock;
     this.runName = options.runName ?? 'run';
     this.runId = `${options.projectId}_${this.runName}`;
     this.connection = new Connection(`${config.serverUrl.replace(/^http/, 'ws').replace(/\/$/, '')}/graphql`, {
       maxMessageBytes: config.maxMessageBytes,
       warn: (msg) => this.warn(msg),
+      clock: this.clock,
       ...(config.apiKey ? { connectionParams: { apiKey: config.apiKey } } : {}),
     });
     this.logs = new LogCapture({ console: config.trackConsoleLogs, errors: config.trackErrorLogs, maxBuffered: 5000 });
+    this.watch = new NanWatch(this.loss);
+    this.gate = new VerdictGate({
+      clock: this.clock,
+      verdictTimeout: config.verdictTimeout,
+      pendingTimeout: config.pendingTimeout,
+      sessionId: () => this.sessionId,
+      connected: () => this.connection.connected,
+      decide: (action) => this.decide(action),
+      checkpoint: () => this.checkpoint(),
+      closed: () => this.closed,
+      warn: (msg) => this.warn(msg),
+      onPending: options.onPending,
+      onPaused: options.onPaused,
+    });
   }
 
   /**
@@ -140,17 +145,18 @@ export class Observer {
   static async create(options: ObserverOptions): Promise<Observer> {
     const obs = new Observer(options, resolveConfig(options.config));
     await loadNodeOs();
-    obs.system = new SystemCollector(obs.config.trackSystemResources ? await webgpuAdapterInfo() : null);
+    const system = new SystemCollector(obs.config.trackSystemResources ? await webgpuAdapterInfo() : null);
+    obs.recorder = new FlushRecorder(obs.config, obs.throughput, system);
     for (const w of unsupportedSettings(obs.config)) if (!warnedOnce.has(w)) (warnedOnce.add(w), obs.warn(w));
     obs.logs.start();
     await obs.connection.open();
-    const spec: SessionSpec = { projectId: options.projectId, sessionInput: obs.sessionInput(), sessionId: null };
+    const spec: SessionSpec = { projectId: options.projectId, sessionInput: obs.sessionInput(system), sessionId: null };
     const key = `${obs.runId}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
     const store = hasIndexedDb() ? await idbStore({ key, ...spec }).catch(() => null) : null;
     obs.sender = new Sender(obs.connection, new Outbox(obs.config.outboxLimit, store), spec, store, {
       onSession: (id) => obs.onSession(id),
       warn: (msg) => obs.warn(msg),
-      onDropped: (step) => obs.onStepDropped(step),
+      onDropped: (step) => obs.gate.onStepDropped(step),
     });
     obs.connection.onChange((up) => up && obs.sender.pump());
     obs.releaseLock = await holdLock(key);
@@ -158,23 +164,19 @@ export class Observer {
     const session = obs.sender.ensureSession();
     session.catch((err) => obs.warn(`could not create the session: ${(err as Error).message}`));
     // Wait briefly so a reachable server gives the session an id before training starts.
-    await Promise.race([session, new Promise((r) => setTimeout(r, 3000))]).catch(() => {});
+    await Promise.race([session, sleep(obs.clock, FIRST_SESSION_WAIT_MS)]).catch(() => {});
     return obs;
   }
 
-  /** Outboxes of earlier pages (a reload, a closed tab) being delivered by this observer. */
-  private recovered: Sender[] = [];
-  private releaseLock: () => void = () => {};
-
-  private sessionInput(): Json {
-    const system = this.system.collect();
+  private sessionInput(system: SystemCollector): Json {
+    const info = system.collect();
     return encodeNonFinite({
       runId: this.runId,
       runName: this.runName,
       startedAt: new Date().toISOString(),
-      device: String(system.backend ?? 'unknown'),
+      device: String(info.backend ?? 'unknown'),
       config: configAsSeed(this.config),
-      metadata: { client: 'observer-tfjs', ...system, ...(this.options.metadata ?? {}) },
+      metadata: { client: 'observer-tfjs', ...info, ...(this.options.metadata ?? {}) },
     });
   }
 
@@ -182,20 +184,20 @@ export class Observer {
     this.sessionId = id;
     this.stopWatching = this.connection.watchStatus(
       id,
-      (e) => this.onStatus(e),
+      (e) => this.gate.onStatus(e),
       // Said once per run of failures; the watch re-subscribes until the observer closes.
       (err, streak) => streak === 0 && this.warn(`status updates failed (${err.message}); subscribing again`),
     );
   }
 
-  private onStepDropped(stepIndex: number): void {
-    this.droppedSteps.add(stepIndex);
-    for (const w of [...this.waiters]) w(null);
-  }
-
   private warn(msg: string): void {
     this.logs.write('warn', `[observer] ${msg}`);
     this.logs.push('WARNING', msg, 'console', 'observer');
+  }
+
+  /** The session's last known status. */
+  get status(): StatusEvent['status'] {
+    return this.gate.status;
   }
 
   /** Stores hyperparameters; they are sent with the model (seed: local only until then). */
@@ -213,7 +215,7 @@ export class Observer {
     this.probe = opts.probe ?? null;
     this.health?.dispose();
     this.health = this.config.trackLayerHealth ? new LayerHealthCollector(model, opts.probe ?? null, this.config.layerHealthZeroThreshold, this.config.layerHealthProbeSize) : null;
-    this.sustainability = this.newSustainability(model);
+    this.recorder.setModel(model);
     const architecture = describeModel(model, this.config.trackLayerGraph);
     this.sender.push({ kind: 'model', architecture, hyperparameters: this.config.trackHyperparameters ? this.hyperparameters : null });
     return architecture;
@@ -225,10 +227,6 @@ export class Observer {
     if (this.config.profileAtStep === step) return true;
     const n = this.config.profileEveryNSteps;
     return n !== null && step % n === 0;
-  }
-
-  private newSustainability(model: ObservableModel | null): SustainabilityCollector {
-    return new SustainabilityCollector(model, { countryIso: this.config.carbonCountryIso, deviceWatts: this.config.carbonDeviceWatts });
   }
 
   private get profilerOptions() {
@@ -247,11 +245,11 @@ export class Observer {
   async profileStep<T extends tf.TensorContainer>(step: ProfiledStep | (() => T | Promise<T>)): Promise<T | tf.Scalar> {
     if (typeof step === 'function') {
       const { result, profile } = await profileFunction(step, this.profilerOptions);
-      this.profile = profile;
+      this.recorder.setProfile(profile);
       return result;
     }
     const { loss, profile } = await profileTrainingStep(step, this.profilerOptions);
-    this.profile = profile;
+    this.recorder.setProfile(profile);
     return loss;
   }
 
@@ -260,7 +258,7 @@ export class Observer {
     if (!this.probe?.y || !this.model || !(this.model instanceof tf.LayersModel)) return;
     const { loss, profile } = await profileTrainingStep({ model: this.model, x: this.probe.x, y: this.probe.y }, this.profilerOptions);
     loss.dispose();
-    this.profile = { ...profile, measured_on: 'probe batch, no weight update' };
+    this.recorder.setProfile({ ...profile, measured_on: 'probe batch, no weight update' });
   }
 
   /**
@@ -273,50 +271,17 @@ export class Observer {
     const every = this.config.layerHealthEveryNSteps;
     if (every && step % every === 0) this.health?.measure();
     if (this.config.trackThroughput) this.throughput.add(opts.batchSize, opts.seqLength);
-    this.lastStep = Math.max(this.lastStep, step);
-    if (this.config.trackLoss && this.config.flushOnNonFinite && !this.watchQuiet && this.nonFiniteAt === null) this.watchFinite(step, loss);
+    this.watch.step(step, loss, this.config.trackLoss && this.config.flushOnNonFinite);
     return this.flushDue;
   }
 
   /**
-   * True when a flush is due now: the watch saw a NaN or Infinity loss since the last flush.
-   * A loop that yields between steps (as a browser loop must) can check it after the yield,
-   * so the flush covers the very step that broke.
+   * True when a flush is due now: the NaN watch saw a NaN or Infinity loss since the last
+   * flush. A loop that yields between steps (as a browser loop must) can check it after the
+   * yield, so the flush covers the very step that broke.
    */
   get flushDue(): boolean {
-    return this.nonFiniteAt !== null;
-  }
-
-  /**
-   * Reads the losses already on the device (the loss collector's buffer: a new handle on it,
-   * no copy and no kernel) without waiting, one read at a time: where a read resolves by the
-   * next step (cpu, a loop that yields) every step is checked; where reads are slow (WebGL) a
-   * read covers the steps that ran meanwhile, so the readbacks never pile up.
-   */
-  private watchFinite(step: number, loss: tf.Tensor | number): void {
-    const seen = (at: number) => {
-      if (at > this.flushedThrough && this.nonFiniteAt === null) this.nonFiniteAt = at;
-    };
-    if (typeof loss === 'number') {
-      if (!Number.isFinite(loss)) seen(step);
-      return;
-    }
-    if (this.watchReading) return;
-    const peek = this.loss.peek();
-    if (!peek) return;
-    this.watchReading = true;
-    peek.values
-      .data()
-      .then((v) => {
-        const bad = peek.steps.findIndex((_, i) => !Number.isFinite(v[i]!));
-        if (bad >= 0) seen(peek.steps[bad]!);
-      })
-      // A failed read (a lost context) only skips this check.
-      .catch(() => undefined)
-      .finally(() => {
-        peek.values.dispose();
-        this.watchReading = false;
-      });
+    return this.watch.due;
   }
 
   /**
@@ -326,51 +291,20 @@ export class Observer {
    * saves a checkpoint, stops the session and throws {@link PendingTimeoutError}.
    */
   async flush(opts: { valMetrics?: Record<string, number> } = {}): Promise<StepRecord> {
-    const now = performance.now();
-    const seconds = (now - this.lastFlushAt) / 1000;
+    const startedAt = performance.now();
     if (!this.config.layerHealthEveryNSteps) this.health?.measure();
     const [loss, health] = await Promise.all([this.loss.collect(opts.valMetrics), this.health?.collect() ?? null]);
-    // An early flush for a broken loss happens once; the watch starts again after finite losses.
-    this.watchQuiet = this.nonFiniteAt !== null || (this.watchQuiet && loss.first_non_finite_step != null);
-    this.nonFiniteAt = null;
-    // A read still out covers flushed steps only: what it finds is ignored.
-    this.flushedThrough = this.lastStep;
-    const elapsed = (performance.now() - this.lastFlushAt) / 1000;
-    this.lastFlushAt = performance.now();
-    const record: StepRecord = { step_index: this.flushIndex++, timestamp: new Date().toISOString(), duration_seconds: elapsed };
-    if (this.config.trackLoss) record.loss = loss;
-    if (this.config.trackThroughput) record.throughput = this.throughput.collect(Math.max(seconds, elapsed));
-    if (this.config.trackMemory) record.memory = collectMemory();
-    if (this.config.trackSystemResources) record.system = this.system.collect();
-    if (health) record.layer_health = health;
-    if (this.profile) {
-      record.profiler = this.profile;
-      this.sustainability?.notePerLayer(this.profile.per_layer as JsonObject[] | undefined);
-      this.profile = null;
-    }
-    if (this.config.trackSustainability || this.config.trackCarbonEmissions) {
-      this.sustainability ??= this.newSustainability(null);
-      const samples = typeof record.throughput?.samples_processed === 'number' ? record.throughput.samples_processed : 0;
-      const { sustainability, carbon } = this.sustainability.collect(samples, elapsed, loss.train_mean);
-      if (this.config.trackSustainability) record.sustainability = sustainability;
-      if (this.config.trackCarbonEmissions) record.carbon_emissions = carbon;
-    }
-    const badLayer = LayerHealthCollector.firstNonFinite(health);
-    if ((loss.first_non_finite_step != null || badLayer) && !this.firstNonFinite)
-      this.firstNonFinite = { step: loss.first_non_finite_step ?? null, flush: record.step_index, channel: loss.first_non_finite_step != null ? 'loss' : 'layer_health', layer: badLayer };
-    const bookkeeping: JsonObject = {};
-    if (this.firstNonFinite) bookkeeping.first_non_finite = this.firstNonFinite;
-    const { dropped } = this.sender.outbox;
-    const { rejected, trimmed } = this.sender;
-    if (dropped.steps || dropped.logs) bookkeeping.dropped = { ...dropped };
-    if (rejected.steps || rejected.logs) bookkeeping.rejected = { ...rejected };
-    if (trimmed.steps || trimmed.logs) bookkeeping.trimmed = { ...trimmed };
-    if (Object.keys(bookkeeping).length) record.observer = bookkeeping;
-    this.records.push(record);
+    this.watch.flushed(loss.first_non_finite_step != null);
+    const record = this.recorder.build(startedAt, loss, health, this.delivery);
     this.queueLogs();
     this.sender.push({ kind: 'step', record });
-    await this.awaitVerdict(record.step_index);
+    await this.gate.awaitVerdict(record.step_index);
     return record;
+  }
+
+  /** What the transport says about delivery so far. */
+  private get delivery(): DeliveryCounts {
+    return { dropped: this.sender.outbox.dropped, rejected: this.sender.rejected, trimmed: this.sender.trimmed };
   }
 
   /** Moves captured log lines to the outbox, in batches the server accepts. */
@@ -379,77 +313,10 @@ export class Observer {
     for (let i = 0; i < lines.length; i += 500) this.sender.push({ kind: 'logs', lines: lines.slice(i, i + 500) });
   }
 
-  private onStatus(e: StatusEvent): void {
-    this.lastEvent = e;
-    this.status = e.status;
-    for (const w of [...this.waiters]) w(e);
-  }
-
-  /** Resolves with the next status event that satisfies `accept`, or null after `seconds` or once `abandon()` holds (checked when a step is dropped). */
-  private nextStatus(accept: (e: StatusEvent) => boolean, seconds: number, abandon: () => boolean = () => false): Promise<StatusEvent | null> {
-    return new Promise((resolve) => {
-      const done = (e: StatusEvent | null) => {
-        clearTimeout(timer);
-        this.waiters.delete(waiter);
-        resolve(e);
-      };
-      const waiter = (e: StatusEvent | null) => (e ? accept(e) : abandon()) && done(e);
-      const timer = Number.isFinite(seconds) ? setTimeout(() => done(null), seconds * 1000) : undefined;
-      this.waiters.add(waiter);
-    });
-  }
-
-  private async awaitVerdict(stepIndex: number): Promise<void> {
-    if (this.sessionId === null || !this.connection.connected) return;
-    // A state (pending, stopped...) applies whatever step it came with; `running` only about this step or later.
-    const decisive = (e: StatusEvent) => e.status !== 'analyzing' && (e.status !== 'running' || (e.stepIndex ?? -1) >= stepIndex);
-    const current = this.lastEvent && this.lastEvent.status !== 'running' && decisive(this.lastEvent) ? this.lastEvent : null;
-    // A step too big for any message never reaches the server (the sender said so): no verdict to wait for.
-    const dropped = () => this.droppedSteps.has(stepIndex);
-    const verdict = current ?? (dropped() ? null : await this.nextStatus(decisive, this.config.verdictTimeout, dropped));
-    if (!verdict && dropped()) return;
-    if (!verdict) {
-      this.warn(`no verdict on step ${stepIndex} within ${this.config.verdictTimeout} s; training goes on`);
-      return;
-    }
-    await this.act(verdict);
-  }
-
-  private async act(e: StatusEvent): Promise<void> {
-    if (e.status === 'running' || e.status === 'analyzing') return;
-    if (e.status === 'paused') {
-      // A person paused: hold, with no timeout, until someone resumes or stops.
-      this.options.onPaused?.(true);
-      const next = await this.nextStatus((x) => x.status !== 'paused' && x.status !== 'analyzing', Infinity);
-      this.options.onPaused?.(false);
-      return this.act(next!);
-    }
-    if (e.status !== 'pending') throw new SessionStoppedError(e.status, this.sessionId);
-    const issues: PendingIssue[] = e.run?.issues ?? [];
-    const deadline = Date.now() + this.config.pendingTimeout * 1000;
-    this.options.onPending?.({
-      sessionId: this.sessionId!,
-      stepIndex: e.stepIndex,
-      issues,
-      healthScore: e.run?.healthScore ?? null,
-      deadline,
-      resume: () => this.decideFromPrompt('resume'),
-      stop: () => this.decideFromPrompt('stop'),
-    });
-    const decision = await this.nextStatus((x) => x.status !== 'pending' && x.status !== 'analyzing', this.config.pendingTimeout);
-    if (decision) return this.act(decision);
-    const checkpoint = this.model ? await saveCheckpoint(this.model, this.runId).catch((err) => (this.warn(`checkpoint failed: ${(err as Error).message}`), null)) : null;
-    await this.decide('stop').catch(() => {});
-    throw new PendingTimeoutError(this.config.pendingTimeout, issues, checkpoint);
-  }
-
-  /** A prompt's button: once the decision took effect the observer may close before its answer arrives; that is no failure. */
-  private async decideFromPrompt(action: 'resume' | 'stop'): Promise<void> {
-    try {
-      await this.decide(action);
-    } catch (err) {
-      if (!this.closed) throw err;
-    }
+  /** Saves the model for a run the pending timeout stops (null without a model, or when saving failed: said in a warning). */
+  private async checkpoint(): Promise<string | null> {
+    if (!this.model) return null;
+    return saveCheckpoint(this.model, this.runId).catch((err) => (this.warn(`checkpoint failed: ${(err as Error).message}`), null));
   }
 
   /**
@@ -471,7 +338,7 @@ export class Observer {
    * {@link SessionStoppedError} if it was stopped meanwhile. Costs nothing while running.
    */
   async holdIfPaused(): Promise<void> {
-    if (this.status === 'paused' && this.lastEvent) await this.act(this.lastEvent);
+    await this.gate.holdIfPaused();
   }
 
   /**
@@ -509,19 +376,17 @@ export class Observer {
 
   /** Everything recorded: session, hyperparameters, model, step records, what never reached the server. */
   report(): JsonObject {
-    return encodeNonFinite({
-      run_id: this.runId,
-      run_name: this.runName,
-      session_id: this.sessionId,
+    return buildReport({
+      runId: this.runId,
+      runName: this.runName,
+      sessionId: this.sessionId,
       config: configAsSeed(this.config),
       hyperparameters: this.hyperparameters,
       architecture: this.model ? describeModel(this.model, this.config.trackLayerGraph) : null,
-      steps: this.records,
+      steps: this.recorder.records,
       unsent: this.sender.outbox.size,
-      dropped: this.sender.outbox.dropped,
-      rejected: this.sender.rejected,
-      trimmed: this.sender.trimmed,
-    }) as JsonObject;
+      ...this.delivery,
+    });
   }
 
   /**
@@ -530,22 +395,7 @@ export class Observer {
    * @returns the path or file name
    */
   async export(path?: string): Promise<string> {
-    const text = JSON.stringify(this.report(), null, 2);
-    const name = path ?? `observer_reports/${this.runId}.json`;
-    if (nodeProcess) {
-      const fs = (await import(/* @vite-ignore */ 'node:' + 'fs/promises')) as typeof import('node:fs/promises');
-      const p = (await import(/* @vite-ignore */ 'node:' + 'path')) as typeof import('node:path');
-      await fs.mkdir(p.dirname(p.resolve(name)), { recursive: true });
-      await fs.writeFile(name, text);
-      return name;
-    }
-    const doc = (globalThis as { document?: Document }).document!;
-    const a = doc.createElement('a');
-    a.href = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
-    a.download = name.split('/').pop()!;
-    a.click();
-    URL.revokeObjectURL(a.href);
-    return a.download;
+    return writeReport(this.report(), path ?? `observer_reports/${this.runId}.json`);
   }
 
   /** Whether the connection to the server is up right now. */

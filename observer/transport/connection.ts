@@ -1,4 +1,5 @@
 import { createClient, type Client } from 'graphql-ws';
+import { systemClock, type Clock } from '../clock.ts';
 import { MIN_MESSAGE_BYTES } from '../config.ts';
 
 /** The WebSocket constructor: the browser's, or `ws` in Node (which has none before v22). */
@@ -60,9 +61,12 @@ export interface ConnectionOptions {
   warn?: (msg: string) => void;
   /** The `connection_init` payload, e.g. `{ apiKey }` for a server that requires keys. @default none */
   connectionParams?: Record<string, unknown>;
+  /** Where the reconnect and re-subscribe backoff waits. @default the system clock */
+  clock?: Clock;
 }
 
-const backoff = (attempt: number) => Math.min(5000, 250 * 2 ** Math.min(attempt, 5));
+/** The wait before reconnect or re-subscribe attempt `attempt` (from 0): 250 ms, doubling, at most 5 s. */
+export const backoff = (attempt: number) => Math.min(5000, 250 * 2 ** Math.min(attempt, 5));
 
 /**
  * One graphql-ws connection to the server, reconnecting forever with backoff. Mutations are
@@ -81,11 +85,13 @@ export class Connection {
   private warnedForbidden = false;
   private readonly sleeps = new Set<() => void>();
   private readonly listeners = new Set<(up: boolean) => void>();
+  private readonly clock: Clock;
 
   constructor(
     private readonly url: string,
     private readonly opts: ConnectionOptions,
   ) {
+    this.clock = opts.clock ?? systemClock;
     this.health = { maxMessageBytes: opts.maxMessageBytes, tooBigCloses: 0, restarts: 0, statusErrors: 0, lastError: null };
   }
 
@@ -169,11 +175,11 @@ export class Connection {
     if (this.closing) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = () => {
-        clearTimeout(timer);
+        cancel();
         this.sleeps.delete(wake);
         resolve();
       };
-      const timer = setTimeout(wake, ms);
+      const cancel = this.clock.after(ms, wake);
       this.sleeps.add(wake);
     });
   }
@@ -218,7 +224,7 @@ export class Connection {
   watchStatus(sessionId: number, onEvent: (e: StatusEvent) => void, onError: (err: Error, streak: number) => void = () => {}): () => void {
     let stopped = false;
     let unsubscribe = () => {};
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancelRetry = () => {};
     let streak = 0;
     // The newest version applied: a re-subscription starts with the current status again, and
     // replicas may deliver an older change after a newer one; neither is applied twice or backwards.
@@ -236,7 +242,7 @@ export class Connection {
           this.health.lastError = `status updates: ${err.message}`;
           onError(err, streak);
         }
-        timer = setTimeout(subscribe, backoff(streak++));
+        cancelRetry = this.clock.after(backoff(streak++), subscribe);
       };
       unsubscribe = client.subscribe<{ sessionStatus: StatusEvent }>(
         { query: STATUS, variables: { id: sessionId } },
@@ -257,7 +263,7 @@ export class Connection {
     subscribe();
     return () => {
       stopped = true;
-      clearTimeout(timer);
+      cancelRetry();
       unsubscribe();
     };
   }

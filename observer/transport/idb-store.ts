@@ -1,5 +1,5 @@
 import type { Json } from '../record.ts';
-import type { OutboxItem } from './outbox.ts';
+import type { OutboxItem, OutboxStore } from './outbox.ts';
 
 /** Who an outbox belongs to: enough to create its session later, or the session it has. */
 export interface OutboxOwner {
@@ -7,15 +7,6 @@ export interface OutboxOwner {
   projectId: number;
   sessionInput: Json;
   sessionId: number | null;
-}
-
-/** Where an outbox keeps its items so that a reload or a closed tab loses nothing. */
-export interface OutboxStore {
-  put(seq: number, item: OutboxItem): void;
-  delete(seqs: number[]): void;
-  setSession(sessionId: number): void;
-  /** The outbox is empty and its owner done: forget it. */
-  clear(): void;
 }
 
 const DB = 'observer-outbox';

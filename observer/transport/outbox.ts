@@ -1,12 +1,23 @@
 import type { LogLine } from '../collectors/logs.ts';
 import type { JsonObject, StepRecord } from '../record.ts';
-import type { OutboxStore } from './idb-store.ts';
 
 /** What waits to be sent, in order. */
 export type OutboxItem =
   | { kind: 'model'; architecture: JsonObject; hyperparameters: JsonObject | null }
   | { kind: 'step'; record: StepRecord }
   | { kind: 'logs'; lines: LogLine[] };
+
+/**
+ * Where an outbox keeps its items so that a reload or a closed tab loses nothing (IndexedDB in
+ * a browser: `idbStore`). The outbox says what it needs; stores implement it.
+ */
+export interface OutboxStore {
+  put(seq: number, item: OutboxItem): void;
+  delete(seqs: number[]): void;
+  setSession(sessionId: number): void;
+  /** The outbox is empty and its owner done: forget it. */
+  clear(): void;
+}
 
 /**
  * Records waiting for the server, bounded and in order, mirrored to a store (IndexedDB in a

@@ -1,8 +1,7 @@
 import type { Json } from '../record.ts';
 import { dropFirst, planBatch, type Batch } from './batch.ts';
 import { isTooBig, type Connection } from './connection.ts';
-import type { OutboxStore } from './idb-store.ts';
-import type { Outbox, OutboxItem } from './outbox.ts';
+import type { Outbox, OutboxItem, OutboxStore } from './outbox.ts';
 
 const CREATE_SESSION = 'mutation($p: Int!, $i: SessionInput) { createSession(projectId: $p, input: $i) { id } }';
 
