@@ -55,6 +55,18 @@ describe('remedies the rules propose', () => {
     expect(remedies.find((r) => r.kind === 'scale_learning_rate')!.reason).toContain('global gradient norm reached 30');
   });
 
+  it('sets the learning rate back to where it was when the observer says it rose before the NaN (a spike, however steady the loss)', () => {
+    const steps = stepsWithLoss([2.3, 2.0, 1.8, 1.7, 1.68, Number.NaN], (i) => ({ observer: { learning_rate: i < 4 ? 0.001 : 0.1 } }));
+    const remedies = proposeRemedies(nonFiniteLoss(contextOf(steps))[0]!, contextOf(steps));
+    expect(remedies.map((r) => r.kind)).toEqual(['rollback', 'scale_learning_rate', 'clip_gradients']);
+    // Back to the last good flush, before the rise; a hundredfold rise is undone, not just cut 10x.
+    expect(remedies[0]).toMatchObject({ toStep: 3 });
+    expect(remedies[1]).toMatchObject({ factor: 0.01, reason: 'Lower the learning rate 100x: the learning rate rose from 0.001 to 0.1 at step 4, and the loss broke after it: back to 0.001' });
+    // A rise of less than 10x is still cut 10x.
+    steps.forEach((st, i) => (st.observer = { learning_rate: i < 4 ? 0.01 : 0.03 }));
+    expect(proposeRemedies(nonFiniteLoss(contextOf(steps))[0]!, contextOf(steps))[1]).toMatchObject({ factor: 0.1 });
+  });
+
   it('proposes nothing to roll back to when the first flush is already NaN', () => {
     const steps = stepsWithLoss([Number.NaN]);
     expect(kinds(nonFiniteLoss(contextOf(steps))[0], steps)).toEqual(['skip_batch']);

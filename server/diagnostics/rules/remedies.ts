@@ -58,6 +58,54 @@ function usualGradientNorm(steps: readonly StepRecord[], upTo: number): number |
   return norms.length ? median(norms) : undefined;
 }
 
+/** The learning rate a flush trained with, when the observer says (`observer.learning_rate` of the step record). */
+const learningRate = (s: StepRecord): number | undefined => {
+  const lr = field(s.observer, 'learning_rate');
+  return isFiniteNumber(lr) && lr > 0 ? lr : undefined;
+};
+
+/** A rise of the learning rate (by the observer's own figures): from what, to what, first at which step. */
+export interface LearningRateRise {
+  from: number;
+  to: number;
+  at: number;
+}
+
+/**
+ * The learning rate rose 1.5x or more before the fault, by the observer's own figures: the
+ * newest flush up to `upTo` trained with at least 1.5x the rate of an earlier one. Undefined
+ * when it did not, or nobody said.
+ */
+export function learningRateRise(steps: readonly StepRecord[], upTo: number): LearningRateRise | undefined {
+  const known = steps.filter((s) => s.step_index <= upTo && learningRate(s) !== undefined);
+  if (known.length < 2) return undefined;
+  const to = learningRate(known[known.length - 1]!)!;
+  for (let k = known.length - 2; k >= 0; k--) {
+    const from = learningRate(known[k]!)!;
+    if (to >= 1.5 * from) return { from, to, at: known[k + 1]!.step_index };
+  }
+  return undefined;
+}
+
+/**
+ * The last good state before a fault at `step`, and the rise of the learning rate before it
+ * (if the observer's figures show one): then the last good flush is one from before the rise.
+ */
+function beforeFault(ctx: DiagnosticContext, step: number): { good: LossPoint | undefined; rise: LearningRateRise | undefined } {
+  const rise = learningRateRise(ctx.steps, step);
+  return { good: lastGoodFlush(ctx.steps, rise ? Math.min(step, rise.at) : step), rise };
+}
+
+/**
+ * Lower the learning rate after a fault of steps too large: by `factor`, or, when it rose
+ * before the fault, back to where it was (at least 10x lower).
+ */
+function lowerLearningRate(i: Issue, rise: LearningRateRise | undefined, factor: number, fit: number, why: string): Remedy {
+  if (!rise) return scaleBy(factor, i, fit, why);
+  const back = Math.max(nice(Math.min(0.1, rise.from / rise.to)), 1e-4);
+  return scaleBy(back, i, Math.max(fit, 0.95), `the learning rate rose from ${fmt(rise.from)} to ${fmt(rise.to)} at step ${rise.at}, and the loss broke after it: back to ${fmt(rise.to * back)}`);
+}
+
 /** Two significant digits: a norm a person reads and an optimizer takes. */
 const nice = (v: number): number => Number(v.toPrecision(2));
 
@@ -93,7 +141,7 @@ function scaleBy(factor: number, i: Issue, fit: number, why: string): Remedy {
 function nonFiniteLoss(i: Issue, ctx: DiagnosticContext): Remedy[] {
   const key = Object.keys(i.metricValue ?? {})[0] ?? '';
   const step = i.epochIndex ?? Infinity;
-  const good = lastGoodFlush(ctx.steps, step);
+  const { good, rise } = beforeFault(ctx, step);
   if (!key.startsWith('train')) return rollbackTo(good, i, 0.6, 'the validation loss was finite until then');
   const pts = finiteLosses(ctx.steps).filter((p) => p.step < step);
   const bad = ctx.steps.find((s) => s.step_index === step);
@@ -104,15 +152,17 @@ function nonFiniteLoss(i: Issue, ctx: DiagnosticContext): Remedy[] {
   const usual = good ? usualGradientNorm(ctx.steps, good.step) : undefined;
   const norm = before ? globalGradientNorm(before) : undefined;
   const blewUp = usual !== undefined && norm !== undefined && usual > 0 && norm > GRADIENT_BLOWUP * usual;
-  if (climbedBefore || climbedWithin || blewUp) {
-    const seen = climbedBefore
-      ? `the loss climbed to ${fmt(pts[pts.length - 1]!.value)} before it broke`
-      : climbedWithin
-        ? `a batch of the broken flush reached ${fmt(max!)}`
-        : `the global gradient norm reached ${fmt(norm!)}, ${fmt(norm! / usual!)}x its usual ${fmt(usual!)}`;
+  if (climbedBefore || climbedWithin || blewUp || rise) {
+    const seen = rise
+      ? `the learning rate rose from ${fmt(rise.from)} to ${fmt(rise.to)} at step ${rise.at}`
+      : climbedBefore
+        ? `the loss climbed to ${fmt(pts[pts.length - 1]!.value)} before it broke`
+        : climbedWithin
+          ? `a batch of the broken flush reached ${fmt(max!)}`
+          : `the global gradient norm reached ${fmt(norm!)}, ${fmt(norm! / usual!)}x its usual ${fmt(usual!)}`;
     return [
       ...rollbackTo(good, i, 0.95, `finite and steady until the steps grew too large (${seen})`),
-      scaleBy(0.1, i, 0.9, `${seen}: the learning rate is too high for this point of the run`),
+      lowerLearningRate(i, rise, 0.1, 0.9, `${seen}: the learning rate is too high for this point of the run`),
       clipAt(ctx.steps, good?.step, i, 0.6, 'so that one large step cannot break the weights again'),
     ];
   }
@@ -131,12 +181,12 @@ function nonFiniteLoss(i: Issue, ctx: DiagnosticContext): Remedy[] {
 function divergingLoss(i: Issue, ctx: DiagnosticContext): Remedy[] {
   const exploding = i.severity === 'critical';
   const step = i.epochIndex ?? Infinity;
-  const good = lastGoodFlush(ctx.steps, step);
+  const { good, rise } = beforeFault(ctx, step);
   const current = field(i.metricValue, 'loss');
   const seen = current !== undefined ? `it climbed to ${fmt(current)} at step ${step}` : 'it climbed';
   return [
     ...rollbackTo(good, i, exploding ? 0.95 : 0.8, `before ${seen}`),
-    scaleBy(exploding ? 0.1 : 0.3, i, exploding ? 0.9 : 0.8, `the loss ${exploding ? 'explodes' : 'diverges'} (${seen}): the learning rate is too high`),
+    lowerLearningRate(i, rise, exploding ? 0.1 : 0.3, exploding ? 0.9 : 0.8, `the loss ${exploding ? 'explodes' : 'diverges'} (${seen}): the learning rate is too high`),
     ...(exploding ? [clipAt(ctx.steps, good?.step, i, 0.6, 'so that the large steps of the climb cannot come back')] : []),
   ];
 }
@@ -144,10 +194,10 @@ function divergingLoss(i: Issue, ctx: DiagnosticContext): Remedy[] {
 /** Diverged, or collapsed to chance or to its start: back to the last good state, a lower learning rate. */
 function ruinedRun(i: Issue, ctx: DiagnosticContext): Remedy[] {
   const diverged = field(i.metricValue, 'first_flushes_max') !== undefined;
-  const good = lastGoodFlush(ctx.steps, i.epochIndex ?? Infinity);
+  const { good, rise } = beforeFault(ctx, i.epochIndex ?? Infinity);
   return [
     ...rollbackTo(good, i, 0.9, diverged ? 'before it diverged' : 'before what it learned was lost'),
-    scaleBy(diverged ? 0.1 : 0.3, i, 0.85, diverged ? 'the run diverged: the learning rate is far too high' : 'large steps undid what the run learned: the learning rate is too high'),
+    lowerLearningRate(i, rise, diverged ? 0.1 : 0.3, 0.85, diverged ? 'the run diverged: the learning rate is far too high' : 'large steps undid what the run learned: the learning rate is too high'),
   ];
 }
 
