@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { downsample } from './downsample.ts';
 
 export interface Series {
   label: string;
@@ -8,42 +9,13 @@ export interface Series {
   values: (number | null)[];
 }
 
-/**
- * Keeps at most ~2 points per pixel: each bucket contributes its min and max, so spikes and
- * NaN markers survive downsampling while the raw data stays untouched (and exportable).
- */
-export function downsample(xs: number[], series: (number | null)[][], width: number): { xs: number[]; series: (number | null)[][] } {
-  const buckets = Math.max(50, Math.floor(width));
-  if (xs.length <= buckets * 2) return { xs, series };
-  const size = xs.length / buckets;
-  const keep = new Set<number>();
-  for (let b = 0; b < buckets; b++) {
-    const start = Math.floor(b * size);
-    const end = Math.min(xs.length, Math.floor((b + 1) * size));
-    for (const s of series) {
-      let lo = -1;
-      let hi = -1;
-      for (let i = start; i < end; i++) {
-        const v = s[i];
-        if (v === null || v === undefined) continue;
-        if (!Number.isFinite(v)) keep.add(i);
-        else {
-          if (lo < 0 || v < s[lo]!) lo = i;
-          if (hi < 0 || v > s[hi]!) hi = i;
-        }
-      }
-      if (lo >= 0) keep.add(lo);
-      if (hi >= 0) keep.add(hi);
-    }
-  }
-  const idx = [...keep].sort((a, b) => a - b);
-  return { xs: idx.map((i) => xs[i]!), series: series.map((s) => idx.map((i) => s[i] ?? null)) };
-}
-
-/** A live line chart (uPlot). NaN and ±Infinity are drawn as red markers at the top, not dropped. */
 const STEP_INCREMENTS = [1, 2, 5].flatMap((m) => [1, 10, 100, 1000, 10000, 100000].map((p) => m * p)).sort((a, b) => a - b);
 
-export function LineChart({ title, xs, series, height = 220, logScale = false }: { title: string; xs: number[]; series: Series[]; height?: number; logScale?: boolean }) {
+/**
+ * A live line chart (uPlot). NaN and ±Infinity are drawn as red markers at the top, not
+ * dropped. `xLabel` names the x-axis (training steps, normally).
+ */
+export function LineChart({ title, xs, series, height = 220, logScale = false, xLabel = 'training step' }: { title: string; xs: number[]; series: Series[]; height?: number; logScale?: boolean; xLabel?: string }) {
   const el = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const nonFinite = useRef<{ x: number; label: string }[]>([]);
@@ -57,8 +29,8 @@ export function LineChart({ title, xs, series, height = 220, logScale = false }:
       title,
       scales: { x: { time: false }, y: logScale ? { distr: 3 } : {} },
       // Steps are whole numbers: no 0.2-step ticks on a short run.
-      axes: [{ stroke: '#8b93a7', grid: { stroke: '#232838' }, incrs: STEP_INCREMENTS }, { stroke: '#8b93a7', grid: { stroke: '#232838' } }],
-      series: [{ label: 'step' }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, spanGaps: true, points: { show: false } }))],
+      axes: [{ stroke: '#8b93a7', grid: { stroke: '#232838' }, incrs: STEP_INCREMENTS, label: xLabel, labelSize: 18 }, { stroke: '#8b93a7', grid: { stroke: '#232838' } }],
+      series: [{ label: xLabel }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, spanGaps: true, points: { show: false } }))],
       legend: { live: true },
       hooks: {
         draw: [
@@ -92,7 +64,7 @@ export function LineChart({ title, xs, series, height = 220, logScale = false }:
     };
     // The series' identity (count and labels) defines the chart; values flow through setData.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [title, height, logScale, series.map((s) => s.label).join('|')]);
+  }, [title, height, logScale, xLabel, series.map((s) => s.label).join('|')]);
 
   useEffect(() => {
     if (!plot.current) return;
