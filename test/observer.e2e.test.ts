@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Observer, PendingTimeoutError, SessionStoppedError, type PendingPrompt } from '../observer/index.ts';
+import { ManualClock, Observer, PendingTimeoutError, SessionStoppedError, type PendingPrompt } from '../observer/index.ts';
 import { loadMnist, mlp } from './helpers/mnist.ts';
 import { disposeAll, gql, post, startTestServer, waitUntil } from './helpers/server.ts';
 
@@ -166,7 +166,9 @@ describe('Observer with real tfjs training against the real server', () => {
   it('holds while any client pauses the session, without a timeout, and goes on when resumed', async () => {
     const s = await serverWithProject();
     const held: boolean[] = [];
-    const obs = await Observer.create({ projectId: 1, runName: 'pause', config: { serverUrl: s.url, trackConsoleLogs: false, pendingTimeout: 0.2 }, onPaused: (p) => held.push(p) });
+    // The observer's timeouts run on a clock the test moves: a day passes in no time.
+    const clock = new ManualClock();
+    const obs = await Observer.create({ projectId: 1, runName: 'pause', clock, config: { serverUrl: s.url, trackConsoleLogs: false }, onPaused: (p) => held.push(p) });
     let last = -1;
     const action = (a: string) => gql<{ sessionAction: { status: string } }>(s.url, 'mutation($a: SessionAction!) { sessionAction(sessionId: 1, action: $a) { status } }', { a });
     const run = handLoop(obs, {
@@ -180,9 +182,11 @@ describe('Observer with real tfjs training against the real server', () => {
     });
     await waitUntil(() => held.length === 1, 'the loop holds');
     const at = last;
-    // Held well past pendingTimeout: a person's pause never times out into a stop.
-    await new Promise((r) => setTimeout(r, 800));
+    // Held a day, far past pendingTimeout (39 s): a person's pause never times out into a stop.
+    clock.advance(24 * 3600 * 1000);
+    await new Promise((r) => setImmediate(r));
     expect(last).toBe(at);
+    expect(held).toEqual([true]);
     expect(at).toBeLessThan(39);
     const { data: paused } = await gql<SessionData>(s.url, SESSION, { id: 1 });
     expect(paused!.session.status).toBe('paused');
@@ -195,16 +199,31 @@ describe('Observer with real tfjs training against the real server', () => {
     expect(data!.session.status).toBe('running');
   });
 
-  it('saves a checkpoint and stops when nobody decides within pendingTimeout', async () => {
+  it('saves a checkpoint and stops when nobody decides within pendingTimeout (39 s of its clock, in no real time)', async () => {
     const s = await serverWithProject();
     const dir = mkdtempSync(path.join(tmpdir(), 'observer-ckpt-'));
     const cwd = process.cwd();
     process.chdir(dir);
     try {
-      const obs = await Observer.create({ projectId: 1, runName: 'timeout', config: { serverUrl: s.url, pendingTimeout: 1, trackConsoleLogs: false } });
-      const err = await handLoop(obs, { steps: 8, flushEvery: 4, nanAt: [1] }).catch((e) => e);
+      const clock = new ManualClock();
+      const prompts: PendingPrompt[] = [];
+      const obs = await Observer.create({ projectId: 1, runName: 'timeout', clock, config: { serverUrl: s.url, trackConsoleLogs: false }, onPending: (p) => prompts.push(p) });
+      const startedAt = Date.now();
+      let ended = false;
+      const run = handLoop(obs, { steps: 8, flushEvery: 4, nanAt: [1] }).finally(() => (ended = true));
+      await waitUntil(() => prompts.length === 1, 'the NaN pauses the session');
+      expect(prompts[0]!.deadline).toBe(clock.now() + 39_000);
+      clock.advance(38_999);
+      const { data: waiting } = await gql<SessionData>(s.url, SESSION, { id: 1 });
+      expect(waiting!.session.status).toBe('pending');
+      expect(ended).toBe(false);
+      clock.advance(1);
+      const err = await run.catch((e: unknown) => e);
       await obs.close();
       expect(err).toBeInstanceOf(PendingTimeoutError);
+      expect(err).toMatchObject({ seconds: 39 });
+      // The default 39-second timeout, taken in far less real time.
+      expect(Date.now() - startedAt).toBeLessThan(20_000);
       expect((err as PendingTimeoutError).checkpoint).toContain('observer_checkpoints');
       const saved = readdirSync(path.join(dir, 'observer_checkpoints'));
       expect(saved).toHaveLength(1);
@@ -350,13 +369,20 @@ describe('Observer with real tfjs training against the real server', () => {
     const port = probe.port;
     const databaseUrl = `file:${path.join(mkdtempSync(path.join(tmpdir(), 'observer-down-')), 'app.db')}`;
     await probe.close();
-    const obs = await Observer.create({ projectId: 1, runName: 'offline', config: { serverUrl: `http://127.0.0.1:${port}`, trackConsoleLogs: false, verdictTimeout: 1 } });
+    // Time on the observer's clock passes only as the test moves it, a second at each poll: the
+    // 3 s create waits for a session and the reconnect backoff take no real time.
+    const clock = new ManualClock();
+    const tick = () => clock.advance(1000);
+    let created: Observer | undefined;
+    void Observer.create({ projectId: 1, runName: 'offline', clock, config: { serverUrl: `http://127.0.0.1:${port}`, trackConsoleLogs: false } }).then((o) => (created = o));
+    await waitUntil(() => (tick(), created !== undefined), 'create gives up waiting for the session');
+    const obs = created!;
     expect(obs.sessionId).toBeNull();
     await handLoop(obs, { steps: 12, flushEvery: 2 });
     expect(obs.unsent).toBeGreaterThanOrEqual(7);
     const s = await startTestServer({ port, databaseUrl });
     await post(`${s.url}/projects`, { name: 'late' });
-    await waitUntil(() => obs.unsent === 0, 'the outbox drains after the server comes up', 15_000);
+    await waitUntil(() => (tick(), obs.unsent === 0), 'the outbox drains after the server comes up', 15_000);
     await obs.close();
     const { data } = await gql<SessionData>(s.url, SESSION, { id: 1 });
     expect(data!.session.steps.map((x) => x.stepIndex)).toEqual([0, 1, 2, 3, 4, 5]);
