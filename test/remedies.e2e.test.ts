@@ -5,12 +5,15 @@
  * without remedies, and the seed's Python client, are as before.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitForRedisSubscription } from '../server/lib/event-bus.ts';
 import { parseExtendedJson, stringifyExtendedJson } from '../server/lib/extended-json.ts';
+import { freshPostgresDatabase } from './helpers/postgres.ts';
 import { seedSession, seedStep } from './helpers/payloads.ts';
-import { collect, disposeAll, gql, post, startTestServer, waitUntil, wsClient } from './helpers/server.ts';
+import { collect, defer, disposeAll, gql, post, startTestServer, waitUntil, wsClient } from './helpers/server.ts';
 
 type Remedy = { kind: string; factor: number | null; maxNorm: number | null; toStep: number | null; atStep: number | null; summary: string; reason: string | null };
 type Application = { id: number; statusVersion: number; stepIndex: number | null; chosenBy: string; source: string | null; issueKeys: string[]; remedies: Remedy[] };
@@ -267,5 +270,30 @@ describe("the seed's Python client", () => {
     expect(stderr).toBe('');
     expect(events.at(-1)).toMatchObject({ event: 'stopped', status: 'stopped' });
     expect(await p.db.remedyApplication.count()).toBe(1);
+  });
+});
+
+describe('across replicas', () => {
+  it('a resume with remedies sent to replica B reaches the observer subscribed on replica A, through Redis', async () => {
+    const { url, drop } = await freshPostgresDatabase();
+    defer(drop);
+    const redisUrl = process.env.OBSERVER_TEST_REDIS ?? 'redis://127.0.0.1:6379';
+    const redisPrefix = `observer-test-${randomBytes(4).toString('hex')}:`;
+    const a = await startTestServer({ databaseUrl: url, redisUrl, redisPrefix });
+    const b = await startTestServer({ databaseUrl: url, redisUrl, redisPrefix });
+    const pid = JSON.parse((await post(`${a.url}/projects`, { name: 'replicas' })).text).id as number;
+    const id = JSON.parse((await post(`${a.url}/sessions/project/${pid}`, seedSession('r'))).text).id as number;
+    const status = collect<StatusData>(wsClient(a.wsUrl), STATUS, { id });
+    await waitUntil(() => a.services.pubsub.subscriberCount('sessionStatus', id) === 1, 'A has the subscriber');
+    await waitForRedisSubscription(redisUrl, redisPrefix, 2);
+    expect((await post(`${b.url}/sessions/${id}/action`, { action: 'pause' })).status).toBe(200);
+    const res = await post(`${b.url}/sessions/${id}/action`, { action: 'resume', remedies: [{ kind: 'clip_gradients', max_norm: 2 }], source: 'replica-b' });
+    expect(res.status).toBe(200);
+    await waitUntil(() => status.events.at(-1)?.sessionStatus.status === 'running', 'the subscriber on A hears the resume sent to B', 10_000);
+    const event = status.events.at(-1)!.sessionStatus;
+    expect(event.remedies).toMatchObject({ statusVersion: event.version, source: 'replica-b', remedies: [{ kind: 'clip_gradients', maxNorm: 2 }] });
+    // Stored once, in the database both replicas read.
+    expect((await getJson(`${a.url}/sessions/${id}/remedies`)).body.items).toHaveLength(1);
+    expect(status.errors).toEqual([]);
   });
 });
