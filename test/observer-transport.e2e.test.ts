@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import { Observer, type PendingPrompt } from '../observer/index.ts';
+import { ManualClock, Observer, type PendingPrompt } from '../observer/index.ts';
 import { Connection, type StatusEvent } from '../observer/transport/connection.ts';
 import { utf8Bytes } from '../observer/transport/message-size.ts';
 import { loadMnist, mlp } from './helpers/mnist.ts';
@@ -77,17 +77,25 @@ describe('Observer transport under a small server message limit', () => {
     await probe.close();
     const databaseUrl = `file:${tempDir()}/app.db`;
     const budget = 12 * 1024;
-    const obs = await Observer.create({
+    // The observer's clock moves a second at each poll: create's 3 s wait for the session and the
+    // reconnect backoff take no real time.
+    const clock = new ManualClock();
+    const tick = () => clock.advance(1000);
+    let created: Observer | undefined;
+    void Observer.create({
       projectId: 1,
       runName: 'backlog',
-      config: { serverUrl: `http://127.0.0.1:${port}`, trackConsoleLogs: false, trackProfiler: false, verdictTimeout: 1, maxMessageBytes: budget },
-    });
+      clock,
+      config: { serverUrl: `http://127.0.0.1:${port}`, trackConsoleLogs: false, trackProfiler: false, maxMessageBytes: budget },
+    }).then((o) => (created = o));
+    await waitUntil(() => (tick(), created !== undefined), 'create gives up waiting for the session');
+    const obs = created!;
     undo.push(() => obs.close({ drainSeconds: 0 }));
     await train(obs, { steps: 60, flushEvery: 2 });
     expect(obs.unsent).toBeGreaterThanOrEqual(31);
     const sent = spySubscribes();
     const s = await serverWithProject({ port, databaseUrl });
-    await waitUntil(() => obs.unsent === 0, 'the backlog drains', 20_000);
+    await waitUntil(() => (tick(), obs.unsent === 0), 'the backlog drains', 20_000);
     await obs.close();
     expect((await session(s.url)).steps.map((x) => x.stepIndex)).toEqual(Array.from({ length: 30 }, (_, i) => i));
     const stepMessages = sent.filter((m) => m.query.includes('recordSteps'));
@@ -190,7 +198,9 @@ describe('Observer transport under a small server message limit', () => {
 
   it('subscribes to status again after the subscription errors, and then hears the session', async () => {
     const s = await startTestServer({ maxBodyBytes: LIMIT });
-    const connection = new Connection(s.wsUrl, { maxMessageBytes: 4096 });
+    // Re-subscribing waits its backoff on this clock, moved a second at each poll below.
+    const clock = new ManualClock();
+    const connection = new Connection(s.wsUrl, { maxMessageBytes: 4096, clock });
     await connection.open();
     undo.push(() => connection.close());
     const events: StatusEvent[] = [];
@@ -202,7 +212,7 @@ describe('Observer transport under a small server message limit', () => {
     expect(events).toEqual([]);
     await post(`${s.url}/projects`, { name: 'late' });
     await gql(s.url, 'mutation { createSession(projectId: 1) { id } }');
-    await waitUntil(() => events.length >= 1, 'the subscription is made again and delivers the status', 15_000);
+    await waitUntil(() => (clock.advance(1000), events.length >= 1), 'the subscription is made again and delivers the status');
     expect(events[0]!.status).toBe('running');
     expect(connection.health.statusErrors).toBe(errors.length);
     expect(connection.health.lastError).toContain('status updates');
