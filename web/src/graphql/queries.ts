@@ -1,110 +1,211 @@
-/** GraphQL documents of the web app. */
+/**
+ * The GraphQL documents of the dashboard, typed from `schema.graphql` (see `graphql.ts`), and
+ * the row types the pages read, derived from them rather than written by hand.
+ */
+import { graphql, type ResultOf } from './graphql.ts';
 
-export const PROJECTS = `query Projects { projects { id name createdAt sessions { id runName runId status startedAt stepCount } } }`;
+export const IssueFields = graphql(`
+  fragment IssueFields on DiagnosticIssue {
+    severity category code title description suggestion confidence layerId epochIndex
+  }
+`);
+
+export const RunFields = graphql(
+  `
+  fragment RunFields on DiagnosticRun {
+    id stepIndex healthScore verdict createdAt issues { ...IssueFields }
+  }
+`,
+  [IssueFields],
+);
 
 /** What the charts need of every step (small). */
-export const CHART_FIELDS = `stepIndex loss { trainMean val } throughput { samplesPerSecond } memory { numTensors }`;
+export const ChartFields = graphql(`
+  fragment ChartFields on TrainStep {
+    stepIndex loss { trainMean numBatches val } throughput { samplesPerSecond } memory { numTensors }
+  }
+`);
 
 /** The heavy channels (per-layer health, profiles): fetched for recent steps only. */
-export const DETAIL_FIELDS = `stepIndex layerHealth profiler sustainability carbonEmissions`;
+export const DetailFields = graphql(`
+  fragment DetailFields on TrainStep {
+    stepIndex layerHealth profiler sustainability carbonEmissions
+  }
+`);
 
-export const STEP_FIELDS = `${CHART_FIELDS} layerHealth profiler sustainability carbonEmissions`;
+export const StepFields = graphql(
+  `
+  fragment StepFields on TrainStep { ...ChartFields ...DetailFields }
+`,
+  [ChartFields, DetailFields],
+);
+
+export const LogFields = graphql(`
+  fragment LogFields on SessionLog { id ts level msg module kind }
+`);
+
+export const SeriesFields = graphql(`
+  fragment SeriesFields on StepSeries { stepIndex trainLoss samplesPerSecond numTensors val { name values } }
+`);
+
+export const PROJECTS = graphql(`
+  query Projects { projects { id name createdAt sessions { id runName runId status startedAt stepCount } } }
+`);
 
 /** Steps fetched with their heavy channels when a session opens. */
 export const DETAIL_WINDOW = 200;
 
-export const SESSION = `query Session($id: Int!) {
-  session(id: $id) {
-    id runId runName status startedAt endedAt device config metadata projectId
-    model { architecture hyperparameters }
-    series { stepIndex trainLoss samplesPerSecond numTensors val { name values } }
-    recent: steps(last: ${DETAIL_WINDOW}) { ${DETAIL_FIELDS} }
-    diagnostics(first: 200, withIssuesOnly: true) { id stepIndex healthScore verdict createdAt issues { severity category code title description suggestion confidence layerId epochIndex } }
-    latestDiagnostics { healthScore issueCount }
-    logs(last: 300) { id ts level msg module kind }
+export const SESSION = graphql(
+  `
+  query Session($id: Int!, $detail: Int!) {
+    session(id: $id) {
+      id runId runName status statusVersion startedAt endedAt device config metadata projectId
+      model { architecture hyperparameters }
+      series { ...SeriesFields }
+      recent: steps(last: $detail) { ...DetailFields loss { numBatches } }
+      diagnostics(first: 200, withIssuesOnly: true) { ...RunFields }
+      latestDiagnostics { healthScore issueCount }
+      logs(last: 300) { ...LogFields }
+    }
   }
-}`;
+`,
+  [SeriesFields, DetailFields, RunFields, LogFields],
+);
 
-export const STEPS_AFTER = `query StepsAfter($id: Int!, $after: Int!) { session(id: $id) { steps(after: $after, first: 10000) { ${STEP_FIELDS} } } }`;
-
-export const STEP_EVENTS = `subscription Steps($id: Int!) { sessionSteps(sessionId: $id) { missedBefore step { ${STEP_FIELDS} } } }`;
-
-export const STATUS_EVENTS = `subscription Status($id: Int!) { sessionStatus(sessionId: $id) {
-  status stepIndex reason at run { id stepIndex healthScore verdict createdAt issues { severity category code title description suggestion confidence layerId epochIndex } } } }`;
-
-export const LOG_EVENTS = `subscription Logs($id: Int!) { sessionLogs(sessionId: $id) { log { id ts level msg module kind } } }`;
-
-export const ACTION = `mutation Action($id: Int!, $action: SessionAction!) { sessionAction(sessionId: $id, action: $action) { id status } }`;
+export const STEPS_AFTER = graphql(
+  `
+  query StepsAfter($id: Int!, $after: Int!) { session(id: $id) { steps(after: $after, first: 10000) { ...StepFields } } }
+`,
+  [StepFields],
+);
 
 /** The most steps one `series` answer holds (the server's bound); a full page means more follow. */
 export const SERIES_PAGE = 100_000;
 
-export const SERIES_AFTER = `query SeriesAfter($id: Int!, $after: Int!) { session(id: $id) { series(after: $after) { stepIndex trainLoss samplesPerSecond numTensors val { name values } } } }`;
+export const SERIES_AFTER = graphql(
+  `
+  query SeriesAfter($id: Int!, $after: Int!) { session(id: $id) { series(after: $after) { ...SeriesFields } } }
+`,
+  [SeriesFields],
+);
 
-/** The session's chart columns (`series`): entry i of each belongs to stepIndex[i]. */
-export interface SeriesColumns {
-  stepIndex: number[];
-  trainLoss: unknown[];
-  samplesPerSecond: unknown[];
-  numTensors: unknown[];
-  val: { name: string; values: unknown[] }[];
-}
+export const STEP_EVENTS = graphql(
+  `
+  subscription Steps($id: Int!) { sessionSteps(sessionId: $id) { missedBefore step { ...StepFields } } }
+`,
+  [StepFields],
+);
+
+export const STATUS_EVENTS = graphql(
+  `
+  subscription Status($id: Int!) {
+    sessionStatus(sessionId: $id) { status version stepIndex reason at run { ...RunFields } }
+  }
+`,
+  [RunFields],
+);
+
+export const LOG_EVENTS = graphql(
+  `
+  subscription Logs($id: Int!) { sessionLogs(sessionId: $id) { missedBefore log { ...LogFields } } }
+`,
+  [LogFields],
+);
+
+/** The badge of one session in a list. */
+export const STATUS_BADGE_EVENTS = graphql(`
+  subscription StatusBadge($id: Int!) { sessionStatus(sessionId: $id) { status version } }
+`);
+
+export const SESSION_CREATED = graphql(`
+  subscription SessionCreated { sessionCreated { id } }
+`);
+
+export const ACTION = graphql(`
+  mutation Action($id: Int!, $action: SessionAction!) { sessionAction(sessionId: $id, action: $action) { id status } }
+`);
+
+export const COMPARE_LOSS = graphql(`
+  query CompareLoss($id: Int!) { session(id: $id) { runName runId steps(last: 10000) { stepIndex loss { trainMean numBatches } } } }
+`);
+
+/** The projects the trainer may train in. */
+export const TRAINER_PROJECTS = graphql(`
+  query TrainerProjects { projects { id name } }
+`);
+
+export const CREATE_PROJECT = graphql(`
+  mutation CreateProject($name: String!) { createProject(name: $name) { id } }
+`);
+
+/** The export's header: the session itself. */
+export const EXPORT_SESSION = graphql(`
+  query ExportSession($id: Int!) {
+    session(id: $id) { id runId runName status startedAt endedAt config metadata model { architecture hyperparameters } }
+  }
+`);
+
+/** A page of raw step records (the JSON export). */
+export const EXPORT_RECORDS = graphql(`
+  query ExportRecords($id: Int!, $first: Int!, $after: Int) { session(id: $id) { steps(first: $first, after: $after) { stepIndex record } } }
+`);
+
+/** A page of steps as the CSV export reads them. */
+export const EXPORT_CSV_STEPS = graphql(`
+  query ExportCsvSteps($id: Int!, $first: Int!, $after: Int) {
+    session(id: $id) {
+      steps(first: $first, after: $after) {
+        stepIndex durationSeconds
+        loss { trainMean trainMin trainMax trainStd numBatches val }
+        throughput { samplesPerSecond tokensPerSecond }
+        memory { numTensors numBytes }
+      }
+    }
+  }
+`);
+
+export const EXPORT_LOGS = graphql(
+  `
+  query ExportLogs($id: Int!, $first: Int!, $after: Int) { session(id: $id) { logs(first: $first, after: $after) { ...LogFields } } }
+`,
+  [LogFields],
+);
+
+export const EXPORT_DIAGNOSTICS = graphql(
+  `
+  query ExportDiagnostics($id: Int!, $first: Int!, $after: Int) {
+    session(id: $id) { diagnostics(first: $first, after: $after) { id stepIndex healthScore verdict issues { ...IssueFields metricValue } } }
+  }
+`,
+  [IssueFields],
+);
+
+/** One session as the Session query returns it. */
+export type SessionResult = ResultOf<typeof SESSION>['session'];
+/** The session's own fields, without its lists. */
+export type SessionData = Omit<SessionResult, 'series' | 'recent' | 'diagnostics' | 'logs'>;
+export type SeriesColumns = ResultOf<typeof SeriesFields>;
+/** One step as the charts and panels read it. */
+export type StepRow = ResultOf<typeof StepFields>;
+export type DetailRow = ResultOf<typeof DetailFields>;
+export type Issue = ResultOf<typeof IssueFields>;
+export type Run = ResultOf<typeof RunFields>;
+export type LogRow = ResultOf<typeof LogFields>;
+export type Status = SessionData['status'];
 
 /** Rows for the charts from the columns (the heavy channels empty until details arrive). */
 export function rowsFromSeries(c: SeriesColumns): StepRow[] {
   return c.stepIndex.map((stepIndex, i) => {
-    const val = c.val.length ? Object.fromEntries(c.val.filter((v) => v.values[i] !== null).map((v) => [v.name, v.values[i]])) : {};
+    const entries = c.val.flatMap((v) => (v.values[i] != null ? [[v.name, v.values[i]] as const] : []));
     return {
       stepIndex,
-      loss: { trainMean: c.trainLoss[i], val: Object.keys(val).length ? val : null },
-      throughput: { samplesPerSecond: c.samplesPerSecond[i] },
-      memory: { numTensors: c.numTensors[i] },
+      loss: { trainMean: c.trainLoss[i] ?? null, numBatches: null, val: entries.length ? Object.fromEntries(entries) : null },
+      throughput: { samplesPerSecond: c.samplesPerSecond[i] ?? null },
+      memory: { numTensors: c.numTensors[i] ?? null },
       layerHealth: null,
       profiler: null,
       sustainability: null,
       carbonEmissions: null,
     };
   });
-}
-
-export interface StepRow {
-  stepIndex: number;
-  loss: { trainMean: unknown; val: Record<string, unknown> | null } | null;
-  throughput: { samplesPerSecond: unknown } | null;
-  memory: { numTensors: unknown } | null;
-  layerHealth: { layers?: Record<string, Record<string, unknown>> } | null;
-  profiler: { top_operations?: { name: string; calls?: number; time_ms?: number; cpu_time_ms?: number }[]; forward_ms?: unknown; backward_ms?: unknown } | null;
-  sustainability: Record<string, unknown> | null;
-  carbonEmissions: { cumulative_energy_kwh?: number; cumulative_emissions_kg?: number; country_iso?: string; device_watts?: number } | null;
-}
-
-export interface Issue {
-  severity: 'critical' | 'warning' | 'info';
-  category: string;
-  code: string;
-  title: string;
-  description: string;
-  suggestion: string;
-  /** How sure the rule is, 0.5-1; null for issues stored before rules said. */
-  confidence: number | null;
-  layerId: string | null;
-  epochIndex: number | null;
-}
-
-export interface Run {
-  id: number;
-  stepIndex: number | null;
-  healthScore: number;
-  verdict: string;
-  createdAt: string;
-  issues: Issue[];
-}
-
-export interface LogRow {
-  id: number;
-  ts: string | null;
-  level: string;
-  msg: string;
-  module: string | null;
-  kind: string;
 }

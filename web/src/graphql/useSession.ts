@@ -1,153 +1,98 @@
-import { useEffect, useMemo, useReducer } from 'react';
-import { useClient } from 'urql';
-import { wsClient } from './client.ts';
-import { LOG_EVENTS, rowsFromSeries, SERIES_AFTER, SERIES_PAGE, SESSION, STATUS_EVENTS, STEP_EVENTS, STEPS_AFTER, type LogRow, type Run, type SeriesColumns, type StepRow } from './queries.ts';
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
+import { useClient, useSubscription, type CombinedError } from 'urql';
+import { DETAIL_WINDOW, LOG_EVENTS, rowsFromSeries, SERIES_AFTER, SERIES_PAGE, SESSION, STATUS_EVENTS, STEP_EVENTS, STEPS_AFTER, type StepRow } from './queries.ts';
+import { collectLogs, collectStatus, collectSteps, combineSession, EMPTY_HISTORY, reduceHistory, type SessionView } from './session-state.ts';
 
-export interface SessionData {
-  id: number;
-  runId: string;
-  runName: string | null;
-  status: string;
-  startedAt: string;
-  endedAt: string | null;
-  device: string | null;
-  config: Record<string, unknown> | null;
-  metadata: Record<string, unknown> | null;
-  projectId: number;
-  model: { architecture: Record<string, any> | null; hyperparameters: Record<string, unknown> | null } | null;
-  latestDiagnostics: { healthScore: number; issueCount: number } | null;
+/** The live part of a session page: what stopped it, and how to start it again. */
+export interface LiveState {
+  /** The error that ended a subscription, or null while live. */
+  error: CombinedError | null;
+  /** Subscribes again and re-reads the history, so nothing missed meanwhile is lost. */
+  retry(): void;
 }
 
-interface State {
-  session: SessionData | null;
-  steps: StepRow[];
-  runs: Run[];
-  logs: LogRow[];
-  pending: Run | null;
-  error: string | null;
-}
-
-type Action =
-  | { type: 'loaded'; session: SessionData; steps: StepRow[]; runs: Run[]; logs: LogRow[] }
-  | { type: 'steps'; steps: StepRow[] }
-  | { type: 'status'; status: string; run: Run | null }
-  | { type: 'log'; log: LogRow }
-  | { type: 'error'; error: string };
-
-/** Appends steps by index (a re-fetch after a lagging subscription may overlap). */
-function mergeSteps(a: StepRow[], b: StepRow[]): StepRow[] {
-  if (!b.length) return a;
-  const last = a.length ? a[a.length - 1]!.stepIndex : -1;
-  if (b.every((s) => s.stepIndex > last)) return [...a, ...b];
-  const byIndex = new Map(a.map((s) => [s.stepIndex, s]));
-  for (const s of b) byIndex.set(s.stepIndex, s);
-  return [...byIndex.values()].sort((x, y) => x.stepIndex - y.stepIndex);
-}
-
-function reduce(state: State, action: Action): State {
-  switch (action.type) {
-    case 'loaded':
-      return {
-        ...state,
-        session: action.session,
-        steps: mergeSteps(action.steps, state.steps),
-        runs: action.runs,
-        logs: action.logs,
-        pending: action.session.status === 'pending' ? (action.runs[0] ?? null) : null,
-        error: null,
-      };
-    case 'steps':
-      return { ...state, steps: mergeSteps(state.steps, action.steps) };
-    case 'status': {
-      if (!state.session) return state;
-      const runs = action.run && action.run.issues.length && !state.runs.some((r) => r.id === action.run!.id) ? [action.run, ...state.runs] : state.runs;
-      const latest = action.run ? { healthScore: action.run.healthScore, issueCount: action.run.issues.length } : state.session.latestDiagnostics;
-      return {
-        ...state,
-        runs,
-        session: { ...state.session, status: action.status, latestDiagnostics: latest },
-        pending: action.status === 'pending' ? (action.run ?? state.pending ?? runs[0] ?? null) : null,
-      };
-    }
-    case 'log':
-      return { ...state, logs: [...state.logs.slice(-999), action.log] };
-    case 'error':
-      return { ...state, error: action.error };
-  }
+/** The newest value that was not undefined. */
+function useLastDefined<T>(value: T | undefined): T | undefined {
+  const last = useRef(value);
+  if (value !== undefined) last.current = value;
+  return last.current;
 }
 
 /**
- * A session, kept live: one query for its history, then only new points from the
- * subscriptions (a cursor re-fetch when a subscription says it dropped events).
+ * A session, kept live: one query for its history, then only new points from urql's
+ * subscriptions (a cursor re-fetch when the step subscription says it dropped events). A
+ * subscription that fails is reported in `live.error`, never swallowed.
  */
-export function useSession(id: number) {
+export function useSession(id: number): SessionView & { live: LiveState } {
   const client = useClient();
-  const [state, dispatch] = useReducer(reduce, { session: null, steps: [], runs: [], logs: [], pending: null, error: null });
+  const [history, dispatch] = useReducer(reduceHistory, EMPTY_HISTORY);
+  const [reloads, setReloads] = useState(0);
+  const [steps, resubscribeSteps] = useSubscription({ query: STEP_EVENTS, variables: { id } }, collectSteps);
+  const [status, resubscribeStatus] = useSubscription({ query: STATUS_EVENTS, variables: { id } }, collectStatus);
+  const [logs, resubscribeLogs] = useSubscription({ query: LOG_EVENTS, variables: { id } }, collectLogs);
+  const lastLoaded = useRef(-1);
+  lastLoaded.current = history.steps.at(-1)?.stepIndex ?? -1;
 
   useEffect(() => {
     let alive = true;
-    let lastIndex = -1;
-    const unsubs: (() => void)[] = [];
-    unsubs.push(
-      wsClient.subscribe<{ sessionSteps: { missedBefore: number; step: StepRow } }>(
-        { query: STEP_EVENTS, variables: { id } },
-        {
-          next: async ({ data }) => {
-            if (!data || !alive) return;
-            const { missedBefore, step } = data.sessionSteps;
-            if (missedBefore > 0 && lastIndex >= 0) {
-              const r = await client.query(STEPS_AFTER, { id, after: lastIndex }, { requestPolicy: 'network-only' }).toPromise();
-              if (r.data) dispatch({ type: 'steps', steps: r.data.session.steps });
-            }
-            lastIndex = Math.max(lastIndex, step.stepIndex);
-            dispatch({ type: 'steps', steps: [step] });
-          },
-          error: () => {},
-          complete: () => {},
-        },
-      ),
-    );
-    unsubs.push(
-      wsClient.subscribe<{ sessionStatus: { status: string; run: Run | null } }>(
-        { query: STATUS_EVENTS, variables: { id } },
-        { next: ({ data }) => data && alive && dispatch({ type: 'status', status: data.sessionStatus.status, run: data.sessionStatus.run }), error: () => {}, complete: () => {} },
-      ),
-    );
-    unsubs.push(
-      wsClient.subscribe<{ sessionLogs: { log: LogRow } }>(
-        { query: LOG_EVENTS, variables: { id } },
-        { next: ({ data }) => data && alive && dispatch({ type: 'log', log: data.sessionLogs.log }), error: () => {}, complete: () => {} },
-      ),
-    );
-    client
-      .query(SESSION, { id }, { requestPolicy: 'network-only' })
-      .toPromise()
-      .then(async (r) => {
+    void (async () => {
+      const r = await client.query(SESSION, { id, detail: DETAIL_WINDOW }, { requestPolicy: 'network-only' }).toPromise();
+      if (!alive) return;
+      if (!r.data) return dispatch({ type: 'error', error: r.error?.message ?? 'the session could not be read' });
+      const { series, recent, diagnostics, logs: lines, ...session } = r.data.session;
+      // Chart columns for every step; heavy channels for the recent steps only, attached to theirs.
+      const details = new Map(recent.map((d) => [d.stepIndex, d]));
+      const rows = rowsFromSeries(series).map((x): StepRow => {
+        const d = details.get(x.stepIndex);
+        return d ? { ...x, ...d, loss: x.loss && { ...x.loss, numBatches: d.loss?.numBatches ?? null } } : x;
+      });
+      dispatch({ type: 'loaded', session, steps: rows, runs: diagnostics, logs: lines });
+      // The server answers at most SERIES_PAGE steps a call: page on for longer sessions.
+      for (let page = series; alive && page.stepIndex.length === SERIES_PAGE; ) {
+        const more = await client.query(SERIES_AFTER, { id, after: page.stepIndex.at(-1) ?? -1 }, { requestPolicy: 'network-only' }).toPromise();
         if (!alive) return;
-        if (r.error) return dispatch({ type: 'error', error: r.error.message });
-        const s = r.data.session;
-        const series = s.series as SeriesColumns;
-        lastIndex = Math.max(lastIndex, series.stepIndex.at(-1) ?? -1);
-        // Chart columns for every step; heavy channels for the recent steps only, attached to theirs.
-        const details = new Map<number, Partial<StepRow>>((s.recent as (Partial<StepRow> & { stepIndex: number })[]).map((d) => [d.stepIndex, d]));
-        const steps = rowsFromSeries(series).map((x) => (details.has(x.stepIndex) ? { ...x, ...details.get(x.stepIndex) } : x));
-        dispatch({ type: 'loaded', session: s, steps, runs: s.diagnostics, logs: s.logs });
-        // The server answers at most SERIES_PAGE steps a call: page on for longer sessions.
-        for (let page = series; alive && page.stepIndex.length === SERIES_PAGE; ) {
-          const more = await client.query(SERIES_AFTER, { id, after: page.stepIndex.at(-1) }, { requestPolicy: 'network-only' }).toPromise();
-          if (!alive) return;
-          if (more.error) return dispatch({ type: 'error', error: more.error.message });
-          if (!more.data) return;
-          page = more.data.session.series as SeriesColumns;
-          lastIndex = Math.max(lastIndex, page.stepIndex.at(-1) ?? -1);
-          dispatch({ type: 'steps', steps: rowsFromSeries(page) });
-        }
+        if (!more.data) return dispatch({ type: 'error', error: more.error?.message ?? 'the session could not be read' });
+        page = more.data.session.series;
+        dispatch({ type: 'steps', steps: rowsFromSeries(page) });
+      }
+    })();
+    return () => {
+      alive = false;
+    };
+  }, [id, client, reloads]);
+
+  // A lagging subscriber was told it missed steps: fetch them by cursor.
+  const gaps = steps.data?.gaps ?? 0;
+  const gapAfter = steps.data?.gapAfter ?? -1;
+  useEffect(() => {
+    if (!gaps) return;
+    let alive = true;
+    const after = gapAfter >= 0 ? gapAfter : lastLoaded.current;
+    void client
+      .query(STEPS_AFTER, { id, after }, { requestPolicy: 'network-only' })
+      .toPromise()
+      .then((r) => {
+        if (!alive) return;
+        if (r.data) dispatch({ type: 'steps', steps: r.data.session.steps });
+        else dispatch({ type: 'error', error: r.error?.message ?? 'missed steps could not be read' });
       });
     return () => {
       alive = false;
-      unsubs.forEach((u) => u());
     };
-  }, [id, client]);
+  }, [id, client, gaps, gapAfter]);
 
-  return useMemo(() => state, [state]);
+  const error = steps.error ?? status.error ?? logs.error ?? null;
+  const retry = useCallback(() => {
+    resubscribeSteps();
+    resubscribeStatus();
+    resubscribeLogs();
+    setReloads((n) => n + 1);
+  }, [resubscribeSteps, resubscribeStatus, resubscribeLogs]);
+
+  // urql drops a subscription's data with its error: keep showing what arrived until a retry brings more.
+  const liveSteps = useLastDefined(steps.data);
+  const liveStatus = useLastDefined(status.data);
+  const liveLogs = useLastDefined(logs.data);
+  const view = useMemo(() => combineSession(history, { steps: liveSteps, status: liveStatus, logs: liveLogs }), [history, liveSteps, liveStatus, liveLogs]);
+  return { ...view, live: { error, retry } };
 }

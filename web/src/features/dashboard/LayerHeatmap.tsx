@@ -1,5 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
+import { metric } from '../../graphql/metric.ts';
 import type { StepRow } from '../../graphql/queries.ts';
+import { layerHealthOf } from './channels.ts';
 
 const METRICS = { gradient_norm_mean: 'gradient norm (log10)', activation_std: 'activation std (log10)', weight_sparsity: 'weight sparsity', dead_fraction: 'dead units' } as const;
 type Metric = keyof typeof METRICS;
@@ -7,9 +9,12 @@ type Metric = keyof typeof METRICS;
 /** Per-layer health over time: one row per layer, one column per flush with layer health. NaN cells are red. */
 export function LayerHeatmap({ steps }: { steps: StepRow[] }) {
   const canvas = useRef<HTMLCanvasElement>(null);
-  const [metric, setMetric] = useState<Metric>('gradient_norm_mean');
-  const withHealth = steps.filter((s) => s.layerHealth?.layers);
-  const layers = withHealth.length ? Object.keys(withHealth[withHealth.length - 1]!.layerHealth!.layers!) : [];
+  const [measure, setMeasure] = useState<Metric>('gradient_norm_mean');
+  const withHealth = steps.flatMap((s) => {
+    const health = layerHealthOf(s.layerHealth);
+    return health ? [health] : [];
+  });
+  const layers = Object.keys(withHealth.at(-1) ?? {});
 
   useEffect(() => {
     const c = canvas.current;
@@ -19,10 +24,11 @@ export function LayerHeatmap({ steps }: { steps: StepRow[] }) {
     c.width = cols;
     c.height = layers.length;
     const ctx = c.getContext('2d')!;
-    const log = metric === 'gradient_norm_mean' || metric === 'activation_std';
-    const values = picked.map((s) => layers.map((l) => {
-      const v = s.layerHealth!.layers![l]?.[metric];
-      const n = typeof v === 'number' ? v : v === 'NaN' || v === 'Infinity' || v === '-Infinity' ? Number.NaN : null;
+    const log = measure === 'gradient_norm_mean' || measure === 'activation_std';
+    const values = picked.map((health) => layers.map((l) => {
+      const v = metric(health[l]?.[measure]);
+      // A non-finite measure is drawn red, whichever sign it had.
+      const n = v !== null && !Number.isFinite(v) ? Number.NaN : v;
       return n === null ? null : log ? (n > 0 ? Math.log10(n) : -12) : n;
     }));
     const finite = values.flat().filter((v): v is number => v !== null && Number.isFinite(v));
@@ -44,12 +50,12 @@ export function LayerHeatmap({ steps }: { steps: StepRow[] }) {
       }),
     );
     ctx.putImageData(img, 0, 0);
-  }, [withHealth, layers.join('|'), metric]);
+  }, [withHealth, layers.join('|'), measure]);
 
   if (!layers.length) return <p className="muted">No layer health yet (register the model with a probe batch, or a custom model with a probeLoss).</p>;
   return (
     <div>
-      <select value={metric} onChange={(e) => setMetric(e.target.value as Metric)} aria-label="layer metric">
+      <select value={measure} onChange={(e) => setMeasure(e.target.value as Metric)} aria-label="layer metric">
         {Object.entries(METRICS).map(([k, label]) => (
           <option key={k} value={k}>
             {label}

@@ -1,48 +1,40 @@
 import { useEffect, useState } from 'react';
-import { useQuery } from 'urql';
+import { useQuery, useSubscription } from 'urql';
+import { LiveBanner } from '../../components/LiveBanner.tsx';
 import { StatusBadge } from '../../components/StatusBadge.tsx';
-import { wsClient } from '../../graphql/client.ts';
-import { PROJECTS } from '../../graphql/queries.ts';
+import { PROJECTS, SESSION_CREATED, STATUS_BADGE_EVENTS, type Status } from '../../graphql/queries.ts';
+import { GettingStarted } from './GettingStarted.tsx';
 
-interface SessionRow {
-  id: number;
-  runName: string | null;
-  runId: string;
-  status: string;
-  startedAt: string;
-  stepCount: number;
-}
-
-/** Keeps one session's badge live from its status subscription. */
-function LiveStatus({ id, initial }: { id: number; initial: string }) {
-  const [status, setStatus] = useState(initial);
-  useEffect(
-    () =>
-      wsClient.subscribe<{ sessionStatus: { status: string } }>(
-        { query: 'subscription($id: Int!) { sessionStatus(sessionId: $id) { status } }', variables: { id } },
-        { next: ({ data }) => data && setStatus(data.sessionStatus.status), error: () => {}, complete: () => {} },
-      ),
-    [id],
+/** Keeps one session's badge live from its status subscription (the newest version wins). */
+function LiveStatus({ id, initial }: { id: number; initial: Status }) {
+  const [{ data, error }, retry] = useSubscription({ query: STATUS_BADGE_EVENTS, variables: { id } }, (prev: { status: Status; version: number } | undefined, event) =>
+    prev && prev.version >= event.sessionStatus.version ? prev : event.sessionStatus,
   );
-  return <StatusBadge status={status} />;
+  return (
+    <>
+      <StatusBadge status={data?.status ?? initial} />
+      {error && (
+        <button className="button small" title={`Live status stopped: ${error.message}`} onClick={() => retry()}>
+          ↻
+        </button>
+      )}
+    </>
+  );
 }
 
 /** Projects and their sessions (from any client: the trainer, Python, GraphQL), newest first. */
 export function ProjectsPage() {
-  const [{ data, fetching, error }, refetch] = useQuery<{ projects: { id: number; name: string; sessions: SessionRow[] }[] }>({ query: PROJECTS });
+  const [{ data, fetching, error }, refetch] = useQuery({ query: PROJECTS });
   const [compare, setCompare] = useState<number[]>([]);
   // A new session (from any client) re-reads the list; statuses update through their own subscriptions.
-  useEffect(
-    () =>
-      wsClient.subscribe(
-        { query: 'subscription { sessionCreated { id } }' },
-        { next: () => refetch({ requestPolicy: 'network-only' }), error: () => {}, complete: () => {} },
-      ),
-    [refetch],
-  );
+  const [created, resubscribe] = useSubscription({ query: SESSION_CREATED }, (count: number | undefined) => (count ?? 0) + 1);
+  useEffect(() => {
+    if (created.data) refetch({ requestPolicy: 'network-only' });
+  }, [created.data, refetch]);
   if (error) return <div className="error">Could not reach the server: {error.message}</div>;
   if (fetching && !data) return <div className="muted">Loading…</div>;
   const projects = data?.projects ?? [];
+  const sessions = projects.reduce((n, p) => n + p.sessions.length, 0);
   return (
     <div>
       <div className="toolbar">
@@ -53,7 +45,14 @@ export function ProjectsPage() {
           </a>
         )}
       </div>
-      {projects.length === 0 && <p className="muted">No project yet. Start one from the trainer, or POST /projects.</p>}
+      <LiveBanner
+        error={created.error ?? null}
+        retry={() => {
+          resubscribe();
+          refetch({ requestPolicy: 'network-only' });
+        }}
+      />
+      {sessions === 0 && <GettingStarted projectId={projects[0]?.id ?? null} />}
       {projects.map((p) => (
         <section key={p.id} className="card">
           <h2>

@@ -1,14 +1,18 @@
 import { useMemo, useState } from 'react';
 import { useClient, useMutation } from 'urql';
 import { LineChart, type Series } from '../../components/LineChart.tsx';
+import { LiveBanner } from '../../components/LiveBanner.tsx';
 import { Severity, StatusBadge } from '../../components/StatusBadge.tsx';
-import { metric } from '../../graphql/client.ts';
+import { asObject } from '../../graphql/graphql.ts';
+import { metric } from '../../graphql/metric.ts';
 import { ACTION, type StepRow } from '../../graphql/queries.ts';
 import { useSession } from '../../graphql/useSession.ts';
-import { LayerGraph, type LayerGraphData } from './LayerGraph.tsx';
+import { architectureOf, carbonOf, pendingTimeoutOf, topKernelsOf } from './channels.ts';
+import { LayerGraph } from './LayerGraph.tsx';
 import { LayerHeatmap } from './LayerHeatmap.tsx';
 import { PendingDialog, sureness } from './PendingDialog.tsx';
 import { exportCsv, exportJson } from './export.ts';
+import { trainingStepAxis } from './step-axis.ts';
 
 const LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'];
 
@@ -18,7 +22,7 @@ function seriesOf(steps: StepRow[], pick: (s: StepRow) => unknown): (number | nu
 
 /** One session, live: charts, diagnostics, logs, model and the pending prompt. */
 export function SessionPage({ id, embedded = false }: { id: number; embedded?: boolean }) {
-  const { session, steps, runs, logs, pending, error } = useSession(id);
+  const { session, steps, runs, logs, pending, error, live } = useSession(id);
   const [, act] = useMutation(ACTION);
   const client = useClient();
   // A long session takes a few pages to fetch; a failed export says why instead of doing nothing.
@@ -32,13 +36,14 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
     );
   };
   const [minLevel, setMinLevel] = useState('INFO');
-  const xs = useMemo(() => steps.map((s) => s.stepIndex), [steps]);
+  const axis = useMemo(() => trainingStepAxis(steps), [steps]);
   const lossSeries = useMemo<Series[]>(() => {
-    const valKey = steps.find((s) => s.loss?.val)?.loss?.val;
-    const key = valKey ? (Object.keys(valKey).find((k) => /loss/.test(k)) ?? Object.keys(valKey)[0]) : undefined;
+    const valOf = (s: StepRow) => asObject(s.loss?.val);
+    const names = Object.keys(steps.map(valOf).find((v) => v !== null) ?? {});
+    const key = names.find((k) => /loss/.test(k)) ?? names[0];
     return [
       { label: 'train loss', color: '#4f8cff', values: seriesOf(steps, (s) => s.loss?.trainMean) },
-      ...(key ? [{ label: key, color: '#f5a623', values: seriesOf(steps, (s) => s.loss?.val?.[key]) }] : []),
+      ...(key ? [{ label: key, color: '#f5a623', values: seriesOf(steps, (s) => valOf(s)?.[key]) }] : []),
     ];
   }, [steps]);
   const speed = useMemo<Series[]>(() => [{ label: 'samples/s', color: '#2ecc71', values: seriesOf(steps, (s) => s.throughput?.samplesPerSecond) }], [steps]);
@@ -50,12 +55,11 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
 
   if (error) return <div className="error">{error}</div>;
   if (!session) return <div className="muted">Loading session…</div>;
-  const hp = session.model?.hyperparameters ?? {};
-  const arch = session.model?.architecture;
-  const last = steps[steps.length - 1];
-  const carbon = last?.carbonEmissions;
-  const profile = [...steps].reverse().find((s) => s.profiler?.top_operations)?.profiler;
-  const pendingTimeout = Number((session.config as { pending_timeout?: number } | null)?.pending_timeout ?? 39);
+  const hp = asObject(session.model?.hyperparameters) ?? {};
+  const arch = architectureOf(session.model?.architecture);
+  const carbon = carbonOf(steps.at(-1)?.carbonEmissions);
+  const profile = topKernelsOf(steps.findLast((s) => topKernelsOf(s.profiler))?.profiler);
+  const pendingTimeout = pendingTimeoutOf(session.config);
   const visibleLogs = logs.filter((l) => LEVELS.indexOf(l.level) >= LEVELS.indexOf(minLevel));
 
   return (
@@ -94,6 +98,7 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
           GraphiQL
         </a>
       </div>
+      <LiveBanner error={live.error} retry={live.retry} />
       {exportNote && (
         <p className={exportNote.failed ? 'warning' : 'muted'} data-testid="export-status">
           {exportNote.text}
@@ -101,7 +106,8 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
       )}
       <p className="muted">
         {session.device ?? 'device unknown'} · started {new Date(session.startedAt).toLocaleString()} · {steps.length} steps
-        {carbon ? ` · ${((carbon.cumulative_energy_kwh ?? 0) * 1000).toFixed(2)} Wh, ${((carbon.cumulative_emissions_kg ?? 0) * 1000).toFixed(2)} g CO₂e (${carbon.country_iso}, ${carbon.device_watts} W assumed)` : ''}
+        {axis.unit === 'training step' && steps.length ? ` · ${axis.exact ? '' : 'about '}${axis.xs.at(-1)!.toLocaleString()} training steps` : ''}
+        {carbon ? ` · ${(carbon.energyKwh * 1000).toFixed(2)} Wh, ${(carbon.emissionsKg * 1000).toFixed(2)} g CO₂e (${carbon.country ?? '?'}, ${carbon.deviceWatts ?? '?'} W assumed)` : ''}
       </p>
       <div className="grid">
         {(
@@ -120,7 +126,7 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
                 <p className="muted">The score drops here when a run finds an issue (critical −25, warning −8, info −2).</p>
               </div>
             ) : (
-              <LineChart title={title} xs={xs} series={series} />
+              <LineChart title={title} xs={axis.xs} series={series} xLabel={axis.unit} />
             )}
           </div>
         ))}
@@ -183,12 +189,11 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
                 </tr>
               </thead>
               <tbody>
-                {(profile.top_operations ?? []).slice(0, 12).map((o, k) => (
+                {profile.slice(0, 12).map((o, k) => (
                   <tr key={`${o.name}-${k}`}>
-                    <td>{String(o.name)}</td>
+                    <td>{o.name}</td>
                     <td>{o.calls ?? ''}</td>
-                    {/* tfjs observers send time_ms; the seed's Python one cpu_time_ms. */}
-                    <td>{Number(o.time_ms ?? o.cpu_time_ms ?? 0).toFixed(2)}</td>
+                    <td>{o.ms.toFixed(2)}</td>
                   </tr>
                 ))}
               </tbody>
@@ -216,7 +221,7 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
           <h2>Architecture</h2>
           {arch ? (
             <>
-              <p className="muted">{Number(arch.total_parameters ?? 0).toLocaleString()} parameters</p>
+              <p className="muted">{arch.totalParameters.toLocaleString()} parameters</p>
               <table className="table">
                 <thead>
                   <tr>
@@ -227,20 +232,20 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
                   </tr>
                 </thead>
                 <tbody>
-                  {Object.entries((arch.layers ?? {}) as Record<string, { type?: string; parameters?: number; pct_of_total?: number }>).map(([name, l]) => (
-                    <tr key={name}>
-                      <td>{name}</td>
-                      <td>{String(l.type ?? '')}</td>
-                      <td>{Number(l.parameters ?? 0).toLocaleString()}</td>
-                      <td>{Number(l.pct_of_total ?? 0).toFixed(1)}</td>
+                  {arch.layers.map((l) => (
+                    <tr key={l.name}>
+                      <td>{l.name}</td>
+                      <td>{l.type}</td>
+                      <td>{l.parameters.toLocaleString()}</td>
+                      <td>{l.pctOfTotal.toFixed(1)}</td>
                     </tr>
                   ))}
                 </tbody>
               </table>
-              {arch.layer_graph ? (
+              {arch.graph ? (
                 <>
                   <h3>Layer graph</h3>
-                  <LayerGraph graph={arch.layer_graph as LayerGraphData} />
+                  <LayerGraph graph={arch.graph} />
                 </>
               ) : null}
             </>

@@ -5,8 +5,10 @@
  * client and a download.
  */
 import Papa from 'papaparse';
-import type { Client } from 'urql';
+import type { Client, OperationResult, TypedDocumentNode } from 'urql';
+import { asObject, type ResultOf } from '../../graphql/graphql.ts';
 import { metric } from '../../graphql/metric.ts';
+import { EXPORT_CSV_STEPS, EXPORT_DIAGNOSTICS, EXPORT_LOGS, EXPORT_RECORDS, EXPORT_SESSION } from '../../graphql/queries.ts';
 
 /** The most the API returns per page: `steps` and `logs` take `first` up to 10,000, `diagnostics` up to 1,000. */
 export const PAGE_SIZE = { steps: 10_000, logs: 10_000, diagnostics: 1_000 } as const;
@@ -30,13 +32,7 @@ export async function fetchAll<T>(fetchPage: (after: number | null, first: numbe
 }
 
 /** One step as the CSV export reads it. */
-export interface CsvStep {
-  stepIndex: number;
-  durationSeconds: unknown;
-  loss: { trainMean: unknown; trainMin: unknown; trainMax: unknown; trainStd: unknown; numBatches: number | null; val: Record<string, unknown> | null } | null;
-  throughput: { samplesPerSecond: unknown; tokensPerSecond: unknown } | null;
-  memory: { numTensors: unknown; numBytes: unknown } | null;
-}
+export type CsvStep = ResultOf<typeof EXPORT_CSV_STEPS>['session']['steps'][number];
 
 /**
  * A cell: metrics as numbers (NaN and ±Infinity included, which papaparse writes as `NaN`,
@@ -56,7 +52,7 @@ function cell(v: unknown): number | string | null {
  * or CR gets a leading `'` so a spreadsheet does not run it as a formula.
  */
 export function stepsCsv(steps: CsvStep[]): string {
-  const valKeys = [...new Set(steps.flatMap((s) => Object.keys(s.loss?.val ?? {})))];
+  const valKeys = [...new Set(steps.flatMap((s) => Object.keys(asObject(s.loss?.val) ?? {})))];
   const fields = ['step_index', 'duration_seconds', 'train_mean', 'train_min', 'train_max', 'train_std', 'num_batches', ...valKeys, 'samples_per_second', 'tokens_per_second', 'num_tensors', 'num_bytes'];
   const data = steps.map((s) => [
     s.stepIndex,
@@ -66,7 +62,7 @@ export function stepsCsv(steps: CsvStep[]): string {
     cell(s.loss?.trainMax),
     cell(s.loss?.trainStd),
     s.loss?.numBatches ?? null,
-    ...valKeys.map((k) => cell(s.loss?.val?.[k])),
+    ...valKeys.map((k) => cell(asObject(s.loss?.val)?.[k])),
     cell(s.throughput?.samplesPerSecond),
     cell(s.throughput?.tokensPerSecond),
     cell(s.memory?.numTensors),
@@ -75,18 +71,25 @@ export function stepsCsv(steps: CsvStep[]): string {
   return Papa.unparse({ fields, data }, { escapeFormulae: true });
 }
 
-/** A session query through the client; GraphQL and network errors are thrown, not swallowed. */
-async function sessionQuery(client: Client, query: string, variables: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const r = await client.query(query, variables, { requestPolicy: 'network-only' }).toPromise();
+/** A query's answer, or its error thrown (GraphQL and network errors are not swallowed). */
+async function answer<T>(pending: Promise<OperationResult<T>>): Promise<T> {
+  const r = await pending;
   if (r.error) throw r.error;
-  if (!r.data?.session) throw new Error('the session was not found');
-  return r.data.session as Record<string, unknown>;
+  if (!r.data) throw new Error('the server gave no answer');
+  return r.data;
 }
 
-/** Fetches pages of one of a session's lists (`steps`, `logs`, `diagnostics`) for {@link fetchAll}. */
-function pager<T>(client: Client, id: number, list: keyof typeof PAGE_SIZE, selection: string): (after: number | null, first: number) => Promise<T[]> {
-  const query = `query($id: Int!, $first: Int!, $after: Int) { session(id: $id) { ${list}(first: $first, after: $after) { ${selection} } } }`;
-  return async (after, first) => (await sessionQuery(client, query, { id, first, after }))[list] as T[];
+/** Variables of a page of one of a session's lists. */
+interface PageVariables {
+  id: number;
+  first: number;
+  after: number | null;
+}
+
+/** A pager for {@link fetchAll} from a typed page query of a session's list. */
+function pager<D extends { session: Record<string, unknown> }, T>(client: Client, id: number, query: TypedDocumentNode<D, PageVariables>, items: (session: D['session']) => T[]) {
+  return async (after: number | null, first: number): Promise<T[]> =>
+    items((await answer(client.query(query, { id, first, after }, { requestPolicy: 'network-only' }).toPromise())).session);
 }
 
 function download(name: string, text: string, type: string) {
@@ -97,22 +100,19 @@ function download(name: string, text: string, type: string) {
   URL.revokeObjectURL(a.href);
 }
 
-const ISSUE = 'issues { severity category code title description suggestion confidence layerId epochIndex metricValue }';
-
 /** The whole session as JSON: every raw step record (not the downsampled charts), log line and diagnostic run. */
 export async function exportJson(client: Client, id: number): Promise<void> {
-  const session = await sessionQuery(client, 'query($id: Int!) { session(id: $id) { id runId runName status startedAt endedAt config metadata model { architecture hyperparameters } } }', { id });
+  const { session } = await answer(client.query(EXPORT_SESSION, { id }, { requestPolicy: 'network-only' }).toPromise());
   const [steps, logs, diagnostics] = await Promise.all([
-    fetchAll(pager<{ stepIndex: number }>(client, id, 'steps', 'stepIndex record'), (s) => s.stepIndex, PAGE_SIZE.steps),
-    fetchAll(pager<{ id: number }>(client, id, 'logs', 'id ts level msg module kind'), (l) => l.id, PAGE_SIZE.logs),
-    fetchAll(pager<{ id: number }>(client, id, 'diagnostics', `id stepIndex healthScore verdict ${ISSUE}`), (d) => d.id, PAGE_SIZE.diagnostics),
+    fetchAll(pager(client, id, EXPORT_RECORDS, (s) => s.steps), (s) => s.stepIndex, PAGE_SIZE.steps),
+    fetchAll(pager(client, id, EXPORT_LOGS, (s) => s.logs), (l) => l.id, PAGE_SIZE.logs),
+    fetchAll(pager(client, id, EXPORT_DIAGNOSTICS, (s) => s.diagnostics), (d) => d.id, PAGE_SIZE.diagnostics),
   ]);
-  download(`${String(session.runId)}.json`, JSON.stringify({ ...session, steps, logs, diagnostics }, null, 2), 'application/json');
+  download(`${session.runId}.json`, JSON.stringify({ ...session, steps, logs, diagnostics }, null, 2), 'application/json');
 }
 
 /** Every step's loss, validation, throughput and memory as CSV (see {@link stepsCsv}). */
 export async function exportCsv(client: Client, id: number, runId: string): Promise<void> {
-  const selection = 'stepIndex durationSeconds loss { trainMean trainMin trainMax trainStd numBatches val } throughput { samplesPerSecond tokensPerSecond } memory { numTensors numBytes }';
-  const steps = await fetchAll(pager<CsvStep>(client, id, 'steps', selection), (s) => s.stepIndex, PAGE_SIZE.steps);
+  const steps = await fetchAll(pager(client, id, EXPORT_CSV_STEPS, (s) => s.steps), (s) => s.stepIndex, PAGE_SIZE.steps);
   download(`${runId}.csv`, stepsCsv(steps), 'text/csv');
 }

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { useClient } from 'urql';
+import { CREATE_PROJECT, TRAINER_PROJECTS } from '../../graphql/queries.ts';
 import type { PendingPrompt } from '@observer/tfjs';
 import { SessionPage } from '../dashboard/SessionPage.tsx';
 import { PendingDialog } from '../dashboard/PendingDialog.tsx';
@@ -13,11 +14,11 @@ const DEFAULTS: Record<Hyperparameters['model'], Hyperparameters> = {
 };
 
 async function projectId(client: ReturnType<typeof useClient>): Promise<number> {
-  const r = await client.query('{ projects { id name } }', {}, { requestPolicy: 'network-only' }).toPromise();
-  const projects = (r.data?.projects as { id: number; name: string }[] | undefined) ?? [];
+  const r = await client.query(TRAINER_PROJECTS, {}, { requestPolicy: 'network-only' }).toPromise();
+  const projects = r.data?.projects ?? [];
   const existing = projects.find((p) => p.name === 'Web trainer');
   if (existing) return existing.id;
-  const c = await client.mutation('mutation { createProject(name: "Web trainer") { id } }', {}).toPromise();
+  const c = await client.mutation(CREATE_PROJECT, { name: 'Web trainer' }).toPromise();
   if (c.data) return c.data.createProject.id;
   // A project's key may not create projects: train in the project it opens.
   if (projects[0]) return projects[0].id;
@@ -234,7 +235,7 @@ export function TrainerPage() {
           )}
         </section>
       </div>
-      {progress?.sessionId != null && <SessionPage id={progress.sessionId} embedded />}
+      {progress?.sessionId != null && <SessionPage key={progress.sessionId} id={progress.sessionId} embedded />}
       {prompt && (
         <PendingDialog
           issues={prompt.issues.map((i) => ({ ...i, code: '' }))}
