@@ -96,6 +96,24 @@ export async function train(serverUrl: string): Promise<{ fit: number | null; lo
 }
 `;
 
+/**
+ * The TypeScript examples of a README, each a module that declares what the example takes as
+ * given (the model, the data, a loss function) and imports tfjs and the Observer unless it does.
+ */
+function readmeExamples(readme: string): string[] {
+  return [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map(([, code]) => {
+    const given = [
+      /import \* as tf from/.test(code!) ? '' : "import * as tf from '@tensorflow/tfjs';",
+      /import \{[^}]*\bObserver\b[^}]*\} from '@observer\/tfjs'/.test(code!) ? '' : "import { Observer } from '@observer/tfjs';",
+      'declare const model: tf.LayersModel;',
+      'declare const xs: tf.Tensor, ys: tf.Tensor, x: tf.Tensor, y: tf.Tensor;',
+      'declare function lossFn(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor): tf.Scalar;',
+      'declare function valLoss(): Promise<number>;',
+    ];
+    return `${given.filter(Boolean).join('\n')}\n${code}\nexport {};\n`;
+  });
+}
+
 type Sessions = { sessions: { nodes: { id: number; runName: string; status: string; steps: { stepIndex: number; loss: { numBatches: number } | null; system: { backend: string } | null }[] }[] } };
 const SESSIONS = 'query { sessions(projectId: 1) { nodes { id runName status steps { stepIndex loss { numBatches } system { backend } } } } }';
 
@@ -129,7 +147,7 @@ describe('the packed @observer/tfjs package', () => {
     expect(manifest.peerDependencies).toHaveProperty('@tensorflow/tfjs');
   });
 
-  it('type-checks and trains a tiny model in Node with model.fit and a hand-written loop', async () => {
+  it('type-checks its README examples and a strict consumer, and trains a tiny model in Node with model.fit and a hand-written loop', async () => {
     const s = await startTestServer();
     await post(`${s.url}/projects`, { name: 'package' });
     writeFileSync(path.join(project, 'train.ts'), TRAINING);
@@ -138,7 +156,12 @@ describe('the packed @observer/tfjs package', () => {
     // checked too. tfjs's own declarations have errors under these settings (its users need
     // skipLibCheck): only those are let through.
     const compilerOptions = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022', 'DOM', 'ESNext.Disposable'], strict: true, types: [], skipLibCheck: false, outDir: 'out' };
-    writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['main.ts', 'train.ts'] }));
+    // The README's examples, as shipped in the package, are compiled too (with the names they assume declared).
+    const examples = readmeExamples(readFileSync(path.join(project, 'node_modules', manifest.name, 'README.md'), 'utf8'));
+    expect(examples.length).toBeGreaterThanOrEqual(3);
+    examples.forEach((code, i) => writeFileSync(path.join(project, `readme-${i}.ts`), code));
+    const files = ['main.ts', 'train.ts', ...examples.map((_, i) => `readme-${i}.ts`)];
+    writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions, files }));
     const typeErrors = await run(process.execPath, [TSC, '-p', project], project).catch((e: Error) => e.message);
     const ours = typeErrors.split('\n').filter((l) => /error TS/.test(l) && !/node_modules[\\/]@tensorflow[\\/]/.test(l));
     expect(ours).toEqual([]);
