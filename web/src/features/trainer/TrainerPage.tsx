@@ -5,7 +5,10 @@ import type { PendingPrompt } from '@observer/tfjs';
 import { SessionPage } from '../dashboard/SessionPage.tsx';
 import { PendingDialog } from '../dashboard/PendingDialog.tsx';
 import { loadMnist, loadMobyDick, type Dataset, type TextCorpus } from './data.ts';
-import { chooseBackend, ModelTooBigError, train, type Backend, type Faults, type Hyperparameters, type Progress, type SessionControls } from './training.ts';
+import { chooseBackend, type Backend } from './backend.ts';
+import type { Faults, Hyperparameters } from './hyperparameters.ts';
+import { ModelTooBigError } from './memory.ts';
+import { train, type Progress, type SessionControls } from './training.ts';
 
 const DEFAULTS: Record<Hyperparameters['model'], Hyperparameters> = {
   mlp: { model: 'mlp', learningRate: 0.001, batchSize: 64, steps: 300, flushEvery: 20, hidden: 64, layers: 2, context: 64 },
