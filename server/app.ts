@@ -74,11 +74,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   // Before anything opens: a public address with auth unset refuses to start.
   const auth = resolveAuthMode(config.auth, config.host);
   if (auth.warning) (options.onWarning ?? ((m: string) => console.warn(`[observer] WARNING: ${m}`)))(auth.warning);
-  const { db, applied, text } = await openDatabase(config.databaseUrl);
+  const { db, applied, text, writableCte } = await openDatabase(config.databaseUrl);
   // Redis unreachable is an operating condition, not a bug: said once per outage, and /health shows it.
   const redisWarning = (err: unknown, context: string) => console.warn(`[observer] ${context} unreachable: ${err instanceof Error ? err.message : String(err)}`);
   const bus = config.redisUrl ? createRedisBus(config.redisUrl, config.redisPrefix, redisWarning) : createLocalBus();
-  const services = createServices(db, { subscriberQueueLimit: config.subscriberQueueLimit, reportError: onUnexpected, text, bus, judge: { leaseMs: config.judgeLeaseMs, sweepMs: config.judgeSweepMs }, keys: { adminToken: config.adminToken } });
+  const services = createServices(db, { subscriberQueueLimit: config.subscriberQueueLimit, reportError: onUnexpected, text, writableCte, bus, judge: { leaseMs: config.judgeLeaseMs, sweepMs: config.judgeSweepMs }, keys: { adminToken: config.adminToken } });
   const yoga = createGraphQL({ services, maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost, onUnexpected, corsOrigins: config.corsOrigins });
   const rest = createRouter(restRoutes(services), {
     maxBodyBytes: config.maxBodyBytes,

@@ -31,7 +31,7 @@ export interface Services {
  * The services over an open database. `text` is how raw SQL writes a string (see
  * `OpenDatabase.text`; as it is by default).
  */
-export function createServices(db: Db, opts: { subscriberQueueLimit: number; reportError: ErrorReporter; text?: RawText; bus?: EventBus; judge?: JudgeOptions; keys?: KeyOptions }): Services {
+export function createServices(db: Db, opts: { subscriberQueueLimit: number; reportError: ErrorReporter; text?: RawText; writableCte?: boolean; bus?: EventBus; judge?: JudgeOptions; keys?: KeyOptions }): Services {
   const pubsub = new PubSub<Topics>(opts.subscriberQueueLimit, {
     sessionStatus: 'latest',
     sessionSteps: 'drop-oldest',
@@ -44,7 +44,7 @@ export function createServices(db: Db, opts: { subscriberQueueLimit: number; rep
   const diagnostics = new DiagnosticsService(db, runtime, opts.reportError, opts.text, opts.judge);
   const remedies = new RemediesService(db);
   const sessions = new SessionsService(db, runtime, projects, diagnostics, pubsub, remedies, opts.reportError);
-  const steps = new StepsService(db, runtime, pubsub, diagnostics, opts.text);
+  const steps = new StepsService(db, runtime, pubsub, diagnostics, opts.text, opts.writableCte);
   const logs = new LogsService(db, runtime, pubsub);
   const keys = new KeysService(db, pubsub, opts.keys ?? { adminToken: undefined });
   return { projects, sessions, steps, logs, diagnostics, remedies, pubsub, keys, access: new AccessGuard(runtime) };

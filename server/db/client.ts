@@ -40,6 +40,8 @@ export interface OpenDatabase {
   text: RawText;
   /** Migrations applied at this start (empty when the database was current). */
   applied: string[];
+  /** The database runs data-modifying CTEs (`WITH u AS (UPDATE ... RETURNING ...) INSERT ...`): PostgreSQL, not SQLite. */
+  writableCte: boolean;
 }
 
 /**
@@ -71,7 +73,7 @@ async function openSqlite(url: string): Promise<OpenDatabase> {
   await db.$queryRawUnsafe('PRAGMA journal_mode = WAL');
   await db.$executeRawUnsafe('PRAGMA synchronous = NORMAL');
   await db.$executeRawUnsafe('PRAGMA foreign_keys = ON');
-  return { db, provider: 'sqlite', text: PLAIN_TEXT, applied };
+  return { db, provider: 'sqlite', text: PLAIN_TEXT, applied, writableCte: false };
 }
 
 async function openPostgres(url: string): Promise<OpenDatabase> {
@@ -91,5 +93,5 @@ async function openPostgres(url: string): Promise<OpenDatabase> {
       },
     },
   });
-  return { db: client as unknown as Db, provider: 'postgresql', text: { encode: encodeText, decode: decodeText }, applied };
+  return { db: client as unknown as Db, provider: 'postgresql', text: { encode: encodeText, decode: decodeText }, applied, writableCte: true };
 }

@@ -81,8 +81,9 @@ export class StepsService {
     private readonly pubsub: PubSub<Topics>,
     private readonly diagnostics: DiagnosticsService,
     private readonly text: RawText = PLAIN_TEXT,
+    writableCte = false,
   ) {
-    this.writer = new StepWriter(db, text);
+    this.writer = new StepWriter(db, text, writableCte);
   }
 
   /**
