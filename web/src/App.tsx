@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { ConnectionBanner } from './components/ConnectionBanner.tsx';
 import { ErrorBoundary } from './components/ErrorBoundary.tsx';
 import { KeyPrompt } from './features/auth/KeyPrompt.tsx';
 import { checkApiKey, forgetApiKey, KEY_REFUSED, storedApiKey } from './graphql/api-key.ts';
@@ -76,6 +77,7 @@ export function App() {
         )}
       </nav>
       <main>
+        <ConnectionBanner />
         <ErrorBoundary key={hash}>{page}</ErrorBoundary>
       </main>
     </div>

@@ -1,6 +1,7 @@
 import { Client, cacheExchange, fetchExchange, mapExchange, subscriptionExchange, type ExecutionResult } from 'urql';
 import { createClient as createWsClient } from 'graphql-ws';
 import { authHeaders, KEY_REFUSED, storedApiKey } from './api-key.ts';
+import { createConnectionStore } from './connection.ts';
 import { socketError } from './socket-error.ts';
 
 /**
@@ -12,6 +13,9 @@ const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.hos
 /** A key the server refuses (401, or a WebSocket closed with 4403) sends the app back to its key prompt. */
 const refused = () => dispatchEvent(new Event(KEY_REFUSED));
 
+/** The subscription socket's state (see `useConnection`). */
+export const connection = createConnectionStore();
+
 const wsClient = createWsClient({
   url: wsUrl,
   retryAttempts: Number.MAX_SAFE_INTEGER,
@@ -21,7 +25,14 @@ const wsClient = createWsClient({
     const apiKey = storedApiKey();
     return apiKey ? { apiKey } : {};
   },
-  on: { closed: (e) => void ((e as { code?: number }).code === 4403 && refused()) },
+  on: {
+    connecting: (isRetry) => connection.connecting(isRetry),
+    connected: (_socket, _payload, wasRetry) => connection.connected(wasRetry),
+    closed: (e) => {
+      connection.closed(e);
+      if ((e as { code?: number }).code === 4403) refused();
+    },
+  },
 });
 
 export const client = new Client({

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { useClient, useSubscription, type CombinedError } from 'urql';
 import { DETAIL_WINDOW, LOG_EVENTS, rowsFromSeries, SERIES_AFTER, SERIES_PAGE, SESSION, STATUS_EVENTS, STEP_EVENTS, STEPS_AFTER, type StepRow } from './queries.ts';
+import { useConnection } from './useConnection.ts';
 import { collectLogs, collectStatus, collectSteps, combineSession, EMPTY_HISTORY, reduceHistory, type SessionView } from './session-state.ts';
 
 /** The live part of a session page: what stopped it, and how to start it again. */
@@ -30,6 +31,8 @@ export function useSession(id: number): SessionView & { live: LiveState } {
   const [steps, resubscribeSteps] = useSubscription({ query: STEP_EVENTS, variables: { id } }, collectSteps);
   const [status, resubscribeStatus] = useSubscription({ query: STATUS_EVENTS, variables: { id } }, collectStatus);
   const [logs, resubscribeLogs] = useSubscription({ query: LOG_EVENTS, variables: { id } }, collectLogs);
+  // A socket lost and found again missed what was published meanwhile: read the history again.
+  const { reconnects } = useConnection();
   const lastLoaded = useRef(-1);
   lastLoaded.current = history.steps.at(-1)?.stepIndex ?? -1;
 
@@ -59,7 +62,7 @@ export function useSession(id: number): SessionView & { live: LiveState } {
     return () => {
       alive = false;
     };
-  }, [id, client, reloads]);
+  }, [id, client, reloads, reconnects]);
 
   // A lagging subscriber was told it missed steps: fetch them by cursor.
   const gaps = steps.data?.gaps ?? 0;

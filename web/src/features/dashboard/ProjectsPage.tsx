@@ -3,6 +3,7 @@ import { useQuery, useSubscription } from 'urql';
 import { LiveBanner } from '../../components/LiveBanner.tsx';
 import { StatusBadge } from '../../components/StatusBadge.tsx';
 import { PROJECTS, SESSION_CREATED, STATUS_BADGE_EVENTS, type Status } from '../../graphql/queries.ts';
+import { useConnection } from '../../graphql/useConnection.ts';
 import { GettingStarted } from './GettingStarted.tsx';
 
 /** Keeps one session's badge live from its status subscription (the newest version wins). */
@@ -28,9 +29,11 @@ export function ProjectsPage() {
   const [compare, setCompare] = useState<number[]>([]);
   // A new session (from any client) re-reads the list; statuses update through their own subscriptions.
   const [created, resubscribe] = useSubscription({ query: SESSION_CREATED }, (count: number | undefined) => (count ?? 0) + 1);
+  // Sessions created while the socket was lost are read again once it is back.
+  const { reconnects } = useConnection();
   useEffect(() => {
-    if (created.data) refetch({ requestPolicy: 'network-only' });
-  }, [created.data, refetch]);
+    if (created.data || reconnects) refetch({ requestPolicy: 'network-only' });
+  }, [created.data, reconnects, refetch]);
   if (error) return <div className="error">Could not reach the server: {error.message}</div>;
   if (fetching && !data) return <div className="muted">Loading…</div>;
   const projects = data?.projects ?? [];
