@@ -4,7 +4,15 @@
  * the WebSocket. Saving or forgetting it reloads the app, so every page, query and
  * subscription starts again with the new key.
  */
+import { stringifyDocument } from 'urql';
+import { graphql } from './graphql.ts';
+
 const STORAGE = 'observer.apiKey';
+
+/** A query that needs a key when keys are required (sent by plain fetch: its status is the answer). */
+const KEY_CHECK = graphql(`
+  query KeyCheck { projects(first: 1) { id } }
+`);
 
 /** The stored key, or null. */
 export function storedApiKey(): string | null {
@@ -39,7 +47,7 @@ export async function checkApiKey(key: string | null): Promise<KeyCheck> {
     const res = await fetch('/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...authHeaders(key) },
-      body: JSON.stringify({ query: '{ projects(first: 1) { id } }' }),
+      body: JSON.stringify({ query: stringifyDocument(KEY_CHECK) }),
     });
     return res.status === 401 ? 'required' : 'ok';
   } catch {
