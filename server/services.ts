@@ -41,7 +41,7 @@ export function createServices(db: Db, opts: { subscriberQueueLimit: number; rep
   }, opts.bus);
   const runtime = new SessionRuntime(db, pubsub);
   const projects = new ProjectsService(db);
-  const diagnostics = new DiagnosticsService(db, runtime, opts.reportError, opts.text, opts.judge);
+  const diagnostics = new DiagnosticsService(db, runtime, opts.reportError, opts.text, { ...opts.judge, writableCte: opts.writableCte });
   const remedies = new RemediesService(db);
   const sessions = new SessionsService(db, runtime, projects, diagnostics, pubsub, remedies, opts.reportError);
   const steps = new StepsService(db, runtime, pubsub, diagnostics, opts.text, opts.writableCte);

@@ -8,7 +8,7 @@ import { Prisma } from '../../generated/prisma/client.ts';
 import { RECORD_COLUMNS, toRecord, writeKeys, type RecordRow, type SessionRecord, type SessionRuntime } from '../sessions/session-runtime.ts';
 import type { SessionStatus } from '../sessions/status.ts';
 import type { DiagnosticRunView, Page } from '../views.ts';
-import { RunWriter, type StoredIds } from './run-writer.ts';
+import { RunWriter, type RunRow, type StoredIds } from './run-writer.ts';
 
 /** Where an unexpected failure of a background run is reported. */
 export type ErrorReporter = (err: unknown, context: string) => void;
@@ -21,6 +21,8 @@ export interface JudgeOptions {
   leaseMs?: number;
   /** How often to look for sessions whose judge died (ms; 0: never, for tests that drive it). */
   sweepMs?: number;
+  /** The database runs data-modifying CTEs (`OpenDatabase.writableCte`): a run's outcome then commits in one statement. */
+  writableCte?: boolean;
 }
 
 type StatusRow = { status: string; statusVersion: number | bigint; judgeOwner?: string | null };
@@ -47,6 +49,7 @@ export class DiagnosticsService {
   private readonly durations: number[] = [];
   private readonly owner: string;
   private readonly leaseMs: number;
+  private readonly writableCte: boolean;
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
@@ -59,6 +62,7 @@ export class DiagnosticsService {
     this.writer = new RunWriter(db, text);
     this.owner = opts.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.leaseMs = opts.leaseMs ?? 10_000;
+    this.writableCte = opts.writableCte ?? false;
     const sweepMs = opts.sweepMs ?? 5_000;
     if (sweepMs > 0) {
       this.sweeper = setInterval(() => this.sweepInBackground(), sweepMs);
@@ -210,8 +214,7 @@ export class DiagnosticsService {
     const settles = Prisma.sql`"status" = 'analyzing' AND (${Prisma.raw(verdict.pause ? 'TRUE' : 'FALSE')} OR ${caughtUp})`;
     // The outcome and the run that explains it commit together: whoever sees the status can read the run.
     const createdAt = new Date();
-    const committed = await this.db.$transaction(async (tx) => {
-      const [row] = await tx.$queryRaw<StatusRow[]>`
+    const update = Prisma.sql`
         UPDATE "TrainSession" SET
           "judgedSeq" = ${seq}, "judgedErrorLogs" = ${r.errorLogs},
           "acknowledged" = ${this.text.encode(writeKeys(acknowledged))}, "lastIssueKeys" = ${this.text.encode(writeKeys(keys))},
@@ -222,17 +225,44 @@ export class DiagnosticsService {
           "statusVersion" = "statusVersion" + CASE WHEN ${settles} THEN 1 ELSE 0 END
         WHERE "id" = ${r.id} AND "judgeOwner" = ${this.owner} AND "statusVersion" = ${r.statusVersion}
         RETURNING "status", "statusVersion", "judgeOwner"`;
-      if (!row) return null;
-      const status = row.status as SessionStatus;
-      const [ids] = await this.writer.insertIn(tx, [{ sessionId: r.id, stepIndex: latestStepIndex, healthScore: verdict.healthScore, verdict: status, issues: verdict.issues, createdAt }]);
-      return { status, version: Number(row.statusVersion), released: row.judgeOwner === null, ids: ids! };
-    }, TX_OPTIONS);
+    const stored = { sessionId: r.id, stepIndex: latestStepIndex, healthScore: verdict.healthScore, issues: verdict.issues, createdAt };
+    const committed = this.writableCte
+      ? await this.commitInOneStatement(update, stored)
+      : await this.db.$transaction(async (tx) => {
+          const [row] = await tx.$queryRaw<StatusRow[]>`${update}`;
+          if (!row) return null;
+          const status = row.status as SessionStatus;
+          const [ids] = await this.writer.insertIn(tx, [{ ...stored, verdict: status }]);
+          return { status, version: Number(row.statusVersion), released: row.judgeOwner === null, ids: ids! };
+        }, TX_OPTIONS);
     if (!committed) return false;
     this.runtime.judged(r.id, seq);
     const run = toStoredRunView(r.id, latestStepIndex, verdict, committed.status, createdAt, committed.ids);
     if (committed.version !== r.statusVersion)
       this.runtime.publishStatus({ sessionId: r.id, status: committed.status, previousStatus: r.status, version: committed.version, stepIndex: latestStepIndex, run, reason: 'diagnostics', at: new Date() });
     return committed.released;
+  }
+
+  /**
+   * The outcome's update and the run it explains in one statement (PostgreSQL): the run and its
+   * issues are inserted only when the update applied, with the status it left as the verdict,
+   * and the session row is locked for the statement alone, not across round trips.
+   */
+  private async commitInOneStatement(update: Prisma.Sql, run: Omit<RunRow, 'verdict'>): Promise<{ status: SessionStatus; version: number; released: boolean; ids: StoredIds } | null> {
+    const rows = await this.db.$queryRaw<{ kind: number; status: string | null; statusVersion: number | bigint | null; judgeOwner: string | null; id: number | bigint | null }[]>`
+      WITH "outcome" AS (${update}), ${this.writer.ctes(run, 'outcome')}
+      SELECT 0 AS "kind", "status", "statusVersion", "judgeOwner", CAST(NULL AS INTEGER) AS "id" FROM "outcome"
+      UNION ALL SELECT 1, NULL, NULL, NULL, "id" FROM "run"
+      UNION ALL SELECT 2, NULL, NULL, NULL, "id" FROM "issues"`;
+    const outcome = rows.find((x) => Number(x.kind) === 0);
+    if (!outcome) return null;
+    const ids = (kind: number) => rows.filter((x) => Number(x.kind) === kind).map((x) => Number(x.id)).sort((a, b) => a - b);
+    return {
+      status: outcome.status as SessionStatus,
+      version: Number(outcome.statusVersion),
+      released: outcome.judgeOwner === null,
+      ids: { id: ids(1)[0]!, issueIds: ids(2) },
+    };
   }
 
   /** Judges a registered model's architecture; a critical finding pauses a running session before step 1. */

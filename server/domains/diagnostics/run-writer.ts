@@ -73,11 +73,7 @@ export class RunWriter {
       const chunk = issues.slice(start, start + MAX_ISSUES_PER_STATEMENT);
       const rows = await client.$queryRaw<{ id: number }[]>`INSERT INTO "DiagnosticIssue" (${ISSUE_COLUMNS}) VALUES ${Prisma.join(
         chunk.map(({ runId, i, at }) =>
-          tuple([
-            runId, i.severity, i.category, i.code, ...[i.title, i.description, i.suggestion].map(this.text.encode), i.confidence,
-            i.layerId != null ? this.text.encode(i.layerId) : null, i.epochIndex ?? null, i.metricValue ? this.text.encode(stringifyExtendedJson(i.metricValue)) : null,
-            i.remedies?.length ? this.text.encode(stringifyExtendedJson(i.remedies)) : null, at,
-          ]),
+          tuple([runId, ...this.issueValues(i, at)]),
         ),
       )} RETURNING "id"`;
       issueIds.push(...ascending(rows));
@@ -85,4 +81,38 @@ export class RunWriter {
     let next = 0;
     return runs.map((r, k) => ({ id: runIds[k]!, issueIds: issueIds.slice(next, (next += r.issues.length)) }));
   }
+
+  /** An issue's columns after `runId`, strings encoded for the database. */
+  private issueValues(i: Issue, at: Date): unknown[] {
+    return [
+      i.severity, i.category, i.code, ...[i.title, i.description, i.suggestion].map(this.text.encode), i.confidence,
+      i.layerId != null ? this.text.encode(i.layerId) : null, i.epochIndex ?? null, i.metricValue ? this.text.encode(stringifyExtendedJson(i.metricValue)) : null,
+      i.remedies?.length ? this.text.encode(stringifyExtendedJson(i.remedies)) : null, at,
+    ];
+  }
+
+  /**
+   * One run and its issues as two data-modifying CTEs, `"run"` and `"issues"` (each returning
+   * `"id"`), for a statement the caller writes (PostgreSQL). The run is inserted once per row of
+   * `source`, a CTE before them whose `"status"` is the run's verdict: none when `source` is
+   * empty (the caller's conditional update did not apply), and then no issue either.
+   */
+  ctes(run: Omit<RunRow, 'verdict'>, source: string): Prisma.Sql {
+    const from = Prisma.raw(`"${source.replace(/"/g, '')}"`);
+    const issues = run.issues.length
+      ? Prisma.sql`INSERT INTO "DiagnosticIssue" (${ISSUE_COLUMNS})
+          SELECT "run"."id", v.* FROM "run", (VALUES ${Prisma.join(
+            run.issues.map((i) => Prisma.sql`(${Prisma.join(this.issueValues(i, run.createdAt).map((v, k) => Prisma.sql`CAST(${v} AS ${Prisma.raw(ISSUE_TYPES[k]!)})`))})`),
+          )}) AS v RETURNING "id"`
+      : Prisma.sql`SELECT "id" FROM "run" WHERE FALSE`;
+    return Prisma.sql`"run" AS (
+        INSERT INTO "DiagnosticRun" (${RUN_COLUMNS})
+        SELECT CAST(${run.sessionId} AS INTEGER), CAST(${run.stepIndex} AS INTEGER), CAST(${run.healthScore} AS INTEGER), CAST(${run.issues.length} AS INTEGER), ${from}."status", CAST(${run.createdAt} AS TIMESTAMP(3))
+        FROM ${from} RETURNING "id"
+      ),
+      "issues" AS (${issues})`;
+  }
 }
+
+/** PostgreSQL types of an issue's columns after `runId` (ISSUE_COLUMNS), for `ctes`. */
+const ISSUE_TYPES = ['TEXT', 'TEXT', 'TEXT', 'TEXT', 'TEXT', 'TEXT', 'DOUBLE PRECISION', 'TEXT', 'INTEGER', 'TEXT', 'TEXT', 'TIMESTAMP(3)'];
