@@ -1,6 +1,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { createClient } from 'graphql-ws';
 import type { Page } from 'playwright-core';
+import WebSocket from 'ws';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Papa from 'papaparse';
@@ -199,6 +201,59 @@ describe.runIf(hasChromium)('web app in Chromium', () => {
       await page.waitForFunction(() => document.body.innerText.replace(/\s/g, '').includes('"stepIndex":42'), null, { timeout: 15_000 });
       expect(await page.evaluate(() => document.body.innerText.replace(/\s/g, ''))).toContain('"trainMean":1.25');
     }, 'web-graphiql');
+  }, 120_000);
+
+  it('says on an empty dashboard what to do next: the trainer, or three lines for Python or tfjs with this server filled in', async () => {
+    await withPage(async (page, base) => {
+      await page.goto(`${base}/#/`);
+      await page.waitForSelector('[data-testid=getting-started]');
+      expect(await page.textContent('[data-testid=getting-started]')).toContain('Open the trainer');
+      expect(await page.textContent('[data-testid=snippet-python]')).toContain(base);
+      expect(await page.textContent('[data-testid=snippet-tfjs]')).toContain(`serverUrl: "${base}"`);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'web-empty-home-snippets.png'), fullPage: true });
+      await page.click('text=Open the trainer');
+      await page.waitForSelector('[data-testid=start]');
+    }, 'web-empty-home');
+  }, 60_000);
+
+  it('shows a subscription the server refuses in a banner, and Retry makes the page live again', async () => {
+    await withPage(
+      async (page, base, s) => {
+        const admin = bearer(ADMIN_TOKEN);
+        await post(`${s.url}/projects`, { name: 'Capped' }, admin);
+        await post(`${s.url}/sessions/project/1`, seedSession('capped'), admin);
+        for (let i = 0; i < 3; i++) await post(`${s.url}/sessions/1/step`, seedStep(i), admin);
+        const key = await createKey(s.url, 1, 'read');
+        // Another client of the same key holds one of its three subscriptions: the page's third is refused.
+        const other = createClient({ url: s.wsUrl, webSocketImpl: WebSocket, connectionParams: { apiKey: key.secret }, retryAttempts: 0 });
+        let holding = false;
+        const release = other.subscribe({ query: 'subscription { sessionStatus(sessionId: 1) { status } }' }, { next: () => void (holding = true), error: () => {}, complete: () => {} });
+        try {
+          await waitUntil(() => holding, 'the other client holds a subscription', 10_000);
+          await page.goto(`${base}/#/`);
+          await page.evaluate((k) => localStorage.setItem('observer.apiKey', k), key.secret);
+          await page.goto(`${base}/#/sessions/1`);
+          await page.reload();
+          await page.waitForSelector('[data-testid=live-error]', { timeout: 30_000 });
+          expect(await page.textContent('[data-testid=live-error]')).toContain('This API key holds 3 subscriptions already');
+          await page.screenshot({ path: path.join(ARTIFACTS, 'web-live-error.png'), fullPage: true });
+          release();
+          await other.dispose();
+          await page.click('[data-testid=live-retry]');
+          await page.waitForFunction(() => !document.querySelector('[data-testid=live-error]'));
+          // Live again: a new step reaches the chart.
+          await waitUntil(() => s.services.pubsub.subscriberCount('sessionSteps', 1) === 1, 'the page subscribed to steps', 15_000);
+          await post(`${s.url}/sessions/1/step`, seedStep(3), admin);
+          await page.waitForFunction(() => document.querySelector('[data-testid="chart-Loss"]')?.getAttribute('data-points') === '4', null, { timeout: 15_000 });
+          expect(await page.$('[data-testid=live-error]')).toBeNull();
+        } finally {
+          release();
+          await other.dispose();
+        }
+      },
+      'web-live-error-retried',
+      { webgpu: false, server: { auth: 'required', adminToken: ADMIN_TOKEN, maxSubscriptionsPerKey: 3 } },
+    );
   }, 120_000);
 
   it('asks for a key when the server requires one, keeps it, uses it for queries and subscriptions, and forgets it', async () => {

@@ -105,7 +105,7 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
         </p>
       )}
       <p className="muted">
-        {session.device ?? 'device unknown'} · started {new Date(session.startedAt).toLocaleString()} · {steps.length} steps
+        {session.device ?? 'device unknown'} · started {new Date(session.startedAt).toLocaleString()} · {steps.length} flush{steps.length === 1 ? '' : 'es'}
         {axis.unit === 'training step' && steps.length ? ` · ${axis.exact ? '' : 'about '}${axis.xs.at(-1)!.toLocaleString()} training steps` : ''}
         {carbon ? ` · ${(carbon.energyKwh * 1000).toFixed(2)} Wh, ${(carbon.emissionsKg * 1000).toFixed(2)} g CO₂e (${carbon.country ?? '?'}, ${carbon.deviceWatts ?? '?'} W assumed)` : ''}
       </p>
@@ -122,7 +122,7 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
             {title === 'Health score' && !series.some((x) => x.values.some((v) => v !== null)) ? (
               <div className="chart-empty">
                 <h2>Health score</h2>
-                <p className="ok-text">{steps.length ? `100: no diagnostic run found a problem in ${steps.length} steps.` : 'No steps yet.'}</p>
+                <p className="ok-text">{steps.length ? `100: no diagnostic run found a problem in ${steps.length} flush${steps.length === 1 ? '' : 'es'}.` : 'No steps yet.'}</p>
                 <p className="muted">The score drops here when a run finds an issue (critical −25, warning −8, info −2).</p>
               </div>
             ) : (
