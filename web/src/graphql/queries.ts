@@ -4,12 +4,14 @@
  */
 import { graphql, type ResultOf } from './graphql.ts';
 
+/** An issue as the timeline and the pending prompt show it. */
 export const IssueFields = graphql(`
   fragment IssueFields on DiagnosticIssue {
     severity category code title description suggestion confidence layerId epochIndex
   }
 `);
 
+/** A diagnostic run with its issues. */
 export const RunFields = graphql(
   `
   fragment RunFields on DiagnosticRun {
@@ -33,6 +35,7 @@ export const DetailFields = graphql(`
   }
 `);
 
+/** A whole step as the charts and panels read it (what live events carry). */
 export const StepFields = graphql(
   `
   fragment StepFields on TrainStep { ...ChartFields ...DetailFields }
@@ -40,14 +43,17 @@ export const StepFields = graphql(
   [ChartFields, DetailFields],
 );
 
+/** A log line. */
 export const LogFields = graphql(`
   fragment LogFields on SessionLog { id ts level msg module kind }
 `);
 
+/** The chart columns of a session (cheap for long sessions). */
 export const SeriesFields = graphql(`
   fragment SeriesFields on StepSeries { stepIndex trainLoss samplesPerSecond numTensors val { name values } }
 `);
 
+/** The home page: projects and their sessions. */
 export const PROJECTS = graphql(`
   query Projects { projects { id name createdAt sessions { id runName runId status startedAt stepCount } } }
 `);
@@ -55,6 +61,7 @@ export const PROJECTS = graphql(`
 /** Steps fetched with their heavy channels when a session opens. */
 export const DETAIL_WINDOW = 200;
 
+/** A session when its page opens: the session, every step's chart columns, the recent steps' heavy channels, runs with issues and the last log lines. */
 export const SESSION = graphql(
   `
   query Session($id: Int!, $detail: Int!) {
@@ -72,6 +79,7 @@ export const SESSION = graphql(
   [SeriesFields, DetailFields, RunFields, LogFields],
 );
 
+/** Steps after a step index: what a lagging subscription missed. */
 export const STEPS_AFTER = graphql(
   `
   query StepsAfter($id: Int!, $after: Int!) { session(id: $id) { steps(after: $after, first: 10000) { ...StepFields } } }
@@ -82,6 +90,7 @@ export const STEPS_AFTER = graphql(
 /** The most steps one `series` answer holds (the server's bound); a full page means more follow. */
 export const SERIES_PAGE = 100_000;
 
+/** The next page of chart columns, for sessions longer than {@link SERIES_PAGE}. */
 export const SERIES_AFTER = graphql(
   `
   query SeriesAfter($id: Int!, $after: Int!) { session(id: $id) { series(after: $after) { ...SeriesFields } } }
@@ -89,6 +98,7 @@ export const SERIES_AFTER = graphql(
   [SeriesFields],
 );
 
+/** New steps as they are stored, with how many this subscriber missed. */
 export const STEP_EVENTS = graphql(
   `
   subscription Steps($id: Int!) { sessionSteps(sessionId: $id) { missedBefore step { ...StepFields } } }
@@ -96,6 +106,7 @@ export const STEP_EVENTS = graphql(
   [StepFields],
 );
 
+/** Status changes with the diagnostic run that caused them, starting with the current status. */
 export const STATUS_EVENTS = graphql(
   `
   subscription Status($id: Int!) {
@@ -105,6 +116,7 @@ export const STATUS_EVENTS = graphql(
   [RunFields],
 );
 
+/** New log lines. */
 export const LOG_EVENTS = graphql(
   `
   subscription Logs($id: Int!) { sessionLogs(sessionId: $id) { missedBefore log { ...LogFields } } }
@@ -117,14 +129,17 @@ export const STATUS_BADGE_EVENTS = graphql(`
   subscription StatusBadge($id: Int!) { sessionStatus(sessionId: $id) { status version } }
 `);
 
+/** New sessions of any project: the home page reads its list again. */
 export const SESSION_CREATED = graphql(`
   subscription SessionCreated { sessionCreated { id } }
 `);
 
+/** Pause, resume, stop (or complete, fail) a session. */
 export const ACTION = graphql(`
   mutation Action($id: Int!, $action: SessionAction!) { sessionAction(sessionId: $id, action: $action) { id status } }
 `);
 
+/** A session's train loss and flush sizes, for the comparison chart. */
 export const COMPARE_LOSS = graphql(`
   query CompareLoss($id: Int!) { session(id: $id) { runName runId steps(last: 10000) { stepIndex loss { trainMean numBatches } } } }
 `);
@@ -134,6 +149,7 @@ export const TRAINER_PROJECTS = graphql(`
   query TrainerProjects { projects { id name } }
 `);
 
+/** Creates the trainer's project (admins and keys without a project may). */
 export const CREATE_PROJECT = graphql(`
   mutation CreateProject($name: String!) { createProject(name: $name) { id } }
 `);
@@ -164,6 +180,7 @@ export const EXPORT_CSV_STEPS = graphql(`
   }
 `);
 
+/** A page of log lines (the JSON export). */
 export const EXPORT_LOGS = graphql(
   `
   query ExportLogs($id: Int!, $first: Int!, $after: Int) { session(id: $id) { logs(first: $first, after: $after) { ...LogFields } } }
@@ -171,6 +188,7 @@ export const EXPORT_LOGS = graphql(
   [LogFields],
 );
 
+/** A page of diagnostic runs (the JSON export). */
 export const EXPORT_DIAGNOSTICS = graphql(
   `
   query ExportDiagnostics($id: Int!, $first: Int!, $after: Int) {
@@ -184,13 +202,17 @@ export const EXPORT_DIAGNOSTICS = graphql(
 export type SessionResult = ResultOf<typeof SESSION>['session'];
 /** The session's own fields, without its lists. */
 export type SessionData = Omit<SessionResult, 'series' | 'recent' | 'diagnostics' | 'logs'>;
+/** The chart columns: entry i of each list belongs to `stepIndex[i]`. */
 export type SeriesColumns = ResultOf<typeof SeriesFields>;
 /** One step as the charts and panels read it. */
 export type StepRow = ResultOf<typeof StepFields>;
-export type DetailRow = ResultOf<typeof DetailFields>;
+/** One issue of a diagnostic run. */
 export type Issue = ResultOf<typeof IssueFields>;
+/** A diagnostic run with its issues. */
 export type Run = ResultOf<typeof RunFields>;
+/** A log line. */
 export type LogRow = ResultOf<typeof LogFields>;
+/** A session's status, as the schema's enum. */
 export type Status = SessionData['status'];
 
 /** Rows for the charts from the columns (the heavy channels empty until details arrive). */

@@ -14,11 +14,13 @@ export interface History {
   error: string | null;
 }
 
+/** What changes the history: the session query's answer, more steps (pages, gap fetches), an error. */
 export type HistoryAction =
   | { type: 'loaded'; session: SessionData; steps: StepRow[]; runs: Run[]; logs: LogRow[] }
   | { type: 'steps'; steps: StepRow[] }
   | { type: 'error'; error: string };
 
+/** Before the session query answers. */
 export const EMPTY_HISTORY: History = { session: null, steps: [], runs: [], logs: [], error: null };
 
 /** The most log lines the page keeps. */
@@ -34,6 +36,7 @@ export function mergeSteps(a: StepRow[], b: StepRow[]): StepRow[] {
   return [...byIndex.values()].sort((x, y) => x.stepIndex - y.stepIndex);
 }
 
+/** The history's reducer (`useReducer`). */
 export function reduceHistory(state: History, action: HistoryAction): History {
   switch (action.type) {
     case 'loaded':
@@ -55,6 +58,7 @@ export interface LiveSteps {
   gapAfter: number;
 }
 
+/** A step event as the subscription delivers it. */
 export interface StepEventData {
   sessionSteps: { missedBefore: number; step: StepRow };
 }
@@ -76,6 +80,7 @@ export interface LiveStatus {
   runs: Run[];
 }
 
+/** A status event as the subscription delivers it. */
 export interface StatusEventData {
   sessionStatus: { status: Status; version: number; run: Run | null };
 }
@@ -89,6 +94,7 @@ export function collectStatus(prev: LiveStatus | undefined, event: StatusEventDa
   return { status, version, run, runs: withRun };
 }
 
+/** A log event as the subscription delivers it. */
 export interface LogEventData {
   sessionLogs: { log: LogRow };
 }
