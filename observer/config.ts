@@ -72,6 +72,22 @@ export interface ObserverConfig {
   carbonDeviceWatts: number | null;
   /** Seconds to wait for a decision while the session is pending, then checkpoint and stop. @default 39 */
   pendingTimeout: number;
+  /**
+   * What happens when nobody decides within `pendingTimeout`: `'stop'` saves a checkpoint, stops
+   * the session and throws `PendingTimeoutError` (the seed's behaviour); `'remedy'` lets an
+   * unattended run resume with the top issue's remedies instead (chosen by `observer:timeout`),
+   * and stops as `'stop'` does when no issue proposes any. @default 'stop'
+   */
+  onPendingTimeout: 'stop' | 'remedy';
+  /**
+   * Keep on the device a snapshot of the weights and the optimizer's state at each flush the
+   * server judged healthy (the last 2), so a `rollback` or `skip_batch` remedy can restore one.
+   * A snapshot is a clone that shares the variables' buffers (no copy, no readback when taken):
+   * it costs up to one extra copy of the weights and optimizer slots per snapshot kept, once the
+   * optimizer has replaced them. `false`: none kept, and those remedies are reported as not
+   * applied. @default true
+   */
+  snapshots: boolean;
   /** The observer's own log level. @default 'info' */
   logLevel: 'debug' | 'info' | 'warning' | 'error';
   /** Where the Observer server runs. @default 'http://127.0.0.1:8000' */
@@ -132,6 +148,8 @@ export const defaultObserverConfig: ObserverConfig = {
   carbonCountryIso: 'IRL',
   carbonDeviceWatts: null,
   pendingTimeout: 39,
+  onPendingTimeout: 'stop',
+  snapshots: true,
   logLevel: 'info',
   serverUrl: 'http://127.0.0.1:8000',
   apiKey: null,
@@ -164,6 +182,7 @@ export function resolveConfig(partial: Partial<ObserverConfig> = {}): ObserverCo
   if (!Number.isInteger(c.maxMessageBytes) || c.maxMessageBytes < MIN_MESSAGE_BYTES)
     throw new TypeError(`ObserverConfig.maxMessageBytes must be an integer of at least ${MIN_MESSAGE_BYTES}, got ${String(c.maxMessageBytes)}`);
   if (c.profileEveryNSteps !== null) positive('profileEveryNSteps');
+  if (c.onPendingTimeout !== 'stop' && c.onPendingTimeout !== 'remedy') throw new TypeError(`ObserverConfig.onPendingTimeout must be 'stop' or 'remedy', got ${String(c.onPendingTimeout)}`);
   if (!/^[A-Z]{3}$/.test(c.carbonCountryIso)) throw new TypeError(`ObserverConfig.carbonCountryIso must be an ISO 3166-1 alpha-3 code, got "${c.carbonCountryIso}"`);
   return c;
 }

@@ -57,9 +57,10 @@ export class FlushRecorder {
 
   /**
    * The record of this flush. `startedAt` is when the flush began (`performance.now()`), before
-   * the loss and layer health were read back.
+   * the loss and layer health were read back; `observer` goes into its bookkeeping as it is
+   * (the learning rate the flush trained with).
    */
-  build(startedAt: number, loss: LossStats, health: JsonObject | null, delivery: DeliveryCounts): StepRecord {
+  build(startedAt: number, loss: LossStats, health: JsonObject | null, delivery: DeliveryCounts, observer: JsonObject = {}): StepRecord {
     const { config } = this;
     const seconds = (startedAt - this.lastFlushAt) / 1000;
     const elapsed = (performance.now() - this.lastFlushAt) / 1000;
@@ -85,7 +86,7 @@ export class FlushRecorder {
     const badLayer = LayerHealthCollector.firstNonFinite(health);
     if ((loss.first_non_finite_step != null || badLayer) && !this.firstNonFinite)
       this.firstNonFinite = { step: loss.first_non_finite_step ?? null, flush: record.step_index, channel: loss.first_non_finite_step != null ? 'loss' : 'layer_health', layer: badLayer };
-    const bookkeeping: JsonObject = {};
+    const bookkeeping: JsonObject = { ...observer };
     if (this.firstNonFinite) bookkeeping.first_non_finite = this.firstNonFinite;
     const { dropped, rejected, trimmed } = delivery;
     if (dropped.steps || dropped.logs) bookkeeping.dropped = { ...dropped };

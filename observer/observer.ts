@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ObserverCallback } from './callbacks.ts';
 import { saveCheckpoint } from './checkpoint.ts';
 import { sleep, systemClock, type Clock } from './clock.ts';
-import { describeModel, type ObservableModel } from './collectors/architecture.ts';
+import { describeModel, isLayersModel, type ObservableModel } from './collectors/architecture.ts';
 import { loadNodeOs, webgpuAdapterInfo } from './collectors/environment.ts';
 import { LayerHealthCollector, type ProbeBatch } from './collectors/layer-health.ts';
 import { LogCapture } from './collectors/logs.ts';
@@ -22,6 +22,11 @@ import { holdLock, recoverLeftovers } from './transport/recovery.ts';
 import { Sender, type SessionSpec } from './transport/sender.ts';
 import { Outbox } from './transport/outbox.ts';
 import { VerdictGate, type PendingPrompt } from './verdict.ts';
+import { RemedyApplier } from './remedies/apply.ts';
+import type { Gradients } from './remedies/clip.ts';
+import { learningRateOf } from './remedies/learning-rate.ts';
+import { SnapshotStore } from './remedies/snapshots.ts';
+import { remedyInput, type Remedy, type RemedyApplication, type RemedyResult } from './remedies/types.ts';
 
 
 /** Options of {@link Observer.create}. */
@@ -47,6 +52,18 @@ export interface ObserverOptions {
 }
 
 const ACTION = 'mutation($s: Int!, $a: SessionAction!) { sessionAction(sessionId: $s, action: $a) { status } }';
+const ACTION_WITH_REMEDIES =
+  'mutation($s: Int!, $a: SessionAction!, $r: [RemedyInput!], $src: String) { sessionAction(sessionId: $s, action: $a, remedies: $r, source: $src) { status } }';
+const REPORT = 'mutation($s: Int!, $a: Int!, $r: [RemedyResultInput!]!) { reportRemedies(sessionId: $s, applicationId: $a, results: $r) { id } }';
+
+/** Remedies the observer applied (or could not) for one resume, as reported to the server. */
+export interface AppliedRemedies {
+  /** The server's id of the resume's remedies. */
+  applicationId: number;
+  /** The flush after which they were applied (the newest one sent). */
+  afterStep: number;
+  results: RemedyResult[];
+}
 
 /** How long `create` waits for a reachable server to give the session an id before training starts. */
 const FIRST_SESSION_WAIT_MS = 3000;
@@ -103,6 +120,15 @@ export class Observer {
   private probe: ProbeBatch | null = null;
   private stopWatching: (() => void) | null = null;
   private closed = false;
+  private optimizer: tf.Optimizer | null = null;
+  private readonly snapshots: SnapshotStore | null;
+  private readonly remedies: RemedyApplier;
+  /** Remedies a resume brought that are not applied yet (applied before the loop's next step). */
+  private dueRemedies: RemedyApplication | null = null;
+  private readonly appliedApplications = new Set<number>();
+  private readonly reports = new Set<Promise<void>>();
+  /** Every set of remedies applied, with what came of each. */
+  readonly remedyHistory: AppliedRemedies[] = [];
   /** Outboxes of earlier pages (a reload, a closed tab) being delivered by this observer. */
   private recovered: Sender[] = [];
   private releaseLock: () => void = () => {};
@@ -123,13 +149,16 @@ export class Observer {
     });
     this.logs = new LogCapture({ console: config.trackConsoleLogs, errors: config.trackErrorLogs, maxBuffered: 5000 });
     this.watch = new NanWatch(this.loss);
+    this.snapshots = config.snapshots ? new SnapshotStore(2) : null;
+    this.remedies = new RemedyApplier({ variables: () => this.variables(), optimizer: () => this.currentOptimizer(), snapshots: this.snapshots });
     this.gate = new VerdictGate({
       clock: this.clock,
       verdictTimeout: config.verdictTimeout,
       pendingTimeout: config.pendingTimeout,
       sessionId: () => this.sessionId,
       connected: () => this.connection.connected,
-      decide: (action) => this.decide(action),
+      decide: (action, remedies, source) => this.decide(action, remedies, source),
+      onPendingTimeout: config.onPendingTimeout,
       checkpoint: () => this.checkpoint(),
       closed: () => this.closed,
       warn: (msg) => this.warn(msg),
@@ -184,7 +213,11 @@ export class Observer {
     this.sessionId = id;
     this.stopWatching = this.connection.watchStatus(
       id,
-      (e) => this.gate.onStatus(e),
+      (e) => {
+        // A resume's remedies are kept to apply before the next step (each application once).
+        if (e.status === 'running' && e.remedies?.remedies.length && !this.appliedApplications.has(e.remedies.id)) this.dueRemedies = e.remedies;
+        this.gate.onStatus(e);
+      },
       // Said once per run of failures; the watch re-subscribes until the observer closes.
       (err, streak) => streak === 0 && this.warn(`status updates failed (${err.message}); subscribing again`),
     );
@@ -210,9 +243,10 @@ export class Observer {
    * dozen samples and their labels), each flush also measures per-layer health on it:
    * activations, dead units, gradient norms (one backward pass, no update), weight sparsity.
    */
-  registerModel(model: ObservableModel, opts: { probe?: ProbeBatch } = {}): JsonObject {
+  registerModel(model: ObservableModel, opts: { probe?: ProbeBatch; optimizer?: tf.Optimizer } = {}): JsonObject {
     this.model = model;
     this.probe = opts.probe ?? null;
+    this.optimizer = opts.optimizer ?? null;
     this.health?.dispose();
     this.health = this.config.trackLayerHealth ? new LayerHealthCollector(model, opts.probe ?? null, this.config.layerHealthZeroThreshold, this.config.layerHealthProbeSize) : null;
     this.recorder.setModel(model);
@@ -295,11 +329,87 @@ export class Observer {
     if (!this.config.layerHealthEveryNSteps) this.health?.measure();
     const [loss, health] = await Promise.all([this.loss.collect(opts.valMetrics), this.health?.collect() ?? null]);
     this.watch.flushed(loss.first_non_finite_step != null);
-    const record = this.recorder.build(startedAt, loss, health, this.delivery);
+    const lr = this.learningRate;
+    const record = this.recorder.build(startedAt, loss, health, this.delivery, lr === null ? {} : { learning_rate: lr });
     this.queueLogs();
     this.sender.push({ kind: 'step', record });
-    await this.gate.awaitVerdict(record.step_index);
+    // Remedies that came while training went on (a resume after the verdict wait) apply now.
+    this.applyDueRemedies(record.step_index - 1);
+    const healthy = await this.gate.awaitVerdict(record.step_index);
+    // The state at a flush judged healthy is what a rollback returns to (no copy, no readback).
+    if (healthy && this.snapshots && this.model) this.snapshots.take(record.step_index, this.variables(), this.currentOptimizer());
+    this.applyDueRemedies(record.step_index);
     return record;
+  }
+
+  /** The model's variables (weights and non-trainable state such as batch-norm statistics). */
+  private variables(): tf.Variable[] {
+    const m = this.model;
+    if (!m) return [];
+    if (isLayersModel(m)) return m.weights.map((w) => (w as unknown as { read(): tf.Variable }).read());
+    return [...new Set(Object.values(m.layers).flatMap((l) => l.variables))];
+  }
+
+  /** The optimizer remedies act on: the one given to `registerModel`, else a compiled model's. */
+  private currentOptimizer(): tf.Optimizer | null {
+    if (this.optimizer) return this.optimizer;
+    const m = this.model;
+    return m && isLayersModel(m) && m.optimizer && typeof m.optimizer === 'object' ? m.optimizer : null;
+  }
+
+  /**
+   * The optimizer's learning rate now (sent with every flush as `observer.learning_rate`), or
+   * null when no optimizer is known or it keeps none the observer can read.
+   */
+  get learningRate(): number | null {
+    const o = this.currentOptimizer();
+    return o ? learningRateOf(o) : null;
+  }
+
+  /**
+   * The product of every learning-rate factor remedies applied (1 when none). A loop whose own
+   * schedule sets the learning rate each step overrides a remedy; multiply the schedule by this
+   * to keep it: `setLearningRate(base * schedule(step) * obs.learningRateScale)`.
+   */
+  get learningRateScale(): number {
+    return this.remedies.learningRateScale;
+  }
+
+  /**
+   * For a loop that computes its gradients itself: clips them by global norm once a
+   * `clip_gradients` remedy was applied (new tensors; the given ones are disposed), and returns
+   * them untouched otherwise. An optimizer the observer knows (given to `registerModel`, or a
+   * compiled model's) clips in its own `applyGradients` already, so `minimize()` and
+   * `model.fit` need nothing.
+   *
+   * @example
+   * ```ts
+   * const { value, grads } = optimizer.computeGradients(() => lossFn(model, x, y));
+   * const clipped = obs.clipGradients(grads);
+   * optimizer.applyGradients(clipped);
+   * tf.dispose(clipped);
+   * ```
+   */
+  clipGradients<G extends Gradients>(grads: G): G {
+    return this.remedies.clipGradients(grads);
+  }
+
+  /** Applies the remedies a resume brought, if any, and reports what came of each to the server. */
+  private applyDueRemedies(afterStep: number): void {
+    const due = this.dueRemedies;
+    if (!due || this.appliedApplications.has(due.id)) return;
+    this.dueRemedies = null;
+    this.appliedApplications.add(due.id);
+    const results = this.remedies.apply(due.remedies);
+    this.remedyHistory.push({ applicationId: due.id, afterStep, results });
+    for (const r of results) if (!r.applied) this.warn(`remedy ${r.kind} not applied: ${r.detail}`);
+    const sessionId = this.sessionId;
+    if (sessionId === null) return;
+    const report = this.connection
+      .request(REPORT, { s: sessionId, a: due.id, r: results })
+      .then(() => undefined, (err: Error) => this.warn(`could not report the remedies applied: ${err.message}`))
+      .finally(() => this.reports.delete(report));
+    this.reports.add(report);
   }
 
   /** What the transport says about delivery so far. */
@@ -327,9 +437,12 @@ export class Observer {
     await this.decide('pause');
   }
 
-  /** Resumes a paused (or pending) session. */
-  async resume(): Promise<void> {
-    await this.decide('resume');
+  /**
+   * Resumes a paused (or pending) session; with `remedies`, they are applied before the next
+   * step (see {@link PendingPrompt.remedies}).
+   */
+  async resume(remedies?: Remedy[]): Promise<void> {
+    await this.decide('resume', remedies);
   }
 
   /**
@@ -339,16 +452,19 @@ export class Observer {
    */
   async holdIfPaused(): Promise<void> {
     await this.gate.holdIfPaused();
+    this.applyDueRemedies(this.recorder.records.length - 1);
   }
 
   /**
    * Sends a decision about the session (what a UI's buttons call). `complete` first lets the
    * steps still on their way land (up to 5 s): a completed session accepts no more steps.
    */
-  async decide(action: 'pause' | 'resume' | 'stop' | 'complete'): Promise<void> {
+  async decide(action: 'pause' | 'resume' | 'stop' | 'complete', remedies?: Remedy[], source = 'observer'): Promise<void> {
     const sessionId = await this.sender.ensureSession();
     if (action === 'complete') await this.drain(Date.now() + 5000);
-    await this.connection.request(ACTION, { s: sessionId, a: action });
+    if (action === 'resume' && remedies?.length)
+      await this.connection.request(ACTION_WITH_REMEDIES, { s: sessionId, a: action, r: remedies.map(remedyInput), src: source });
+    else await this.connection.request(ACTION, { s: sessionId, a: action });
   }
 
   /** Waits until nothing waits to be sent, until `until`, or until the server has been out of reach for half a second. */
@@ -438,11 +554,13 @@ export class Observer {
     this.closed = true;
     this.logs.stop();
     await this.drain(Date.now() + (opts.drainSeconds ?? 5) * 1000);
+    if (this.reports.size) await Promise.race([Promise.allSettled([...this.reports]), new Promise((r) => setTimeout(r, 2000))]);
     this.sender.finish();
     this.releaseLock();
     this.stopWatching?.();
     this.loss.dispose();
     this.health?.dispose();
+    this.snapshots?.dispose();
     await this.connection.close();
   }
 

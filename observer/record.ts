@@ -1,3 +1,5 @@
+import type { Remedy } from './remedies/types.ts';
+
 /** A JSON value; numbers may be NaN or ±Infinity (the transport encodes them). */
 export type Json = number | string | boolean | null | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -33,6 +35,8 @@ export interface StepRecord {
 
 /** An issue of the diagnostic run that paused the session. */
 export interface PendingIssue {
+  /** The rule that raised it, e.g. `loss.non_finite`. */
+  code: string;
   severity: 'critical' | 'warning' | 'info';
   category: string;
   title: string;
@@ -42,4 +46,6 @@ export interface PendingIssue {
   confidence: number | null;
   layerId: string | null;
   epochIndex: number | null;
+  /** What the rules propose to do to the live training, each with its reason (empty for most issues); see `PendingPrompt.resume`. */
+  remedies: Remedy[];
 }

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from './clock.ts';
 import { PendingTimeoutError, SessionStoppedError } from './errors.ts';
+import type { PendingIssue } from './record.ts';
 import type { StatusEvent } from './transport/connection.ts';
 import { VerdictGate, type PendingPrompt, type VerdictGateOptions } from './verdict.ts';
 
-const NAN_ISSUE = { severity: 'critical', category: 'loss', title: 'Loss is NaN', description: 'd', suggestion: 's', confidence: 1, layerId: null, epochIndex: 0 } as const;
+const NAN_ISSUE = { code: 'loss.non_finite', severity: 'critical', category: 'loss', title: 'Loss is NaN', description: 'd', suggestion: 's', confidence: 1, layerId: null, epochIndex: 0, remedies: [] } as PendingIssue;
 let version = 0;
-const event = (status: StatusEvent['status'], stepIndex: number | null, run: StatusEvent['run'] = null): StatusEvent => ({ status, version: ++version, stepIndex, reason: '', run });
+const event = (status: StatusEvent['status'], stepIndex: number | null, run: StatusEvent['run'] = null): StatusEvent => ({ status, version: ++version, stepIndex, reason: '', run, remedies: null });
 
 /** A gate on a manual clock, with what it asked of the observer around it. */
 function gate(opts: Partial<VerdictGateOptions> = {}) {
@@ -18,7 +19,8 @@ function gate(opts: Partial<VerdictGateOptions> = {}) {
     pendingTimeout: 39,
     sessionId: () => 7,
     connected: () => true,
-    decide: async (a) => void calls.decide.push(a),
+    decide: async (a, remedies, source) => void calls.decide.push(remedies ? `${a} ${remedies.map((r) => r.kind).join('+')} (${source})` : a),
+    onPendingTimeout: 'stop',
     checkpoint: async () => (calls.checkpoints++, '/tmp/checkpoint'),
     closed: () => false,
     warn: (m) => void calls.warn.push(m),
@@ -33,7 +35,7 @@ function gate(opts: Partial<VerdictGateOptions> = {}) {
 const settle = () => new Promise<void>((r) => setImmediate(r));
 
 /** Whether `p` has settled yet, and how. */
-function track(p: Promise<void>) {
+function track(p: Promise<unknown>) {
   const state: { done: boolean; error: unknown } = { done: false, error: undefined };
   p.then(
     () => (state.done = true),
@@ -150,5 +152,66 @@ describe('VerdictGate', () => {
     g.onStatus(event('running', 0));
     await g.holdIfPaused();
     expect(clock.pending).toBe(0);
+  });
+
+  describe('remedies', () => {
+    const SPIKE = {
+      ...NAN_ISSUE,
+      remedies: [
+        { kind: 'rollback', toStep: 2, reason: 'the loss was finite and falling until the learning rate rose', confidence: 0.9, summary: 'roll back to step 2' },
+        { kind: 'scale_learning_rate', factor: 0.1, reason: 'the learning rate rose 100x', confidence: 0.9, summary: 'lower the learning rate 10x' },
+      ],
+    } as PendingIssue;
+    const MILD = { ...NAN_ISSUE, severity: 'warning', confidence: 1, remedies: [{ kind: 'clip_gradients', maxNorm: 1, reason: 'r', confidence: 1 }] } as PendingIssue;
+
+    it("shows the top issue's remedies with their reasons, and a resume with them sends them", async () => {
+      const { g, calls } = gate();
+      void track(g.awaitVerdict(3));
+      g.onStatus(event('pending', 3, { healthScore: 10, issues: [MILD, { ...NAN_ISSUE, remedies: [] }, SPIKE] }));
+      await settle();
+      const prompt = calls.prompts[0]!;
+      expect(prompt.remedies).toEqual(SPIKE.remedies);
+      expect(prompt.remedies.map((r) => r.reason)).toEqual(['the loss was finite and falling until the learning rate rose', 'the learning rate rose 100x']);
+      await prompt.resume(prompt.remedies);
+      expect(calls.decide).toEqual(['resume rollback+scale_learning_rate (observer:prompt)']);
+    });
+
+    it("with onPendingTimeout: 'remedy', an unanswered prompt resumes with the top issue's remedies instead of stopping", async () => {
+      const { g, clock, calls } = gate({ onPendingTimeout: 'remedy' });
+      const wait = track(g.awaitVerdict(3));
+      g.onStatus(event('pending', 3, { healthScore: 10, issues: [SPIKE] }));
+      await settle();
+      clock.advance(39_000);
+      await settle();
+      expect(calls.decide).toEqual(['resume rollback+scale_learning_rate (observer:timeout)']);
+      expect(wait.done).toBe(false);
+      g.onStatus(event('running', 3));
+      await settle();
+      expect(wait).toEqual({ done: true, error: undefined });
+      expect(calls.checkpoints).toBe(0);
+    });
+
+    it("with onPendingTimeout: 'remedy' and no remedy proposed, the timeout checkpoints and stops as before", async () => {
+      const { g, clock, calls } = gate({ onPendingTimeout: 'remedy' });
+      const wait = track(g.awaitVerdict(3));
+      g.onStatus(event('pending', 3, { healthScore: 10, issues: [NAN_ISSUE] }));
+      await settle();
+      clock.advance(39_000);
+      await settle();
+      expect(wait.error).toBeInstanceOf(PendingTimeoutError);
+      expect(calls.decide).toEqual(['stop']);
+    });
+
+    it('says a flush was healthy only when its verdict was running with no pause', async () => {
+      const { g } = gate();
+      const ok = g.awaitVerdict(1);
+      g.onStatus(event('running', 1));
+      await expect(ok).resolves.toBe(true);
+      const judged = g.awaitVerdict(2);
+      g.onStatus(event('pending', 2, { healthScore: 10, issues: [NAN_ISSUE] }));
+      await settle();
+      g.onStatus(event('running', 2));
+      await expect(judged).resolves.toBe(false);
+    });
   });
 });

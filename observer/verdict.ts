@@ -1,6 +1,7 @@
 import type { Clock } from './clock.ts';
 import { PendingTimeoutError, SessionStoppedError } from './errors.ts';
 import type { PendingIssue } from './record.ts';
+import { topRemedies, type Remedy } from './remedies/types.ts';
 import type { StatusEvent } from './transport/connection.ts';
 
 /** What `onPending` receives when the server pauses training. */
@@ -10,11 +11,24 @@ export interface PendingPrompt {
   stepIndex: number | null;
   issues: PendingIssue[];
   healthScore: number | null;
-  /** When the observer gives up waiting, checkpoints and stops (ms since epoch, on the observer's clock). */
+  /**
+   * The remedies of the top issue that proposes any (the most severe, then the most confident),
+   * each with its `reason` and `summary`: what `resume(prompt.remedies)` applies. Empty when no
+   * issue proposes one. Every issue's own are on `issues[i].remedies`.
+   */
+  remedies: Remedy[];
+  /** When the observer gives up waiting (ms since epoch, on the observer's clock): then it checkpoints and stops, or applies `remedies` with `onPendingTimeout: 'remedy'`. */
   deadline: number;
-  resume(): Promise<void>;
+  /**
+   * Resumes training; with `remedies` (some of `remedies` or of an issue's), the observer applies
+   * them before the next step and reports to the server what it applied.
+   */
+  resume(remedies?: Remedy[]): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** A decision sent to the server; a resume may carry remedies and say who chose them. */
+export type Decide = (action: 'resume' | 'stop', remedies?: Remedy[], source?: string) => Promise<void>;
 
 /** What the gate needs from the observer around it. */
 export interface VerdictGateOptions {
@@ -28,7 +42,9 @@ export interface VerdictGateOptions {
   /** Whether status events can arrive now (the socket is up). */
   connected(): boolean;
   /** Sends a decision to the server. */
-  decide(action: 'resume' | 'stop'): Promise<void>;
+  decide: Decide;
+  /** What the pending timeout does: `'stop'` checkpoints and stops; `'remedy'` resumes with the top issue's remedies when there are any. */
+  onPendingTimeout: 'stop' | 'remedy';
   /** Saves the model for a run stopped by the pending timeout; where it went, or null. */
   checkpoint(): Promise<string | null>;
   /** Whether the observer was closed (a prompt's answer may then never arrive). */
@@ -69,21 +85,25 @@ export class VerdictGate {
     for (const w of [...this.waiters]) w(null);
   }
 
-  /** Waits for the verdict on the flush `stepIndex` and acts on it (see the class). */
-  async awaitVerdict(stepIndex: number): Promise<void> {
-    if (this.opts.sessionId() === null || !this.opts.connected()) return;
+  /**
+   * Waits for the verdict on the flush `stepIndex` and acts on it (see the class). Returns true
+   * when the server judged the flush healthy (`running` at once, no pause), false otherwise.
+   */
+  async awaitVerdict(stepIndex: number): Promise<boolean> {
+    if (this.opts.sessionId() === null || !this.opts.connected()) return false;
     // A state (pending, stopped...) applies whatever step it came with; `running` only about this step or later.
     const decisive = (e: StatusEvent) => e.status !== 'analyzing' && (e.status !== 'running' || (e.stepIndex ?? -1) >= stepIndex);
     const current = this.lastEvent && this.lastEvent.status !== 'running' && decisive(this.lastEvent) ? this.lastEvent : null;
     // A step too big for any message never reaches the server (the sender said so): no verdict to wait for.
     const dropped = () => this.droppedSteps.has(stepIndex);
     const verdict = current ?? (dropped() ? null : await this.nextStatus(decisive, this.opts.verdictTimeout, dropped));
-    if (!verdict && dropped()) return;
+    if (!verdict && dropped()) return false;
     if (!verdict) {
       this.opts.warn(`no verdict on step ${stepIndex} within ${this.opts.verdictTimeout} s; training goes on`);
-      return;
+      return false;
     }
     await this.act(verdict);
+    return verdict.status === 'running';
   }
 
   /** Returns at once unless the session is paused; then holds until it is resumed (throws if it is stopped). */
@@ -120,26 +140,39 @@ export class VerdictGate {
     const { pendingTimeout } = this.opts;
     // The wait starts before the prompt is shown, so a prompt that answers (or moves a test's clock) at once is heard.
     const decision = this.nextStatus((x) => x.status !== 'pending' && x.status !== 'analyzing', pendingTimeout);
+    const remedies = topRemedies(issues);
     this.opts.onPending?.({
       sessionId: sessionId!,
       stepIndex: e.stepIndex,
       issues,
       healthScore: e.run?.healthScore ?? null,
+      remedies,
       deadline: this.opts.clock.now() + pendingTimeout * 1000,
-      resume: () => this.decideFromPrompt('resume'),
+      resume: (chosen) => this.decideFromPrompt('resume', chosen?.length ? chosen : undefined),
       stop: () => this.decideFromPrompt('stop'),
     });
     const next = await decision;
     if (next) return this.act(next);
+    if (this.opts.onPendingTimeout === 'remedy' && remedies.length) {
+      // Unattended: resume with the top issue's remedies instead of stopping (a decision made meanwhile wins).
+      const resumed = this.nextStatus((x) => x.status !== 'pending' && x.status !== 'analyzing', Infinity);
+      this.opts.warn(`no decision within ${pendingTimeout} s; resuming with the top issue's remedies (${remedies.map((r) => r.summary ?? r.kind).join(', ')})`);
+      try {
+        await this.opts.decide('resume', remedies, 'observer:timeout');
+        return this.act((await resumed)!);
+      } catch (err) {
+        this.opts.warn(`could not resume with remedies (${(err as Error).message}); stopping`);
+      }
+    }
     const checkpoint = await this.opts.checkpoint();
     await this.opts.decide('stop').catch(() => {});
     throw new PendingTimeoutError(pendingTimeout, issues, checkpoint);
   }
 
   /** A prompt's button: once the decision took effect the observer may close before its answer arrives; that is no failure. */
-  private async decideFromPrompt(action: 'resume' | 'stop'): Promise<void> {
+  private async decideFromPrompt(action: 'resume' | 'stop', remedies?: Remedy[]): Promise<void> {
     try {
-      await this.opts.decide(action);
+      await this.opts.decide(action, remedies, remedies ? 'observer:prompt' : undefined);
     } catch (err) {
       if (!this.opts.closed()) throw err;
     }

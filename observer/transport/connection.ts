@@ -1,6 +1,8 @@
 import { createClient, type Client } from 'graphql-ws';
 import { systemClock, type Clock } from '../clock.ts';
 import { MIN_MESSAGE_BYTES } from '../config.ts';
+import type { PendingIssue } from '../record.ts';
+import type { RemedyApplication } from '../remedies/types.ts';
 
 /** The WebSocket constructor: the browser's, or `ws` in Node (which has none before v22). */
 async function webSocketImpl(): Promise<unknown> {
@@ -16,11 +18,16 @@ export interface StatusEvent {
   version: number;
   stepIndex: number | null;
   reason: string;
-  run: { healthScore: number; issues: { severity: 'critical' | 'warning' | 'info'; category: string; title: string; description: string; suggestion: string; confidence: number | null; layerId: string | null; epochIndex: number | null }[] } | null;
+  run: { healthScore: number; issues: PendingIssue[] } | null;
+  /** The remedies chosen with the resume that produced this change (null for any other change). */
+  remedies: RemedyApplication | null;
 }
 
+const REMEDY = 'kind factor maxNorm toStep atStep trainingStep reason confidence';
 const STATUS = `subscription($id: Int!) { sessionStatus(sessionId: $id) {
-  status version stepIndex reason run { healthScore issues { severity category title description suggestion confidence layerId epochIndex } } } }`;
+  status version stepIndex reason
+  run { healthScore issues { code severity category title description suggestion confidence layerId epochIndex remedies { ${REMEDY} summary } } }
+  remedies { id remedies { ${REMEDY} } } } }`;
 
 /** WebSocket close codes the observer acts on (RFC 6455 §7.4.1). */
 export const CloseCode = { MessageTooBig: 1009, Forbidden: 4403 } as const;
