@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../server/config.ts';
 import { openDatabase } from '../server/db/client.ts';
 import { redact } from '../server/db/provider.ts';
+import { parseKey } from '../server/domains/keys/keys.schemas.ts';
 import { KeysService } from '../server/domains/keys/keys.service.ts';
 import type { Topics } from '../server/domains/views.ts';
 import { isDomainError } from '../server/errors.ts';
@@ -37,7 +38,7 @@ try {
   if (command === 'create') {
     const project = values.project === 'all' ? null : Number(values.project);
     if (values.project === undefined) throw new Error(`--project is required (an id, or "all")\n${USAGE}`);
-    const { key, secret } = await keys.create({ projectId: project, scope: values.scope, name: values.name });
+    const { key, secret } = await keys.create(parseKey({ projectId: project, scope: values.scope, name: values.name }));
     console.log(`created key ${key.id} (${key.scope}, ${key.projectId === null ? 'every project' : `project ${key.projectId}`}) on ${redact(config.databaseUrl)}`);
     console.log(`secret (shown once, stored only as a hash):\n${secret}`);
   } else if (command === 'list') {

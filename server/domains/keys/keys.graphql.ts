@@ -1,5 +1,6 @@
 import { builder } from '../../graphql/builder.ts';
 import type { ApiKeyView } from './keys.service.ts';
+import { parseKey } from './keys.schemas.ts';
 
 const ScopeEnum = builder.enumType('ApiKeyScope', {
   description: '`read`: queries, subscriptions and exports. `write`: also steps, logs, models, sessions and actions.',
@@ -35,7 +36,7 @@ builder.mutationFields((t) => ({
     type: CreatedKey,
     description: 'Creates an API key for one project (or, with `projectId: null`, every project). Admin only.',
     args: { projectId: t.arg.int(), scope: t.arg({ type: ScopeEnum, required: true }), name: t.arg.string() },
-    resolve: (_r, { projectId, scope, name }, { services }) => services.keys.create({ projectId: projectId ?? null, scope, name }),
+    resolve: (_r, { projectId, scope, name }, { services }) => services.keys.create(parseKey({ projectId: projectId ?? null, scope, name })),
   }),
   revokeApiKey: t.field({
     type: ApiKeyRef,

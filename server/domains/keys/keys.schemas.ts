@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { int32, text } from '../../lib/validate.ts';
+import { int32, parseInput, text } from '../../lib/validate.ts';
 
 export const createKeyInput = z.object({
   /** null: every project. */
@@ -8,3 +8,5 @@ export const createKeyInput = z.object({
   name: text(200).nullish(),
 });
 export type CreateKeyInput = z.infer<typeof createKeyInput>;
+/** @throws DomainError VALIDATION_FAILED */
+export const parseKey = (value: unknown): CreateKeyInput => parseInput(createKeyInput, value, 'API key');

@@ -2,10 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../../db/client.ts';
 import { notFound } from '../../errors.ts';
 import type { PubSub } from '../../lib/pubsub.ts';
-import { parseInput } from '../../lib/validate.ts';
 import { sameSecret, type Principal, type Scope } from '../../auth/principal.ts';
 import type { Topics } from '../views.ts';
-import { createKeyInput } from './keys.schemas.ts';
+import type { CreateKeyInput } from './keys.schemas.ts';
 
 /** An API key as lists show it: never the secret, never its hash. */
 export interface ApiKeyView {
@@ -76,8 +75,7 @@ export class KeysService {
    * Creates a key; the secret is in the answer only. @throws DomainError VALIDATION_FAILED,
    * NOT_FOUND (project)
    */
-  async create(input: unknown): Promise<{ key: ApiKeyView; secret: string }> {
-    const k = parseInput(createKeyInput, input, 'API key');
+  async create(k: CreateKeyInput): Promise<{ key: ApiKeyView; secret: string }> {
     if (k.projectId !== null && !(await this.db.project.findUnique({ where: { id: k.projectId }, select: { id: true } }))) throw notFound('Project', k.projectId);
     const prefix = `obs_${randomBytes(6).toString('hex').slice(0, 8)}`;
     const secret = `${prefix}_${randomBytes(32).toString('base64url')}`;

@@ -2,6 +2,7 @@ import type { Delivered } from '../../lib/pubsub.ts';
 import { builder } from '../../graphql/builder.ts';
 import { LogRef } from '../../graphql/refs.ts';
 import type { LogView } from '../views.ts';
+import { parseLogs } from './logs.schemas.ts';
 
 LogRef.implement({
   fields: (t) => ({
@@ -40,7 +41,7 @@ builder.mutationFields((t) => ({
     type: [LogRef],
     args: { sessionId: t.arg.int({ required: true }), logs: t.arg({ type: [LogInput], required: true }) },
     resolve: (_r, { sessionId, logs }, { services }) =>
-      services.logs.pushMany(sessionId, logs.map((l) => Object.fromEntries(Object.entries(l).filter(([, v]) => v !== null && v !== undefined)))),
+      services.logs.pushMany(sessionId, parseLogs(logs.map((l) => Object.fromEntries(Object.entries(l).filter(([, v]) => v !== null && v !== undefined))))),
   }),
 }));
 

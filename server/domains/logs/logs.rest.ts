@@ -2,6 +2,7 @@ import type { Route } from '../../rest/router.ts';
 import { intQuery } from '../../rest/router.ts';
 import type { Services } from '../../services.ts';
 import type { LogView } from '../views.ts';
+import { parseLog, parseLogs } from './logs.schemas.ts';
 
 export const logJson = (l: LogView) => ({
   id: l.id,
@@ -21,7 +22,7 @@ export const logRoutes = (s: Services): Route[] => [
     path: '/sessions/:session_id/log',
     // One line as the seed sends it, or a list of lines.
     handler: async ({ params, body }) =>
-      Array.isArray(body) ? (await s.logs.pushMany(params.session_id!, body)).map(logJson) : logJson(await s.logs.push(params.session_id!, body)),
+      Array.isArray(body) ? (await s.logs.pushMany(params.session_id!, parseLogs(body))).map(logJson) : logJson(await s.logs.push(params.session_id!, parseLog(body))),
   },
   {
     method: 'GET',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { int32, text } from '../../lib/validate.ts';
+import { int32, parseInput, text } from '../../lib/validate.ts';
 
 /** One log line (seed §6: `POST /sessions/{id}/log`). */
 export const logInput = z.object({
@@ -16,6 +16,13 @@ export type LogInput = z.input<typeof logInput>;
 
 export const MAX_LOG_BATCH = 1000;
 export const logBatchInput = z.array(logInput).min(1).max(MAX_LOG_BATCH, `at most ${MAX_LOG_BATCH} lines per batch`);
+
+/** A log line as checked: level upper-cased, defaults applied. */
+export type LogRecord = z.output<typeof logInput>;
+/** @throws DomainError VALIDATION_FAILED */
+export const parseLog = (value: unknown): LogRecord => parseInput(logInput, value, 'log');
+/** @throws DomainError VALIDATION_FAILED */
+export const parseLogs = (value: unknown): LogRecord[] => parseInput(logBatchInput, value, 'logs');
 
 /** Levels that count as errors for the diagnostics. */
 export const ERROR_LEVELS = new Set(['ERROR', 'CRITICAL', 'FATAL']);

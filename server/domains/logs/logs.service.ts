@@ -1,11 +1,10 @@
 import type { Db } from '../../db/client.ts';
 import type { Delivered, PubSub } from '../../lib/pubsub.ts';
 import { filterList, PAGE, pageSize } from '../../lib/pagination.ts';
-import { parseInput } from '../../lib/validate.ts';
 import { toLogView } from '../mappers.ts';
 import type { SessionRuntime } from '../sessions/session-runtime.ts';
 import type { LogView, Page, Topics } from '../views.ts';
-import { ERROR_LEVELS, logBatchInput, logInput } from './logs.schemas.ts';
+import { ERROR_LEVELS, type LogRecord } from './logs.schemas.ts';
 
 /** Console and error logs of a session. Accepted in any status: a closing client flushes its last lines. */
 export class LogsService {
@@ -16,17 +15,17 @@ export class LogsService {
   ) {}
 
   /** One line (the seed's `POST /sessions/{id}/log`). */
-  async push(sessionId: number, input: unknown): Promise<LogView> {
-    const [log] = await this.store(sessionId, [parseInput(logInput, input, 'log')]);
+  async push(sessionId: number, line: LogRecord): Promise<LogView> {
+    const [log] = await this.store(sessionId, [line]);
     return log!;
   }
 
   /** A batch of lines, stored in one statement. */
-  async pushMany(sessionId: number, input: unknown): Promise<LogView[]> {
-    return this.store(sessionId, parseInput(logBatchInput, input, 'logs'));
+  async pushMany(sessionId: number, lines: LogRecord[]): Promise<LogView[]> {
+    return this.store(sessionId, lines);
   }
 
-  private async store(sessionId: number, logs: ReturnType<typeof logInput.parse>[]): Promise<LogView[]> {
+  private async store(sessionId: number, logs: LogRecord[]): Promise<LogView[]> {
     await this.runtime.projectOf(sessionId);
     const data = logs.map((l) => ({ sessionId, ts: l.ts ?? null, level: l.level, msg: l.msg, module: l.module ?? null, lineno: l.lineno ?? null, kind: l.kind }));
     const errors = data.filter((l) => ERROR_LEVELS.has(l.level)).length;

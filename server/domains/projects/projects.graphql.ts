@@ -1,5 +1,6 @@
 import { builder } from '../../graphql/builder.ts';
 import { ProjectRef, SessionRef } from '../../graphql/refs.ts';
+import { parseProject } from './projects.schemas.ts';
 
 ProjectRef.implement({
   description: 'A named group of training sessions.',
@@ -34,6 +35,6 @@ builder.mutationFields((t) => ({
   createProject: t.field({
     type: ProjectRef,
     args: { name: t.arg.string({ required: true }) },
-    resolve: (_r, { name }, { services }) => services.projects.create({ name }),
+    resolve: (_r, { name }, { services }) => services.projects.create(parseProject({ name })),
   }),
 }));

@@ -1,9 +1,8 @@
 import type { Db } from '../../db/client.ts';
 import { notFound } from '../../errors.ts';
 import { PAGE, pageSize } from '../../lib/pagination.ts';
-import { parseInput } from '../../lib/validate.ts';
 import type { ProjectView } from '../views.ts';
-import { createProjectInput } from './projects.schemas.ts';
+import type { CreateProjectInput } from './projects.schemas.ts';
 
 /** Projects: named groups of training sessions. */
 export class ProjectsService {
@@ -23,8 +22,7 @@ export class ProjectsService {
   }
 
   /** @throws DomainError VALIDATION_FAILED when the name is missing or empty */
-  async create(input: unknown): Promise<ProjectView> {
-    const { name } = parseInput(createProjectInput, input, 'project');
+  async create({ name }: CreateProjectInput): Promise<ProjectView> {
     return this.db.project.create({ data: { name } });
   }
 }

@@ -2,6 +2,7 @@ import { describeAction, REMEDY_KINDS, type ChosenRemedy, type Remedy } from '..
 import { builder } from '../../graphql/builder.ts';
 import { IssueRef, SessionRef, StatusEventRef } from '../../graphql/refs.ts';
 import type { RemedyApplicationView, RemedyResult } from '../views.ts';
+import { parseReport } from './remedies.schemas.ts';
 
 const RemedyKindEnum = builder.enumType('RemedyKind', {
   description:
@@ -109,6 +110,6 @@ builder.mutationFields((t) => ({
       applicationId: t.arg.int({ required: true }),
       results: t.arg({ type: [RemedyResultInput], required: true }),
     },
-    resolve: (_r, { sessionId, applicationId, results }, { services }) => services.remedies.report(sessionId, applicationId, { results }),
+    resolve: (_r, { sessionId, applicationId, results }, { services }) => services.remedies.report(sessionId, applicationId, parseReport({ results })),
   }),
 }));

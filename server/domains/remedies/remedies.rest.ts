@@ -3,6 +3,7 @@ import type { JsonValue } from '../../lib/extended-json.ts';
 import { intQuery, type Route } from '../../rest/router.ts';
 import type { Services } from '../../services.ts';
 import type { RemedyApplicationView } from '../views.ts';
+import { parseReport } from './remedies.schemas.ts';
 
 /** The seed's snake_case names of remedy parameters → the service's camelCase. */
 const FROM_SNAKE: Readonly<Record<string, string>> = { max_norm: 'maxNorm', to_step: 'toStep', at_step: 'atStep', training_step: 'trainingStep' };
@@ -61,6 +62,6 @@ export const remedyRoutes = (s: Services): Route[] => [
   {
     method: 'POST',
     path: '/sessions/:session_id/remedies/:application_id/report',
-    handler: async ({ params, body }) => applicationJson(await s.remedies.report(params.session_id!, params.application_id!, body)),
+    handler: async ({ params, body }) => applicationJson(await s.remedies.report(params.session_id!, params.application_id!, parseReport(body))),
   },
 ];

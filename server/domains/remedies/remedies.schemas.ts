@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { REMEDY_KINDS, REMEDY_LIMITS, type ChosenRemedy, type Remedy, type RemedyKind } from '../../diagnostics/remedy.ts';
+import { inApplyOrder, REMEDY_KINDS, REMEDY_LIMITS, type ChosenRemedy, type Remedy, type RemedyKind } from '../../diagnostics/remedy.ts';
 import { parseExtendedJson } from '../../lib/extended-json.ts';
-import { int32, text } from '../../lib/validate.ts';
+import { int32, parseInput, text } from '../../lib/validate.ts';
 
 const kindList = REMEDY_KINDS.join(', ');
 
@@ -63,6 +63,21 @@ export const remedyReportInput = z.strictObject({
     .max(REMEDY_LIMITS.maxPerResume, `at most ${REMEDY_LIMITS.maxPerResume} results, one per remedy`),
 });
 export type RemedyReportInput = z.output<typeof remedyReportInput>;
+/** @throws DomainError VALIDATION_FAILED */
+export const parseReport = (value: unknown): RemedyReportInput => parseInput(remedyReportInput, value, 'report');
+
+/**
+ * The remedies a client sent, validated, in the order an observer applies them; none for
+ * `undefined`, null or an empty list. @throws DomainError VALIDATION_FAILED naming the problem
+ */
+export function parseRemedies(input: unknown): ChosenRemedy[] {
+  if (input === undefined || input === null) return [];
+  // Parsed as a field, so that problems are named `remedies.0.factor` as the client sent them.
+  return inApplyOrder(parseInput(z.object({ remedies: remedyList }), { remedies: input }, 'remedies').remedies.map(toChosen));
+}
+
+/** The client's label for the record (`dashboard`, `trainer`, ...). @throws DomainError VALIDATION_FAILED */
+export const parseSource = (input: unknown): string | null => parseInput(remedySource, input, 'source') ?? null;
 
 /** A chosen remedy as stored: the input with every optional field present (null when absent). */
 export function toChosen(r: RemedyInput): ChosenRemedy {

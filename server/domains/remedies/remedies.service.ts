@@ -1,13 +1,11 @@
-import { z } from 'zod';
 import type { Db } from '../../db/client.ts';
-import { inApplyOrder, type ChosenRemedy } from '../../diagnostics/remedy.ts';
+import type { ChosenRemedy } from '../../diagnostics/remedy.ts';
 import { notFound, validationError } from '../../errors.ts';
 import type { Prisma, RemedyApplication } from '../../generated/prisma/client.ts';
 import { parseExtendedJson, stringifyExtendedJson } from '../../lib/extended-json.ts';
 import { PAGE, pageSize } from '../../lib/pagination.ts';
-import { parseInput } from '../../lib/validate.ts';
 import type { Page, RemedyApplicationView, RemedyResult } from '../views.ts';
-import { readChosen, readRemedies, remedyList, remedyReportInput, remedySource, toChosen } from './remedies.schemas.ts';
+import { readChosen, readRemedies, remedyReportInput, type RemedyReportInput } from './remedies.schemas.ts';
 
 /** What a resume with remedies stores, in the transaction that moves the status. */
 export interface NewApplication {
@@ -23,25 +21,11 @@ export interface NewApplication {
 /**
  * Remedies chosen with a resume, and what the observer made of them. The resume itself (the
  * rule that remedies go with `resume` only, the status change and the insert in one
- * transaction) is `SessionsService.act`; this service parses, stores and reads.
+ * transaction) is `SessionsService.act`; the adapters parse (remedies.schemas.ts); this service
+ * stores and reads.
  */
 export class RemediesService {
   constructor(private readonly db: Db) {}
-
-  /**
-   * The remedies a client sent, validated, in the order an observer applies them; none for
-   * `undefined`, null or an empty list. @throws DomainError VALIDATION_FAILED naming the problem
-   */
-  parse(input: unknown): ChosenRemedy[] {
-    if (input === undefined || input === null) return [];
-    // Parsed as a field, so that problems are named `remedies.0.factor` as the client sent them.
-    return inApplyOrder(parseInput(z.object({ remedies: remedyList }), { remedies: input }, 'remedies').remedies.map(toChosen));
-  }
-
-  /** The client's label for the record (`dashboard`, `trainer`, ...). @throws DomainError VALIDATION_FAILED */
-  parseSource(input: unknown): string | null {
-    return parseInput(remedySource, input, 'source') ?? null;
-  }
 
   /**
    * A rollback chosen without a step goes to the last good state the diagnostics named (the
@@ -100,8 +84,7 @@ export class RemediesService {
    * @throws DomainError NOT_FOUND (no such application in this session), VALIDATION_FAILED (a
    * result for a remedy that was not chosen, or twice for one)
    */
-  async report(sessionId: number, applicationId: number, input: unknown): Promise<RemedyApplicationView> {
-    const { results } = parseInput(remedyReportInput, input, 'report');
+  async report(sessionId: number, applicationId: number, { results }: RemedyReportInput): Promise<RemedyApplicationView> {
     const row = await this.db.remedyApplication.findFirst({ where: { id: applicationId, sessionId } });
     if (!row) throw notFound('Remedy application', applicationId);
     const chosen = readChosen(row.remedies).map((r) => r.kind);

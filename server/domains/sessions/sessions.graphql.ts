@@ -5,6 +5,7 @@ import { selectedFields } from '../../graphql/selection.ts';
 import type { StepChannel } from '../mappers.ts';
 import { RemedyInputRef } from '../remedies/remedies.graphql.ts';
 import type { StepSeries } from '../views.ts';
+import { parseAction, parseModel, parseSession, parseSessionsQuery } from './sessions.schemas.ts';
 import { SESSION_ACTIONS, SESSION_STATUSES } from './status.ts';
 
 /** TrainStep fields → the stored channels they read; undefined (all) when `record` is asked. */
@@ -145,7 +146,7 @@ builder.queryFields((t) => ({
     description: 'Sessions newest first, at most `first` (1 to 500, default 50); pass `pageInfo.endCursor` as `after` for the next page. `status: running` also selects sessions `analyzing` (judging their newest steps).',
     args: { projectId: t.arg.int(), status: t.arg({ type: SessionStatusEnum }), first: t.arg.int(), after: t.arg.int() },
     resolve: async (_r, args, { services }) => {
-      const page = await services.sessions.list({ ...args, first: args.first ?? undefined });
+      const page = await services.sessions.list(parseSessionsQuery(args));
       return { nodes: page.items, pageInfo: { hasNextPage: page.nextCursor !== null, endCursor: page.nextCursor } };
     },
   }),
@@ -155,12 +156,12 @@ builder.mutationFields((t) => ({
   createSession: t.field({
     type: SessionRef,
     args: { projectId: t.arg.int({ required: true }), input: t.arg({ type: SessionInput }) },
-    resolve: (_r, { projectId, input }, { services }) => services.sessions.create(projectId, input ?? {}),
+    resolve: (_r, { projectId, input }, { services }) => services.sessions.create(projectId, parseSession(input)),
   }),
   registerModel: t.field({
     type: RegisteredModel,
     args: { sessionId: t.arg.int({ required: true }), input: t.arg({ type: ModelInput, required: true }) },
-    resolve: (_r, { sessionId, input }, { services }) => services.sessions.registerModel(sessionId, input),
+    resolve: (_r, { sessionId, input }, { services }) => services.sessions.registerModel(sessionId, parseModel(input)),
   }),
   sessionAction: t.field({
     type: SessionRef,
@@ -171,7 +172,7 @@ builder.mutationFields((t) => ({
       remedies: t.arg({ type: [RemedyInputRef], description: 'With resume only: at most one of each kind.' }),
       source: t.arg.string({ description: 'What the client is, for the record: dashboard, trainer, observer:timeout...' }),
     },
-    resolve: (_r, { sessionId, action, remedies, source }, { services, principal }) => services.sessions.act(sessionId, { action, remedies, source }, actorOf(principal)),
+    resolve: (_r, { sessionId, action, remedies, source }, { services, principal }) => services.sessions.act(sessionId, parseAction({ action, remedies, source }), actorOf(principal)),
   }),
 }));
 

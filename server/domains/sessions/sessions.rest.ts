@@ -6,6 +6,7 @@ import type { Services } from '../../services.ts';
 import { runJson } from '../diagnostics/diagnostics.rest.ts';
 import { remediesFromJson } from '../remedies/remedies.rest.ts';
 import type { ModelView, SessionView } from '../views.ts';
+import { parseAction, parseModel, parseSession } from './sessions.schemas.ts';
 
 /** A session in the seed's snake_case shape. */
 export const sessionJson = (v: SessionView) => ({
@@ -66,14 +67,14 @@ export const sessionRoutes = (s: Services): Route[] => [
   {
     method: 'POST',
     path: '/sessions/project/:project_id',
-    handler: async ({ params, body }) => sessionJson(await s.sessions.create(params.project_id!, sessionInput(body))),
+    handler: async ({ params, body }) => sessionJson(await s.sessions.create(params.project_id!, parseSession(sessionInput(body)))),
   },
   { method: 'GET', path: '/sessions/:session_id', handler: async ({ params }) => sessionJson(await s.sessions.get(params.session_id!)) },
   {
     method: 'POST',
     path: '/sessions/:session_id/model',
     handler: async ({ params, body }) => {
-      const { model, diagnostics } = await s.sessions.registerModel(params.session_id!, objectBody(body, 'model'));
+      const { model, diagnostics } = await s.sessions.registerModel(params.session_id!, parseModel(objectBody(body, 'model')));
       return { ...modelJson(model), diagnostics: runJson(diagnostics) };
     },
   },
@@ -94,7 +95,7 @@ export const sessionRoutes = (s: Services): Route[] => [
     handler: async ({ params, body, principal }) => {
       const b = objectBody(body, 'action');
       // `remedies` and `source` are issue 15's; the seed's clients send only `action`.
-      return sessionJson(await s.sessions.act(params.session_id!, { action: b.action, remedies: remediesFromJson(b.remedies), source: b.source }, actorOf(principal)));
+      return sessionJson(await s.sessions.act(params.session_id!, parseAction({ action: b.action, remedies: remediesFromJson(b.remedies), source: b.source }), actorOf(principal)));
     },
   },
 ];

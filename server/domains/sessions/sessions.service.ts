@@ -1,27 +1,17 @@
 import type { Db } from '../../db/client.ts';
 import { isDatabaseUnavailable } from '../../db/unavailable.ts';
-import { notFound, validationError } from '../../errors.ts';
+import { notFound } from '../../errors.ts';
 import { stringifyExtendedJson } from '../../lib/extended-json.ts';
 import { prepend, type Delivered, type PubSub } from '../../lib/pubsub.ts';
 import { PAGE, pageSize } from '../../lib/pagination.ts';
-import { parseInput } from '../../lib/validate.ts';
 import type { DiagnosticsService } from '../diagnostics/diagnostics.service.ts';
 import { toModelView, toSessionView } from '../mappers.ts';
 import type { ProjectsService } from '../projects/projects.service.ts';
 import type { DiagnosticRunView, ModelView, Page, SessionView, StatusEvent, Topics } from '../views.ts';
 import type { RemediesService } from '../remedies/remedies.service.ts';
 import { writeKeys, type SessionRecord, type SessionRuntime } from './session-runtime.ts';
-import { createSessionInput, listSessionsInput, registerModelInput, sessionActionInput, type ListSessionsInput } from './sessions.schemas.ts';
-import { applyAction, type SessionAction, type SessionStatus } from './status.ts';
-
-/** What a client asks of a session: the action, and with `resume` the remedies to apply and who is asking. */
-export interface ActionInput {
-  action: unknown;
-  /** Remedies (see diagnostics/remedy.ts), camelCase; none when absent. */
-  remedies?: unknown;
-  /** The client's label for the record: `dashboard`, `trainer`, `observer:timeout`... */
-  source?: unknown;
-}
+import type { CreateSessionInput, ListSessionsInput, RegisterModelInput, SessionActionRequest } from './sessions.schemas.ts';
+import { applyAction, type SessionStatus } from './status.ts';
 
 const json = (v: object | null | undefined): string | null => (v ? stringifyExtendedJson(v) : null);
 
@@ -69,8 +59,7 @@ export class SessionsService {
    * Creates a running session in a project; `runId` defaults to `{projectId}_{runName}`.
    * @throws DomainError NOT_FOUND (project), VALIDATION_FAILED
    */
-  async create(projectId: number, input: unknown): Promise<SessionView> {
-    const s = parseInput(createSessionInput, input ?? {}, 'session');
+  async create(projectId: number, s: CreateSessionInput): Promise<SessionView> {
     await this.projects.get(projectId);
     const row = await this.db.trainSession.create({
       data: {
@@ -105,8 +94,7 @@ export class SessionsService {
    * `after` is a session id cursor. `running` also selects sessions `analyzing`: a running
    * session is `analyzing` for the moment its newest steps are judged.
    */
-  async list(input: ListSessionsInput): Promise<Page<SessionView>> {
-    const q = parseInput(listSessionsInput, input, 'sessions query');
+  async list(q: ListSessionsInput): Promise<Page<SessionView>> {
     const take = pageSize(q.first, PAGE.sessions);
     const rows = await this.db.trainSession.findMany({
       where: {
@@ -129,8 +117,7 @@ export class SessionsService {
    * Stores (or replaces) the session's model and judges its architecture.
    * @throws DomainError NOT_FOUND, VALIDATION_FAILED
    */
-  async registerModel(sessionId: number, input: unknown): Promise<{ model: ModelView; diagnostics: DiagnosticRunView }> {
-    const m = parseInput(registerModelInput, input, 'model');
+  async registerModel(sessionId: number, m: RegisterModelInput): Promise<{ model: ModelView; diagnostics: DiagnosticRunView }> {
     await this.runtime.projectOf(sessionId);
     const data = { architecture: json(m.architecture), hyperparameters: json(m.hyperparameters) };
     const [row] = await this.db.$transaction([
@@ -153,15 +140,10 @@ export class SessionsService {
    * while they persist. A resume may carry remedies (issue 15): they are stored with who chose
    * them, at which step and past which issues, in the transaction of the status change (both or
    * neither), and its status event carries them to the observer.
-   * @throws DomainError NOT_FOUND, VALIDATION_FAILED (unknown action, bad remedies, remedies
-   * with another action), CONFLICT (not allowed now)
+   * (`parseAction` checked the action and remedies.)
+   * @throws DomainError NOT_FOUND, CONFLICT (not allowed now)
    */
-  async act(sessionId: number, input: ActionInput, chosenBy = 'open'): Promise<SessionView> {
-    const a = parseInput(sessionActionInput, input.action, 'action') as SessionAction;
-    const remedies = this.remedies.parse(input.remedies);
-    const source = this.remedies.parseSource(input.source);
-    if (remedies.length && a !== 'resume')
-      throw validationError(`Invalid remedies: remedies go with resume only, not ${a}`, { action: a });
+  async act(sessionId: number, { action: a, remedies, source }: SessionActionRequest, chosenBy = 'open'): Promise<SessionView> {
     const decide = (r: SessionRecord) => ({
       to: applyAction(r.status, a),
       // Resuming acknowledges the issues that caused the pause.

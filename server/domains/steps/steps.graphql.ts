@@ -4,7 +4,7 @@ import { builder } from '../../graphql/builder.ts';
 import { StepRef } from '../../graphql/refs.ts';
 import { validationError } from '../../errors.ts';
 import { toStepRecord } from '../mappers.ts';
-import { STEP_KEYS } from './steps.schemas.ts';
+import { parseStep, parseSteps, STEP_KEYS } from './steps.schemas.ts';
 import type { StepView } from '../views.ts';
 
 /** Reads a numeric field of a channel for a typed GraphQL field. */
@@ -166,13 +166,13 @@ builder.mutationFields((t) => ({
   recordStep: t.field({
     type: RecordedStep,
     args: { sessionId: t.arg.int({ required: true }), input: t.arg({ type: StepInput, required: true }) },
-    resolve: (_r, { sessionId, input }, { services }) => services.steps.record(sessionId, toRecord(input)),
+    resolve: (_r, { sessionId, input }, { services }) => services.steps.record(sessionId, parseStep(toRecord(input))),
   }),
   recordSteps: t.field({
     type: [RecordedStep],
     description: 'A batch (a backlog a client resends), stored in one transaction; step indexes already stored are skipped.',
     args: { sessionId: t.arg.int({ required: true }), steps: t.arg({ type: [StepInput], required: true }) },
-    resolve: (_r, { sessionId, steps }, { services }) => services.steps.recordMany(sessionId, steps.map(toRecord)),
+    resolve: (_r, { sessionId, steps }, { services }) => services.steps.recordMany(sessionId, parseSteps(steps.map(toRecord))),
   }),
 }));
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { int32, jsonObject, metric, text } from '../../lib/validate.ts';
+import { int32, jsonObject, metric, parseInput, text } from '../../lib/validate.ts';
 
 const optionalMetric = metric.nullish();
 
@@ -40,3 +40,8 @@ export type StepRecordInput = z.infer<typeof stepRecordInput>;
 /** At most this many steps in one batch (`recordSteps`). */
 export const MAX_BATCH = 1000;
 export const stepBatchInput = z.array(stepRecordInput).min(1, 'expected at least one step').max(MAX_BATCH, `at most ${MAX_BATCH} steps per batch`);
+
+/** A step as a client sent it (REST's body, GraphQL's input mapped to the seed's keys). @throws DomainError VALIDATION_FAILED */
+export const parseStep = (value: unknown): StepRecordInput => parseInput(stepRecordInput, value, 'step');
+/** A batch of steps. @throws DomainError VALIDATION_FAILED */
+export const parseSteps = (value: unknown): StepRecordInput[] => parseInput(stepBatchInput, value, 'steps');

@@ -3,14 +3,13 @@ import { DomainError, ErrorCode } from '../../errors.ts';
 import type { JsonObject } from '../../lib/extended-json.ts';
 import type { Delivered, PubSub } from '../../lib/pubsub.ts';
 import { PAGE, pageSize } from '../../lib/pagination.ts';
-import { parseInput } from '../../lib/validate.ts';
 import type { DiagnosticsService } from '../diagnostics/diagnostics.service.ts';
 import type { TrainStep } from '../../generated/prisma/client.ts';
 import { readObject, toStepView, type StepChannel } from '../mappers.ts';
 import type { SessionRuntime } from '../sessions/session-runtime.ts';
 import type { Page, StepSeries, StepView, Topics } from '../views.ts';
 import { channelText, type StepRow, StepWriter } from './step-writer.ts';
-import { STEP_KEYS, stepBatchInput, stepRecordInput, type StepRecordInput } from './steps.schemas.ts';
+import { STEP_KEYS, type StepRecordInput } from './steps.schemas.ts';
 
 function extraOf(input: StepRecordInput): JsonObject | null {
   let extra: JsonObject | null = null;
@@ -88,18 +87,17 @@ export class StepsService {
 
   /**
    * Records one step (seed §6 record). The same step index again is answered with the
-   * stored step and not stored twice.
-   * @throws DomainError NOT_FOUND, SESSION_NOT_RUNNING, VALIDATION_FAILED
+   * stored step and not stored twice (`parseStep` checked it).
+   * @throws DomainError NOT_FOUND, SESSION_NOT_RUNNING
    */
-  async record(sessionId: number, input: unknown): Promise<Recorded> {
-    const step = parseInput(stepRecordInput, input, 'step');
+  async record(sessionId: number, step: StepRecordInput): Promise<Recorded> {
     const [result] = await this.store(sessionId, [step]);
     return result!;
   }
 
   /** Records a batch (a client's backlog) in one transaction; duplicates are skipped. */
-  async recordMany(sessionId: number, input: unknown): Promise<Recorded[]> {
-    return this.store(sessionId, parseInput(stepBatchInput, input, 'steps'));
+  async recordMany(sessionId: number, steps: StepRecordInput[]): Promise<Recorded[]> {
+    return this.store(sessionId, steps);
   }
 
   private async store(sessionId: number, steps: StepRecordInput[]): Promise<Recorded[]> {
