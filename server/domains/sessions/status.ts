@@ -1,5 +1,21 @@
 import { DomainError, ErrorCode } from '../../errors.ts';
 
+/*
+ * The session lifecycle (seed §7). Its rules are here; the status itself lives in the database
+ * (TrainSession.status, statusVersion), and every change is one conditional update that bumps
+ * the version and is then published with it:
+ * - a person's action (TRANSITIONS below): SessionRuntime.transition, a compare-and-set on
+ *   statusVersion; `resume` also acknowledges the issues that paused the run (the
+ *   resumed-past issues, TrainSession.acknowledged) and may store remedies in the same transaction;
+ * - running → analyzing when steps arrive: StepWriter, in the statement that stores them
+ *   (only while STEP_ACCEPTING);
+ * - analyzing → pending (a critical issue not acknowledged) or → running (nothing new to judge):
+ *   DiagnosticsService.judgeOnce and release, in the update that commits the run, under the
+ *   session's judge lease (the diagnostics-in-flight flag: judgeOwner, judgeUntil, with
+ *   stepSeq and judgedSeq saying what is left to judge);
+ * - running → pending before any step, for a model that cannot train: DiagnosticsService.judgeModel.
+ */
+
 /** Every status a session can be in (seed §7). */
 export const SessionStatus = {
   running: 'running',
