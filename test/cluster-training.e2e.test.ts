@@ -4,10 +4,7 @@
  * actions land on different replicas, and the tfjs Observer, whose replica is killed with
  * `kill -9` in the middle of its run. Needs PostgreSQL, Redis and haproxy; fails without them.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Observer } from '../observer/index.ts';
@@ -15,6 +12,7 @@ import { startCluster, type Cluster } from '../scripts/cluster-lib.ts';
 import { waitForRedisSubscription } from '../server/lib/event-bus.ts';
 import { loadMnist, mlp } from './helpers/mnist.ts';
 import { freshPostgresDatabase } from './helpers/postgres.ts';
+import { runSeedClient } from './helpers/seed-client.ts';
 import { post, waitUntil } from './helpers/server.ts';
 
 const REDIS_URL = process.env.OBSERVER_TEST_REDIS ?? 'redis://127.0.0.1:6379';
@@ -64,12 +62,7 @@ describe('training through three replicas behind HAProxy', () => {
   const sessionRow = async (id: number) => (await fetch(`${cluster.url}/sessions/${id}`)).json() as Promise<{ status: string }>;
 
   it("runs the seed's Python client: it pauses on its NaN loss whichever replica judged it, and resumes by an action sent to another", async () => {
-    const child = spawn('python3', [path.join(import.meta.dirname, 'fixtures/seed_client.py'), cluster.url, '1', '3,12'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const events: Record<string, unknown>[] = [];
-    let stderr = '';
-    createInterface({ input: child.stdout }).on('line', (l) => events.push(JSON.parse(l)));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const exit = new Promise<number | null>((r) => child.on('exit', r));
+    const { events, stderr, exit } = runSeedClient(cluster.url, 1, [3, 12]);
     const session = async () => {
       const list = (await (await fetch(`${cluster.url}/projects/1/sessions`)).json()) as { id: number }[];
       return list[0]!.id;
@@ -82,7 +75,7 @@ describe('training through three replicas behind HAProxy', () => {
     await waitUntil(() => events.some((e) => e.event === 'pending' && e.step === 12), 'the second NaN pauses it', 20_000);
     await post(`${cluster.replicas[1]!.url}/sessions/${id}/action`, { action: 'stop' });
     expect(await exit).toBe(0);
-    expect(stderr).toBe('');
+    expect(stderr()).toBe('');
     expect(events.at(-1)).toMatchObject({ event: 'stopped', status: 'stopped' });
     expect((await sessionRow(id)).status).toBe('stopped');
   }, 90_000);

@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, bearer, createKey } from './helpers/auth.ts';
 import { disposeAll, post, startTestServer, waitUntil } from './helpers/server.ts';
+import { runSeedClient } from './helpers/seed-client.ts';
 
 afterEach(disposeAll);
 
@@ -12,13 +11,7 @@ describe("the seed's Python Observer client (real python3, urllib, json.dumps)",
   it('pauses on its NaN loss, continues when resumed, and ends when stopped', async () => {
     const s = await startTestServer();
     await post(`${s.url}/projects`, { name: 'python' });
-    const child = spawn('python3', [path.join(import.meta.dirname, 'fixtures/seed_client.py'), s.url, '1', '3,12'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const events: Record<string, unknown>[] = [];
-    let stderr = '';
-    // Whole lines only: a chunk of stdout can end in the middle of one.
-    createInterface({ input: child.stdout }).on('line', (l) => events.push(JSON.parse(l)));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const exit = new Promise<number | null>((r) => child.on('exit', r));
+    const { events, stderr, exit } = runSeedClient(s.url, 1, [3, 12]);
 
     await waitUntil(() => events.some((e) => e.event === 'pending'), 'the client sees pending after its NaN step', 20_000);
     expect(events.find((e) => e.event === 'step' && e.step === 3)).toEqual({ event: 'step', step: 3, nan: true });
@@ -28,7 +21,7 @@ describe("the seed's Python Observer client (real python3, urllib, json.dumps)",
     await waitUntil(() => events.some((e) => e.event === 'pending' && e.step === 12), 'the second NaN pauses it', 20_000);
     await post(`${s.url}/sessions/1/action`, { action: 'stop' });
     expect(await exit).toBe(0);
-    expect(stderr).toBe('');
+    expect(stderr()).toBe('');
     expect(events.at(-1)).toMatchObject({ event: 'stopped', status: 'stopped' });
     expect(await s.db.sessionLog.count()).toBe(1);
   });
@@ -40,17 +33,12 @@ describe("the seed's Python client against a server that requires keys", () => {
     await post(`${s.url}/projects`, { name: 'python' }, bearer(ADMIN_TOKEN));
     const key = await createKey(s.url, 1, 'write');
     const base = s.url.replace('http://', `http://:${key.secret}@`);
-    const child = spawn('python3', [path.join(import.meta.dirname, 'fixtures/seed_client.py'), base, '1', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const events: Record<string, unknown>[] = [];
-    let stderr = '';
-    createInterface({ input: child.stdout }).on('line', (l) => events.push(JSON.parse(l)));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const exit = new Promise<number | null>((r) => child.on('exit', r));
+    const { events, stderr, exit } = runSeedClient(base, 1, [3]);
     await waitUntil(() => events.some((e) => e.event === 'pending'), 'the client sees pending after its NaN step', 15_000);
     expect(events.find((e) => e.event === 'step' && e.step === 3)).toEqual({ event: 'step', step: 3, nan: true });
     expect((await post(`${s.url}/sessions/1/action`, { action: 'stop' }, bearer(key.secret))).status).toBe(200);
     expect(await exit).toBe(0);
-    expect(stderr).toBe('');
+    expect(stderr()).toBe('');
     expect(events.at(-1)).toMatchObject({ event: 'stopped', status: 'stopped' });
   });
 

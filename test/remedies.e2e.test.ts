@@ -4,15 +4,13 @@
  * status subscription, read back over both APIs, and reported on by the observer. A resume
  * without remedies, and the seed's Python client, are as before.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForRedisSubscription } from '../server/lib/event-bus.ts';
 import { parseExtendedJson, stringifyExtendedJson } from '../server/lib/extended-json.ts';
 import { freshPostgresDatabase } from './helpers/postgres.ts';
 import { seedSession, seedStep } from './helpers/payloads.ts';
+import { runSeedClient } from './helpers/seed-client.ts';
 import { collect, defer, disposeAll, gql, post, startTestServer, waitUntil, wsClient } from './helpers/server.ts';
 
 type Remedy = { kind: string; factor: number | null; maxNorm: number | null; toStep: number | null; atStep: number | null; summary: string; reason: string | null };
@@ -255,19 +253,14 @@ describe("the seed's Python client", () => {
   it('pauses on its NaN and goes on when a person resumes it with remedies it never asks for', async () => {
     const p = await startTestServer();
     await post(`${p.url}/projects`, { name: 'python' });
-    const child = spawn('python3', [path.join(import.meta.dirname, 'fixtures/seed_client.py'), p.url, '1', '3,8'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const events: Record<string, unknown>[] = [];
-    let stderr = '';
-    createInterface({ input: child.stdout }).on('line', (l) => events.push(JSON.parse(l)));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const exit = new Promise<number | null>((r) => child.on('exit', r));
+    const { events, stderr, exit } = runSeedClient(p.url, 1, [3, 8]);
     await waitUntil(() => events.some((e) => e.event === 'pending'), 'the client sees pending after its NaN step', 20_000);
     expect((await post(`${p.url}/sessions/1/action`, { action: 'resume', remedies: [{ kind: 'rollback' }, { kind: 'scale_learning_rate', factor: 0.1 }] })).status).toBe(200);
     // Stopped while it waits on its second NaN, as the seed's flow has it.
     await waitUntil(() => events.some((e) => e.event === 'pending' && e.step === 8), 'training continues after the resume, to its second NaN', 20_000);
     await post(`${p.url}/sessions/1/action`, { action: 'stop' });
     expect(await exit).toBe(0);
-    expect(stderr).toBe('');
+    expect(stderr()).toBe('');
     expect(events.at(-1)).toMatchObject({ event: 'stopped', status: 'stopped' });
     expect(await p.db.remedyApplication.count()).toBe(1);
   });
