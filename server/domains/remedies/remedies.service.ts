@@ -7,16 +7,8 @@ import { PAGE, pageSize } from '../../lib/pagination.ts';
 import type { Page, RemedyApplicationView, RemedyResult } from '../views.ts';
 import { readChosen, readRemedies, remedyReportInput, type RemedyReportInput } from './remedies.schemas.ts';
 
-/** What a resume with remedies stores, in the transaction that moves the status. */
-export interface NewApplication {
-  sessionId: number;
-  statusVersion: number;
-  stepIndex: number | null;
-  remedies: ChosenRemedy[];
-  chosenBy: string;
-  source: string | null;
-  issueKeys: string[];
-}
+/** What a resume with remedies stores, in the transaction that moves the status: the application before its id, time and report. */
+export type NewApplication = Omit<RemedyApplicationView, 'id' | 'createdAt' | 'report' | 'reportedAt'>;
 
 /**
  * Remedies chosen with a resume, and what the observer made of them. The resume itself (the
