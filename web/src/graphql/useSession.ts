@@ -64,25 +64,43 @@ export function useSession(id: number): SessionView & { live: LiveState } {
     };
   }, [id, client, reloads, reconnects]);
 
+  // Steps after a cursor, merged into the history (an overlap is harmless: rows merge by index).
+  const catchUp = useCallback(
+    async (after: number, alive: () => boolean) => {
+      const r = await client.query(STEPS_AFTER, { id, after }, { requestPolicy: 'network-only' }).toPromise();
+      if (!alive()) return;
+      if (r.data) dispatch({ type: 'steps', steps: r.data.session.steps });
+      else dispatch({ type: 'error', error: r.error?.message ?? 'missed steps could not be read' });
+    },
+    [client, id],
+  );
+
   // A lagging subscriber was told it missed steps: fetch them by cursor.
   const gaps = steps.data?.gaps ?? 0;
   const gapAfter = steps.data?.gapAfter ?? -1;
   useEffect(() => {
     if (!gaps) return;
     let alive = true;
-    const after = gapAfter >= 0 ? gapAfter : lastLoaded.current;
-    void client
-      .query(STEPS_AFTER, { id, after }, { requestPolicy: 'network-only' })
-      .toPromise()
-      .then((r) => {
-        if (!alive) return;
-        if (r.data) dispatch({ type: 'steps', steps: r.data.session.steps });
-        else dispatch({ type: 'error', error: r.error?.message ?? 'missed steps could not be read' });
-      });
+    void catchUp(gapAfter >= 0 ? gapAfter : lastLoaded.current, () => alive);
     return () => {
       alive = false;
     };
-  }, [id, client, gaps, gapAfter]);
+  }, [catchUp, gaps, gapAfter]);
+
+  // The history query may answer before the server has registered the step subscription (the
+  // socket connects meanwhile): a step stored in between reaches neither. The status
+  // subscription's first event (the current status) says the server has the page's
+  // subscriptions, sent before it on the same socket: read the steps after the history then.
+  const statusLive = status.data !== undefined;
+  const loaded = history.session !== null;
+  useEffect(() => {
+    if (!statusLive || !loaded) return;
+    let alive = true;
+    void catchUp(lastLoaded.current, () => alive);
+    return () => {
+      alive = false;
+    };
+  }, [catchUp, statusLive, loaded]);
 
   const error = steps.error ?? status.error ?? logs.error ?? null;
   const retry = useCallback(() => {

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { metric } from '../../graphql/metric.ts';
 import type { StepRow } from '../../graphql/queries.ts';
 import { layerHealthOf } from './channels.ts';
@@ -10,10 +10,15 @@ type Metric = keyof typeof METRICS;
 export function LayerHeatmap({ steps }: { steps: StepRow[] }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const [measure, setMeasure] = useState<Metric>('gradient_norm_mean');
-  const withHealth = steps.flatMap((s) => {
-    const health = layerHealthOf(s.layerHealth);
-    return health ? [health] : [];
-  });
+  // Memoised: the canvas is redrawn when the steps change, not on every render of the page.
+  const withHealth = useMemo(
+    () =>
+      steps.flatMap((s) => {
+        const health = layerHealthOf(s.layerHealth);
+        return health ? [health] : [];
+      }),
+    [steps],
+  );
   const layers = Object.keys(withHealth.at(-1) ?? {});
 
   useEffect(() => {

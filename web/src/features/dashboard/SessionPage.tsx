@@ -53,8 +53,7 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
     return [{ label: 'health (runs with issues)', color: '#ff7a45', values: steps.map((s) => byStep.get(s.stepIndex) ?? null) }];
   }, [runs, steps]);
 
-  if (error) return <div className="error">{error}</div>;
-  if (!session) return <div className="muted">Loading session…</div>;
+  if (!session) return error ? <div className="error">{error}</div> : <div className="muted">Loading session…</div>;
   const hp = asObject(session.model?.hyperparameters) ?? {};
   const arch = architectureOf(session.model?.architecture);
   const carbon = carbonOf(steps.at(-1)?.carbonEmissions);
@@ -99,6 +98,12 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
         </a>
       </div>
       <LiveBanner error={live.error} retry={live.retry} />
+      {/* A later read failed (a reload after a reconnection, a page of a long session): what was read stays. */}
+      {error && (
+        <p className="warning" data-testid="session-error">
+          Could not read all of the session: {error}
+        </p>
+      )}
       {exportNote && (
         <p className={exportNote.failed ? 'warning' : 'muted'} data-testid="export-status">
           {exportNote.text}
