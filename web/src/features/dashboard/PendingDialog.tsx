@@ -7,11 +7,14 @@ export function sureness(confidence: number | null | undefined): string {
   return typeof confidence === 'number' ? ` · ${Math.round(100 * confidence)}% sure` : '';
 }
 
+/** What the dialog shows of an issue: the dashboard's runs and the Observer's prompt both have it. */
+export type DialogIssue = Pick<Issue, 'severity' | 'category' | 'title' | 'description' | 'suggestion' | 'confidence' | 'layerId'>;
+
 /**
  * The pending prompt: the issues that paused training, Resume and Stop, and a countdown to
  * the moment the observer gives up waiting (checkpoints and stops).
  */
-export function PendingDialog({ issues, deadline, onResume, onStop }: { issues: Issue[]; deadline: number | null; onResume: () => void; onStop: () => void }) {
+export function PendingDialog({ issues, deadline, onResume, onStop }: { issues: DialogIssue[]; deadline: number | null; onResume: () => void; onStop: () => void }) {
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 250);

@@ -241,7 +241,7 @@ export function TrainerPage() {
       {progress?.sessionId != null && <SessionPage key={progress.sessionId} id={progress.sessionId} embedded />}
       {prompt && (
         <PendingDialog
-          issues={prompt.issues.map((i) => ({ ...i, code: '' }))}
+          issues={prompt.issues}
           deadline={prompt.deadline}
           onResume={() => {
             setPrompt(null);
