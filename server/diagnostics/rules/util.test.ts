@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { contextOf, stepsWithLoss } from './fixtures.ts';
 import { noGeneralisation } from './loss.ts';
 import { nonFiniteLoss } from './non-finite-loss.ts';
-import { confidence } from './util.ts';
+import { confidence, median, quantile, rollingMedian } from './util.ts';
 
 describe('confidence', () => {
   it('runs from 0.5 at the threshold to 1 at the decisive ratio, on a log scale', () => {
@@ -34,5 +34,30 @@ describe('confidence', () => {
     expect(almost.confidence).toBeGreaterThanOrEqual(0.5);
     expect(almost.confidence).toBeLessThan(0.7);
     expect(nonFiniteLoss(contextOf(stepsWithLoss([2.3, Number.NaN])))[0]!.confidence).toBe(1);
+  });
+});
+
+describe('medians', () => {
+  const naive = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  };
+
+  it('of every k consecutive values match the median of each window, for odd and even k', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 10 - 5;
+    for (const k of [1, 2, 3, 4, 5, 7]) {
+      const values = Array.from({ length: 40 }, random);
+      values[10] = values[11]!; // ties
+      expect(rollingMedian(values, k)).toEqual(values.slice(k - 1).map((_, i) => naive(values.slice(i, i + k))));
+    }
+    expect(rollingMedian([1, 2], 3)).toEqual([]);
+  });
+
+  it('sort numerically (not as text) and take the nearest rank below for quantiles', () => {
+    expect(median([10, 9, 100, -1])).toBe(9.5);
+    expect(median([])).toBeNaN();
+    expect(quantile([10, 2, 30, 4, 50], 0.9)).toBe(30);
+    expect(quantile([10, 2, 30, 4, 50], 1)).toBe(50);
   });
 });

@@ -14,9 +14,12 @@ export function field(obj: JsonObject | null | undefined, key: string): number |
 export const isNonFinite = (v: number | null | undefined): v is number => typeof v === 'number' && !Number.isFinite(v);
 export const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
+/** The values sorted ascending (a typed array sorts numerically without a comparator; NaN last). */
+const sorted = (xs: readonly number[]): Float64Array => Float64Array.from(xs).sort();
+
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
+  const s = sorted(xs);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
@@ -24,7 +27,7 @@ export function median(xs: readonly number[]): number {
 /** The `q` quantile (0-1) of the values, by the nearest rank below. */
 export function quantile(xs: readonly number[], q: number): number {
   if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
+  const s = sorted(xs);
   return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))]!;
 }
 
@@ -168,7 +171,20 @@ export function startKind(ctx: Pick<DiagnosticContext, 'model'>): StartKind {
 /** Medians of every `k` consecutive values (a smoothed series: one lucky flush does not set a record). */
 export function rollingMedian(values: readonly number[], k: number): number[] {
   if (values.length < k) return [];
-  return values.slice(k - 1).map((_, i) => median(values.slice(i, i + k)));
+  // Each window insertion-sorted into one buffer: the rules call this on every run over the
+  // whole window, and a copy and a sort per position cost more than the rules themselves.
+  const out = new Array<number>(values.length - k + 1);
+  const buf = new Float64Array(k);
+  for (let i = 0; i < out.length; i++) {
+    for (let j = 0; j < k; j++) {
+      const v = values[i + j]!;
+      let p = j;
+      while (p > 0 && buf[p - 1]! > v) buf[p] = buf[--p]!;
+      buf[p] = v;
+    }
+    out[i] = k % 2 ? buf[k >> 1]! : (buf[(k >> 1) - 1]! + buf[k >> 1]!) / 2;
+  }
+  return out;
 }
 
 /**
