@@ -25,7 +25,7 @@ import { VerdictGate, type PendingPrompt } from './verdict.ts';
 import { RemedyApplier } from './remedies/apply.ts';
 import type { Gradients } from './remedies/clip.ts';
 import { learningRateOf } from './remedies/learning-rate.ts';
-import { SnapshotStore } from './remedies/snapshots.ts';
+import { SnapshotStore, worthKeeping } from './remedies/snapshots.ts';
 import { remedyInput, type Remedy, type RemedyApplication, type RemedyResult } from './remedies/types.ts';
 
 
@@ -123,6 +123,9 @@ export class Observer {
   private optimizer: tf.Optimizer | null = null;
   private readonly snapshots: SnapshotStore | null;
   private readonly remedies: RemedyApplier;
+  /** The best mean train loss of a flush so far, and the learning rate of the previous flush (what a snapshot is judged by). */
+  private bestLoss: number | null = null;
+  private previousLearningRate: number | null = null;
   /** Remedies a resume brought that are not applied yet (applied before the loop's next step). */
   private dueRemedies: RemedyApplication | null = null;
   private readonly appliedApplications = new Set<number>();
@@ -337,7 +340,11 @@ export class Observer {
     this.applyDueRemedies(record.step_index - 1);
     const healthy = await this.gate.awaitVerdict(record.step_index);
     // The state at a flush judged healthy is what a rollback returns to (no copy, no readback).
-    if (healthy && this.snapshots && this.model) this.snapshots.take(record.step_index, this.variables(), this.currentOptimizer());
+    const mean = loss.train_mean;
+    const keep = worthKeeping({ loss: mean, best: this.bestLoss, learningRate: lr, previousLearningRate: this.previousLearningRate });
+    if (healthy && keep && this.snapshots && this.model) this.snapshots.take(record.step_index, this.variables(), this.currentOptimizer());
+    if (mean !== null && Number.isFinite(mean)) this.bestLoss = Math.min(this.bestLoss ?? mean, mean);
+    this.previousLearningRate = lr;
     this.applyDueRemedies(record.step_index);
     return record;
   }

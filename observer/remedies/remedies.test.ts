@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { RemedyApplier } from './apply.ts';
 import { clipByGlobalNorm, installClipping } from './clip.ts';
 import { LEARNING_RATE_OPTIMIZERS, learningRateOf, setLearningRateOf } from './learning-rate.ts';
-import { SnapshotStore } from './snapshots.ts';
+import { SnapshotStore, worthKeeping } from './snapshots.ts';
 import { inApplyOrder, topRemedies } from './types.ts';
 
 beforeAll(async () => {
@@ -140,6 +140,17 @@ describe('snapshots', () => {
     expect(tf.memory().numTensors).toBe(before + 1);
     o.dispose();
     p.dispose();
+  });
+});
+
+describe('which healthy flushes are kept', () => {
+  it('keeps a flush whose loss is finite and within 1.5x the best, unless the learning rate just rose 1.5x', () => {
+    const f = { loss: 1, best: 0.8, learningRate: 0.1, previousLearningRate: 0.1 };
+    expect(worthKeeping(f)).toBe(true);
+    expect(worthKeeping({ ...f, loss: 1.3 })).toBe(false);
+    expect(worthKeeping({ ...f, loss: Number.NaN })).toBe(false);
+    expect(worthKeeping({ ...f, learningRate: 10 })).toBe(false);
+    expect(worthKeeping({ loss: null, best: null, learningRate: null, previousLearningRate: null })).toBe(true);
   });
 });
 

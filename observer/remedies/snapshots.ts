@@ -14,6 +14,19 @@ interface Snapshot {
   iterations: number | null;
 }
 
+/**
+ * Whether the state at a flush judged healthy is one a rollback should return to, by the
+ * same measure as the server's last good flush (`server/diagnostics/rules/remedies.ts`): its
+ * mean loss finite and within 1.5x the best so far, and the learning rate not risen 1.5x or
+ * more since the flush before (a spike's first flush may still look fine: its damage shows
+ * later, and the server then rolls back to before the rise). Unknown figures do not object.
+ */
+export function worthKeeping(f: { loss: number | null; best: number | null; learningRate: number | null; previousLearningRate: number | null }): boolean {
+  if (f.loss !== null && !Number.isFinite(f.loss)) return false;
+  if (f.loss !== null && f.best !== null && f.loss > 1.5 * Math.abs(f.best)) return false;
+  return !(f.learningRate !== null && f.previousLearningRate !== null && f.learningRate >= 1.5 * f.previousLearningRate);
+}
+
 const isSlotList = (v: unknown): v is OptimizerSlot[] =>
   Array.isArray(v) && v.every((x) => x != null && typeof x === 'object' && (x as OptimizerSlot).variable instanceof tf.Variable);
 
