@@ -30,7 +30,7 @@ export interface Rule {
 }
 
 /** Finds which project a session belongs to (a cache in front of the database). @throws DomainError NOT_FOUND */
-export interface ProjectOf {
+interface ProjectOf {
   projectOf(sessionId: number): Promise<number>;
 }
 

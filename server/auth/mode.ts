@@ -16,7 +16,7 @@ export function isLoopbackHostHeader(host: string | undefined, allowed: readonly
 }
 
 /** How the server protects itself, decided at start. */
-export interface AuthMode {
+interface AuthMode {
   required: boolean;
   /** Printed at every start (auth off on purpose on a non-loopback address). */
   warning: string | undefined;

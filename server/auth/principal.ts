@@ -20,7 +20,7 @@ export type Principal =
   | { kind: 'invalid'; reason: string };
 
 /** Principals that passed authentication. */
-export type Authenticated = Extract<Principal, { kind: 'open' | 'admin' | 'key' }>;
+type Authenticated = Extract<Principal, { kind: 'open' | 'admin' | 'key' }>;
 
 export const isAuthenticated = (p: Principal): p is Authenticated => p.kind === 'open' || p.kind === 'admin' || p.kind === 'key';
 

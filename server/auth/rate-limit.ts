@@ -1,5 +1,5 @@
 /** Token buckets, one per key: `ratePerSecond` sustained, bursts up to `burst`. */
-export interface RateLimiter {
+interface RateLimiter {
   /** Takes one token for `key`; returns 0 when allowed, else the seconds until one is available. */
   take(key: number): number;
 }

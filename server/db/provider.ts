@@ -5,7 +5,7 @@ import { parse } from 'pg-connection-string';
 export type Provider = 'sqlite' | 'postgresql';
 
 /** Where the Prisma models and each database's schema header and migrations live. */
-export const PRISMA_DIR = path.resolve(import.meta.dirname, '../../prisma');
+const PRISMA_DIR = path.resolve(import.meta.dirname, '../../prisma');
 export const MODELS_PATH = path.join(PRISMA_DIR, 'models.prisma');
 const FOLDER: Record<Provider, string> = { sqlite: 'sqlite', postgresql: 'postgres' };
 

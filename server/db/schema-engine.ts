@@ -36,7 +36,7 @@ function loadEngineModule(): Promise<SchemaEngineModule> {
 }
 
 /** A provider's schema as the engine reads it: its header (generator, datasource) and the shared models. */
-export async function schemaFiles(p: Provider): Promise<{ path: string; content: string }[]> {
+async function schemaFiles(p: Provider): Promise<{ path: string; content: string }[]> {
   const header = path.join(schemaDir(p), 'schema.prisma');
   return [
     { path: header, content: await readFile(header, 'utf8') },
@@ -56,7 +56,7 @@ interface OpenEngine {
  * URL. The engine does not close the connections it opens through the adapter (an open one
  * keeps SQLite busy for the next opener), so they are tracked here and disposed by `close()`.
  */
-export async function openSchemaEngine(url: string, onLog?: (line: string) => void): Promise<OpenEngine> {
+async function openSchemaEngine(url: string, onLog?: (line: string) => void): Promise<OpenEngine> {
   const bg = await loadEngineModule();
   const provider = url === ':memory:' ? 'sqlite' : providerOf(url);
   const opened: SqlDriverAdapter[] = [];
@@ -195,7 +195,7 @@ function scriptsAsScripts(adapter: SqlDriverAdapter): SqlDriverAdapter {
 }
 
 /** Reads a provider's `migrations/` folder in Prisma's standard layout. */
-export async function readMigrations(dir: string): Promise<MigrationList> {
+async function readMigrations(dir: string): Promise<MigrationList> {
   let names: string[] = [];
   try {
     names = (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();

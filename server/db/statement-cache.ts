@@ -17,7 +17,7 @@ interface BoundStatement {
 }
 
 /** Statements kept per connection: the server's queries are a few dozen shapes (multi-row inserts vary by row count). */
-export const STATEMENT_CACHE_SIZE = 256;
+const STATEMENT_CACHE_SIZE = 256;
 
 /**
  * Prisma's SQLite adapter prepares every query again (`prepare(sql).bind(args)`), and for

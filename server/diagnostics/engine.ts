@@ -66,7 +66,7 @@ export function runRules(rules: readonly Rule[], ctx: DiagnosticContext): Issue[
 const PENALTY = { critical: 25, warning: 8, info: 2 } as const;
 
 /** How many fresh warnings on one layer pause the session (seed: "3+ warnings on the same layer"). */
-export const LAYER_WARNINGS_TO_PAUSE = 3;
+const LAYER_WARNINGS_TO_PAUSE = 3;
 
 /**
  * Scores the issues and decides whether to pause: on any critical issue, or on three or more

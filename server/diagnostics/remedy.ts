@@ -29,7 +29,7 @@ export type RemedyKind = (typeof RemedyKind)[keyof typeof RemedyKind];
 export const REMEDY_KINDS = Object.values(RemedyKind);
 
 /** The order in which an observer applies a set of remedies. */
-export const REMEDY_ORDER: readonly RemedyKind[] = ['rollback', 'skip_batch', 'scale_learning_rate', 'clip_gradients'];
+const REMEDY_ORDER: readonly RemedyKind[] = ['rollback', 'skip_batch', 'scale_learning_rate', 'clip_gradients'];
 
 /** What a remedy does, with its parameters. */
 export type RemedyAction =

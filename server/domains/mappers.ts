@@ -99,7 +99,7 @@ export const toLogView = (r: SessionLog): LogView => ({
   createdAt: r.createdAt,
 });
 
-export const toIssueView = (r: DiagnosticIssue): IssueView => ({
+const toIssueView = (r: DiagnosticIssue): IssueView => ({
   id: r.id,
   code: r.code,
   severity: r.severity as Severity,

@@ -14,10 +14,10 @@ import type { GraphQLContext } from './builder.ts';
  * for a bad key or a revoked one; 4429 when a key holds too many WebSockets already; 1013
  * (try again later) when the key cannot be checked (the database is down).
  */
-export const CloseCode = { GoingAway: 1001, TryAgainLater: 1013, Forbidden: 4403, TooManyConnections: 4429 } as const;
+const CloseCode = { GoingAway: 1001, TryAgainLater: 1013, Forbidden: 4403, TooManyConnections: 4429 } as const;
 
 /** Who may open WebSockets, and how many each key may hold. */
-export interface WebSocketAuth {
+interface WebSocketAuth {
   /** The principal of a `connection_init` payload (`{ apiKey }` or `{ authorization }`). */
   authenticate(connectionParams: Readonly<Record<string, unknown>> | undefined): Promise<Principal>;
   /** Whether the upgrade's Host header is acceptable (the DNS-rebinding guard with auth off). */

@@ -15,7 +15,7 @@ import { schema } from './schema.ts';
 const isGraphQLError = (e: unknown): e is GraphQLError => e instanceof Error && e.name === 'GraphQLError';
 
 /** The error with `extensions.code` set (graphql-js's parse and validation errors have none). */
-export function withCode(e: GraphQLError, code: string): GraphQLError {
+function withCode(e: GraphQLError, code: string): GraphQLError {
   return new GraphQLError(e.message, { nodes: e.nodes, source: e.source, positions: e.positions, path: e.path, originalError: e.originalError, extensions: { ...e.extensions, code } });
 }
 
@@ -52,7 +52,7 @@ function maskError(error: unknown, message: string, onUnexpected: (err: unknown)
   return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 }
 
-export interface YogaOptions {
+interface YogaOptions {
   services: Services;
   maxDepth: number;
   maxCost: number;

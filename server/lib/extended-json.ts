@@ -168,7 +168,7 @@ function assertTextDepth(text: string, maxDepth: number): void {
 }
 
 /** True when a non-finite number occurs anywhere in the value. */
-export function hasNonFinite(value: unknown): boolean {
+function hasNonFinite(value: unknown): boolean {
   if (typeof value === 'number') return !Number.isFinite(value);
   if (value === null || typeof value !== 'object') return false;
   if (Array.isArray(value)) {

@@ -1,7 +1,7 @@
 import { validationError } from '../errors.ts';
 
 /** The bounds of one paginated list: the page size when none is asked, and the largest allowed. */
-export interface PageBounds {
+interface PageBounds {
   default: number;
   max: number;
 }

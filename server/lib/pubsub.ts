@@ -10,7 +10,7 @@ import { createLocalBus, type EventBus } from './event-bus.ts';
  */
 
 /** What to do when a subscriber's queue is full. */
-export type Overflow =
+type Overflow =
   /** Keep only the newest event (for state such as a session's status). */
   | 'latest'
   /** Drop the oldest events; the next delivered event carries how many were dropped. */
@@ -95,7 +95,7 @@ class Subscription<T extends object> implements AsyncIterableIterator<Delivered<
 }
 
 /** Topic name → event type, e.g. `{ sessionStatus: StatusEvent }`. */
-export type TopicMap = Record<string, object>;
+type TopicMap = Record<string, object>;
 
 /** A typed pubsub whose topics are further keyed by an id (a session id, say). */
 export class PubSub<Topics extends TopicMap> {

@@ -7,7 +7,7 @@ import { MAX_INT32 } from '../lib/validate.ts';
 import { parseJsonBody, readBody, sendError, sendJson } from './http.ts';
 
 /** What a handler gets: typed path parameters (integers), the query and the parsed body. */
-export interface RestRequest {
+interface RestRequest {
   params: Record<string, number>;
   query: URLSearchParams;
   body: JsonValue | undefined;
@@ -32,7 +32,7 @@ interface Compiled extends Route {
 }
 
 /** Marks a response with a status other than 200. */
-export class Status {
+class Status {
   constructor(
     readonly status: number,
     readonly body: unknown,

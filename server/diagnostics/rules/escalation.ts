@@ -1,12 +1,12 @@
 import type { DiagnosticContext, Issue, Rule } from '../types.ts';
 
 /** The context as it was `k` flushes ago (the window without its newest `k` steps). */
-export function contextBefore(ctx: DiagnosticContext, k: number): DiagnosticContext {
+function contextBefore(ctx: DiagnosticContext, k: number): DiagnosticContext {
   return { ...ctx, steps: ctx.steps.slice(0, ctx.steps.length - k), newSteps: 1, totalSteps: Math.max(0, ctx.totalSteps - k) };
 }
 
 /** How an escalation is decided. */
-export interface EscalationOptions {
+interface EscalationOptions {
   /** The warning must have been raised at each of this many flushes in a row, the newest included. @default 5 */
   flushes?: number;
   /** ...with at least this confidence now. @default 0.9 */

@@ -75,7 +75,7 @@ export const divergingLoss: Rule = (ctx) => {
  * `num_batches`, 1 when it does not say), and at least `minFlushes`; undefined when the window
  * does not hold that many.
  */
-export function flushesCovering(steps: readonly StepRecord[], minFlushes: number, minSteps: number): number | undefined {
+function flushesCovering(steps: readonly StepRecord[], minFlushes: number, minSteps: number): number | undefined {
   let covered = 0;
   for (let n = 1; n <= steps.length; n++) {
     covered += num(steps[steps.length - n]!.loss?.num_batches ?? undefined) ?? 1;

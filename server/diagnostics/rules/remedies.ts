@@ -14,7 +14,7 @@ const GRADIENT_BLOWUP = 10;
 const CLIP_HEADROOM = 2;
 
 /** A flush's finite train loss and its step. */
-export interface LossPoint {
+interface LossPoint {
   step: number;
   value: number;
 }
@@ -65,7 +65,7 @@ const learningRate = (s: StepRecord): number | undefined => {
 };
 
 /** A rise of the learning rate (by the observer's own figures): from what, to what, first at which step. */
-export interface LearningRateRise {
+interface LearningRateRise {
   from: number;
   to: number;
   at: number;
@@ -76,7 +76,7 @@ export interface LearningRateRise {
  * newest flush up to `upTo` trained with at least 1.5x the rate of an earlier one. Undefined
  * when it did not, or nobody said.
  */
-export function learningRateRise(steps: readonly StepRecord[], upTo: number): LearningRateRise | undefined {
+function learningRateRise(steps: readonly StepRecord[], upTo: number): LearningRateRise | undefined {
   const known = steps.filter((s) => s.step_index <= upTo && learningRate(s) !== undefined);
   if (known.length < 2) return undefined;
   const to = learningRate(known[known.length - 1]!)!;

@@ -82,7 +82,7 @@ const DECAY_TAU = -0.6;
 const DECAY_SHARE = 0.67;
 
 /** Kendall's tau of a series against its order: -1 when it falls at every pair of flushes, 0 with no trend. */
-export function kendallTau(xs: readonly number[]): number {
+function kendallTau(xs: readonly number[]): number {
   let concordant = 0;
   let pairs = 0;
   for (let i = 0; i < xs.length; i++)

@@ -142,7 +142,7 @@ export function startLoss(ctx: DiagnosticContext): number | undefined {
 }
 
 /** How a run started, as its registration says: from scratch unless told otherwise. */
-export type StartKind = 'scratch' | 'resumed' | 'fine_tuned';
+type StartKind = 'scratch' | 'resumed' | 'fine_tuned';
 
 const RESUMED = /resum|checkpoint|continu/i;
 const FINE_TUNED = /fine|transfer|pretrain/i;

@@ -22,7 +22,7 @@ export interface ApiKeyView {
 const SECRET = /^obs_[a-z0-9]{8}_[A-Za-z0-9_-]{43}$/;
 
 /** SHA-256 hex: the secret is 32 random bytes, so a fast hash is as safe as a slow one. */
-export const hashSecret = (secret: string): string => createHash('sha256').update(secret).digest('hex');
+const hashSecret = (secret: string): string => createHash('sha256').update(secret).digest('hex');
 
 const toView = (r: { id: number; projectId: number | null; scope: string; name: string | null; prefix: string; createdAt: Date; revokedAt: Date | null }): ApiKeyView => ({
   ...r,

@@ -4,7 +4,7 @@ import type { Services } from '../../services.ts';
 import type { LogView } from '../views.ts';
 import { parseLog, parseLogs } from './logs.schemas.ts';
 
-export const logJson = (l: LogView) => ({
+const logJson = (l: LogView) => ({
   id: l.id,
   session_id: l.sessionId,
   ts: l.ts,

@@ -12,10 +12,9 @@ export const logInput = z.object({
   lineno: int32(-(2 ** 31)).nullish(),
   kind: z.enum(['console', 'error']).default('console'),
 });
-export type LogInput = z.input<typeof logInput>;
 
-export const MAX_LOG_BATCH = 1000;
-export const logBatchInput = z.array(logInput).min(1).max(MAX_LOG_BATCH, `at most ${MAX_LOG_BATCH} lines per batch`);
+const MAX_LOG_BATCH = 1000;
+const logBatchInput = z.array(logInput).min(1).max(MAX_LOG_BATCH, `at most ${MAX_LOG_BATCH} lines per batch`);
 
 /** A log line as checked: level upper-cased, defaults applied. */
 export type LogRecord = z.output<typeof logInput>;

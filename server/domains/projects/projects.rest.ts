@@ -4,7 +4,7 @@ import { sessionJson } from '../sessions/sessions.rest.ts';
 import type { ProjectView } from '../views.ts';
 import { parseProject } from './projects.schemas.ts';
 
-export const projectJson = (p: ProjectView) => ({ id: p.id, name: p.name, created_at: p.createdAt.toISOString() });
+const projectJson = (p: ProjectView) => ({ id: p.id, name: p.name, created_at: p.createdAt.toISOString() });
 
 export const projectRoutes = (s: Services): Route[] => [
   {

@@ -40,7 +40,7 @@ const RemedyResultRef = builder.objectRef<RemedyResult>('RemedyResult').implemen
   }),
 });
 
-export const RemedyApplicationRef = builder.objectRef<RemedyApplicationView>('RemedyApplication').implement({
+const RemedyApplicationRef = builder.objectRef<RemedyApplicationView>('RemedyApplication').implement({
   description: 'Remedies chosen with one resume: who chose what, when, at which step, and what the observer made of them.',
   fields: (t) => ({
     id: t.exposeInt('id'),

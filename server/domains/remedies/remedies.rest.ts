@@ -35,7 +35,7 @@ export function remedyJson(r: Remedy | ChosenRemedy) {
 }
 
 /** Remedies chosen with one resume, snake_case. */
-export const applicationJson = (a: RemedyApplicationView) => ({
+const applicationJson = (a: RemedyApplicationView) => ({
   id: a.id,
   session_id: a.sessionId,
   status_version: a.statusVersion,

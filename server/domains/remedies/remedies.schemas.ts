@@ -21,7 +21,7 @@ const common = {
 };
 
 /** One remedy as a client sends it (camelCase; the REST adapter maps the seed's snake_case). Unknown keys are refused. */
-export const remedyInput = z.discriminatedUnion(
+const remedyInput = z.discriminatedUnion(
   'kind',
   [
     z.strictObject({ kind: z.literal('scale_learning_rate'), factor, ...common }),
@@ -31,7 +31,7 @@ export const remedyInput = z.discriminatedUnion(
   ],
   { error: (iss) => (iss.code === 'invalid_union' ? `kind: expected one of ${kindList}` : undefined) },
 );
-export type RemedyInput = z.output<typeof remedyInput>;
+type RemedyInput = z.output<typeof remedyInput>;
 
 /** The remedies of one resume: at most one of each kind. */
 export const remedyList = z
@@ -46,7 +46,7 @@ export const remedyList = z
   });
 
 /** Who says what about the resume: a label for the record (`dashboard`, `trainer`, `observer:timeout`). */
-export const remedySource = text(100).nullish();
+const remedySource = text(100).nullish();
 
 /** What an observer reports it did with the remedies of one resume. */
 export const remedyReportInput = z.strictObject({

@@ -8,7 +8,7 @@ import type { Page, RemedyApplicationView, RemedyResult } from '../views.ts';
 import { readChosen, readRemedies, remedyReportInput, type RemedyReportInput } from './remedies.schemas.ts';
 
 /** What a resume with remedies stores, in the transaction that moves the status: the application before its id, time and report. */
-export type NewApplication = Omit<RemedyApplicationView, 'id' | 'createdAt' | 'report' | 'reportedAt'>;
+type NewApplication = Omit<RemedyApplicationView, 'id' | 'createdAt' | 'report' | 'reportedAt'>;
 
 /**
  * Remedies chosen with a resume, and what the observer made of them. The resume itself (the
@@ -94,7 +94,7 @@ export class RemediesService {
 }
 
 /** A stored application as services return it. */
-export function toApplicationView(r: RemedyApplication): RemedyApplicationView {
+function toApplicationView(r: RemedyApplication): RemedyApplicationView {
   return {
     id: r.id,
     sessionId: r.sessionId,

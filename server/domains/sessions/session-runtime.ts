@@ -72,7 +72,7 @@ function readKeys(text: string | null): string[] {
 export const writeKeys = (keys: Iterable<string>): string => JSON.stringify([...keys].sort());
 
 /** A status change a caller decided on, from the record it saw. */
-export interface Change {
+interface Change {
   to: SessionStatus;
   /** Other columns written in the same conditional update (e.g. `acknowledged`). */
   data?: { acknowledged?: string; lastIssueKeys?: string };
@@ -82,7 +82,7 @@ export interface Change {
  * Rows a transition writes in the transaction of its status change (`from`: the record it
  * changed, `version`: the new status version); what it returns is added to the status event.
  */
-export type AlsoWrite = (tx: Prisma.TransactionClient, from: SessionRecord, version: number) => Promise<Partial<StatusEvent>>;
+type AlsoWrite = (tx: Prisma.TransactionClient, from: SessionRecord, version: number) => Promise<Partial<StatusEvent>>;
 
 /** A session's diagnostic history as this replica caches it, synced from the database by sequence number. */
 interface CachedHistory {
@@ -99,7 +99,7 @@ interface CachedHistory {
 }
 
 /** A diagnostic context synced to the database, and how far it reaches. */
-export interface SyncedContext {
+interface SyncedContext {
   ctx: DiagnosticContext;
   /** The highest step sequence number the context holds (what a run judged). */
   seq: number;

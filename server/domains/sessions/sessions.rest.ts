@@ -24,7 +24,7 @@ export const sessionJson = (v: SessionView) => ({
   status: v.status,
 });
 
-export const modelJson = (m: ModelView) => ({
+const modelJson = (m: ModelView) => ({
   id: m.id,
   session_id: m.sessionId,
   architecture: m.architecture,
@@ -44,7 +44,7 @@ const SESSION_FIELDS: Record<string, string> = {
 /** Keys the seed sends that carry no information of their own here. */
 const IGNORED = new Set(['status', 'project_id', 'metadata']);
 
-export function objectBody(body: JsonValue | undefined, what: string): JsonObject {
+function objectBody(body: JsonValue | undefined, what: string): JsonObject {
   if (body === null || typeof body !== 'object' || Array.isArray(body))
     throw new DomainError(ErrorCode.VALIDATION, `Invalid ${what}: expected a JSON object`);
   return body;

@@ -25,7 +25,7 @@ export const registerModelInput = z.object({
 });
 export type RegisterModelInput = z.infer<typeof registerModelInput>;
 
-export const sessionActionInput = z.enum(SESSION_ACTIONS as [string, ...string[]], {
+const sessionActionInput = z.enum(SESSION_ACTIONS as [string, ...string[]], {
   message: `expected one of ${SESSION_ACTIONS.join(', ')}`,
 });
 

@@ -101,7 +101,7 @@ const LossInput = builder.inputType('LossInput', {
   }),
 });
 
-export const StepInput = builder.inputType('StepInput', {
+const StepInput = builder.inputType('StepInput', {
   description: 'One step record. Free-form channels take the seed\'s snake_case keys (e.g. layerHealth: {"layers": {...}}).',
   fields: (t) => ({
     stepIndex: t.int({ required: true }),

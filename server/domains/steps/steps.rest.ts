@@ -6,7 +6,7 @@ import type { StepView } from '../views.ts';
 import { parseStep, parseSteps } from './steps.schemas.ts';
 
 /** A stored step as the seed's record, with its ids. */
-export const stepJson = (v: StepView) => ({ id: v.id, session_id: v.sessionId, ...toStepRecord(v), created_at: v.createdAt.toISOString() });
+const stepJson = (v: StepView) => ({ id: v.id, session_id: v.sessionId, ...toStepRecord(v), created_at: v.createdAt.toISOString() });
 
 export const stepRoutes = (s: Services): Route[] => [
   {

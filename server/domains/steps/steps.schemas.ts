@@ -38,8 +38,8 @@ export const stepRecordInput = z.looseObject({
 export type StepRecordInput = z.infer<typeof stepRecordInput>;
 
 /** At most this many steps in one batch (`recordSteps`). */
-export const MAX_BATCH = 1000;
-export const stepBatchInput = z.array(stepRecordInput).min(1, 'expected at least one step').max(MAX_BATCH, `at most ${MAX_BATCH} steps per batch`);
+const MAX_BATCH = 1000;
+const stepBatchInput = z.array(stepRecordInput).min(1, 'expected at least one step').max(MAX_BATCH, `at most ${MAX_BATCH} steps per batch`);
 
 /** A step as a client sent it (REST's body, GraphQL's input mapped to the seed's keys). @throws DomainError VALIDATION_FAILED */
 export const parseStep = (value: unknown): StepRecordInput => parseInput(stepRecordInput, value, 'step');

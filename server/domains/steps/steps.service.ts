@@ -65,7 +65,7 @@ function selectOf(channels: readonly StepChannel[]) {
 }
 
 /** Result of recording steps: each stored step, and whether this call stored it. */
-export interface Recorded {
+interface Recorded {
   step: StepView;
   created: boolean;
 }
