@@ -80,12 +80,12 @@ describe('GraphQL API over HTTP', () => {
     const s = await startTestServer();
     const { session } = await setup(s.url);
     const steps = [
-      { stepIndex: 0, loss: { trainMean: 2.3 }, throughput: { samples_per_second: 100 }, memory: { num_tensors: 12 } },
+      { stepIndex: 0, loss: { trainMean: 2.3, numBatches: 25 }, throughput: { samples_per_second: 100 }, memory: { num_tensors: 12 } },
       { stepIndex: 1, loss: { trainMean: 'NaN', val: { val_loss: 2.1, val_acc: 0.4 } }, throughput: { samples_per_second: 110 } },
       { stepIndex: 2, loss: { trainMean: 1.9, val: { val_loss: 1.8 } }, memory: { num_tensors: 12 } },
     ];
     await gql(s.url, 'mutation($id: Int!, $steps: [StepInput!]!) { recordSteps(sessionId: $id, steps: $steps) { created } }', { id: session.id, steps });
-    const q = 'query($id: Int!, $after: Int) { session(id: $id) { series(after: $after) { stepIndex trainLoss samplesPerSecond numTensors val { name values } } } }';
+    const q = 'query($id: Int!, $after: Int) { session(id: $id) { series(after: $after) { stepIndex trainLoss samplesPerSecond numTensors numBatches val { name values } } } }';
     const all = await gql<{ session: { series: unknown } }>(s.url, q, { id: session.id });
     expect(all.errors).toBeUndefined();
     expect(all.data!.session.series).toEqual({
@@ -93,6 +93,7 @@ describe('GraphQL API over HTTP', () => {
       trainLoss: [2.3, 'NaN', 1.9],
       samplesPerSecond: [100, 110, null],
       numTensors: [12, null, 12],
+      numBatches: [25, null, null],
       val: [
         { name: 'val_loss', values: [null, 2.1, 1.8] },
         { name: 'val_acc', values: [null, 0.4, null] },

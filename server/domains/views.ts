@@ -45,6 +45,8 @@ export interface StepSeries {
   val: Record<string, (number | null)[]>;
   samplesPerSecond: (number | null)[];
   numTensors: (number | null)[];
+  /** Training steps (batches) in each flush, when the client said (`loss.num_batches`): charts count training steps with it. */
+  numBatches: (number | null)[];
 }
 
 export interface StepView {

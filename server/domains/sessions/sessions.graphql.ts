@@ -40,6 +40,7 @@ const StepSeriesRef = builder.objectRef<StepSeries>('StepSeries').implement({
       trainLoss: column((s) => s.trainLoss),
       samplesPerSecond: column((s) => s.samplesPerSecond),
       numTensors: column((s) => s.numTensors),
+      numBatches: t.field({ type: ['Int'], nullable: { list: false, items: true }, description: 'Training steps (batches) in each flush, null where the client did not say.', resolve: (s) => s.numBatches }),
       val: t.field({ type: [ValSeriesRef], resolve: (s) => Object.entries(s.val).map(([name, values]) => ({ name, values })) }),
     };
   },

@@ -181,13 +181,14 @@ export class StepsService {
       SELECT "stepIndex", "loss", "throughput", "memory" FROM "TrainStep"
       WHERE "sessionId" = ${sessionId} AND "stepIndex" > ${after ?? -1} ORDER BY "stepIndex" LIMIT ${take}`;
     const n = rows.length;
-    const out: StepSeries = { stepIndex: new Array(n), trainLoss: new Array(n), val: {}, samplesPerSecond: new Array(n), numTensors: new Array(n) };
+    const out: StepSeries = { stepIndex: new Array(n), trainLoss: new Array(n), val: {}, samplesPerSecond: new Array(n), numTensors: new Array(n), numBatches: new Array(n) };
     const num = (o: JsonObject | null, k: string) => (typeof o?.[k] === 'number' ? (o[k] as number) : null);
     rows.forEach((r, i) => {
       out.stepIndex[i] = Number(r.stepIndex);
       // A raw read: strings come back as stored (escaped on PostgreSQL).
       const loss = readObject(r.loss === null ? null : this.text.decode(r.loss));
       out.trainLoss[i] = num(loss, 'train_mean');
+      out.numBatches[i] = num(loss, 'num_batches');
       const val = loss?.val;
       if (val && typeof val === 'object' && !Array.isArray(val)) {
         for (const [k, v] of Object.entries(val)) {

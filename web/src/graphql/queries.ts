@@ -50,7 +50,7 @@ export const LogFields = graphql(`
 
 /** The chart columns of a session (cheap for long sessions). */
 export const SeriesFields = graphql(`
-  fragment SeriesFields on StepSeries { stepIndex trainLoss samplesPerSecond numTensors val { name values } }
+  fragment SeriesFields on StepSeries { stepIndex trainLoss samplesPerSecond numTensors numBatches val { name values } }
 `);
 
 /** The home page: projects and their sessions. */
@@ -221,7 +221,7 @@ export function rowsFromSeries(c: SeriesColumns): StepRow[] {
     const entries = c.val.flatMap((v) => (v.values[i] != null ? [[v.name, v.values[i]] as const] : []));
     return {
       stepIndex,
-      loss: { trainMean: c.trainLoss[i] ?? null, numBatches: null, val: entries.length ? Object.fromEntries(entries) : null },
+      loss: { trainMean: c.trainLoss[i] ?? null, numBatches: c.numBatches[i] ?? null, val: entries.length ? Object.fromEntries(entries) : null },
       throughput: { samplesPerSecond: c.samplesPerSecond[i] ?? null },
       memory: { numTensors: c.numTensors[i] ?? null },
       layerHealth: null,
