@@ -6,7 +6,11 @@
  * detection, right category and layer, steps from onset to the first correct issue, false
  * alarms on controls, pauses. Then the generated recipes (bench/faults/generated.ts) of the
  * chosen split(s): each fault family on N drawn recipes, each with its observed healthy twin.
- * `--only gen` runs the generated ones alone. Prints tables, writes bench/results/faults.json.
+ * `--only gen` runs the generated ones alone. Then the recovery section (issue 15): each fault
+ * run that paused and was ruined is trained again, resumed at each pause with the top issue's
+ * remedies, and judged against its twin and the same run resumed without a fix (generated runs
+ * always; the hand-written scenarios in a full run; `--no-recovery` skips it). Prints tables,
+ * writes bench/results/faults.json.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,8 +19,9 @@ import * as tf from '@tensorflow/tfjs';
 import { Observer } from '@observer/tfjs';
 import { startServer, type RunningServer } from '../server/app.ts';
 import { generatedScenarios, ruined, SPLITS, describeRecipe, type Split } from './faults/generated.ts';
+import { bestBeforeFault, briefOutcome, recovered, summariseRecovery, type RecoveryRecord } from './faults/recovery.ts';
 import { summarise, type GeneratedRecord } from './faults/report.ts';
-import { SCENARIOS, type Outcome, type Scenario } from './faults/scenarios.ts';
+import { SCENARIOS, setLearningRate, type Outcome, type Scenario } from './faults/scenarios.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const QUICK = process.argv.includes('--quick');
@@ -34,6 +39,9 @@ if (!['tuning', 'held-out', 'all', 'none'].includes(SPLIT)) throw new Error(`--s
 const genRunsArg = process.argv.indexOf('--gen-runs');
 /** `--gen-runs N`: generated recipes per fault family and split (each with its observed healthy twin). */
 const GEN_RUNS = genRunsArg > 0 ? Number(process.argv[genRunsArg + 1]) : QUICK ? 1 : 2;
+/** The recovery section: generated runs always (quick: the faults a remedy is meant to fix), the hand-written scenarios in a full run or with `--recovery-hand-written`. */
+const RECOVERY = !process.argv.includes('--no-recovery');
+const RECOVERY_HAND_WRITTEN = RECOVERY && (!QUICK || process.argv.includes('--recovery-hand-written'));
 
 await tf.setBackend('cpu');
 const tmp = mkdtempSync(path.join(tmpdir(), 'observer-faults-'));
@@ -43,7 +51,11 @@ await fetch(`${server.url}/projects`, { method: 'POST', headers: { 'content-type
 /** Trains one run; streams it when `observe` is true. */
 const stepsOf = (s: Scenario) => (QUICK && s.quickSteps ? s.quickSteps : s.steps);
 
-async function train(s: Scenario, seed: number, faulty: boolean, observe: boolean): Promise<TrainResult> {
+/**
+ * Trains one run; streams it when `observe` is true. Every pause is resumed at once: as it was,
+ * or with `remedy`, with the top issue's remedies when it proposes any.
+ */
+async function train(s: Scenario, seed: number, faulty: boolean, observe: boolean, remedy = false): Promise<TrainResult> {
   const task = s.task(seed);
   const totalSteps = stepsOf(s);
   const run = s.build(task, seed, faulty);
@@ -69,22 +81,27 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
   let pauses = 0;
   let currentStep = 0;
   let firstPauseStep: number | null = null;
+  const chosen: string[] = [];
+  let remediable: boolean | null = null;
   const obs = observe
     ? await Observer.create({
         projectId: 1,
         runName: `${s.name} seed ${seed}${faulty ? '' : ' twin'}`,
         config: { serverUrl: server.url, trackConsoleLogs: false, trackErrorLogs: false, trackProfiler: false, trackCarbonEmissions: false, pendingTimeout: 600 },
-        // Detection is measured, not decided: every pause is resumed at once.
+        // Detection is measured, not decided: every pause is resumed at once (with the top issue's remedies, for recovery).
         onPending: (p) => {
           pauses++;
           firstPauseStep ??= currentStep;
-          void p.resume();
+          const fix = remedy && p.remedies.length ? p.remedies : undefined;
+          remediable ??= fix !== undefined;
+          if (fix) chosen.push(`${currentStep}: ${fix.map((r) => r.kind).join('+')}`);
+          void p.resume(fix);
         },
       })
     : null;
   const probe = { x: task.valXs.slice([0, 0], [32, -1]), y: task.valYs.slice([0, 0], [32, -1]) };
   if (run.hyperparameters) obs?.logHyperparameters(run.hyperparameters);
-  obs?.registerModel(run.model, { probe });
+  obs?.registerModel(run.model, { probe, optimizer: run.optimizer });
   const predict = (x: tf.Tensor): tf.Tensor => {
     const out = run.model.predict(x) as tf.Tensor;
     return run.logits ? tf.softmax(out) : out;
@@ -119,7 +136,11 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
   for (let step = 0; step < totalSteps; step++) {
     const t0 = performance.now();
     currentStep = step;
+    // A schedule sets the learning rate each step: it runs unscaled and the remedies' scale applies on top (README: schedules).
+    const scale = obs?.learningRateScale ?? 1;
+    if (run.before && scale !== 1) setLearningRate(run.optimizer, (run.optimizer.getConfig().learningRate as number) / scale);
     run.before?.(step);
+    if (run.before && scale !== 1) setLearningRate(run.optimizer, (run.optimizer.getConfig().learningRate as number) * scale);
     const [xb, yb] = batchOf(step);
     const x = run.batch ? run.batch(step, xb) : xb;
     let loss: tf.Scalar;
@@ -158,7 +179,9 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
   }
   const [acc, majority] = tf.tidy(() => (run.mse ? [tf.scalar(Number.NaN), tf.scalar(Number.NaN)] : [tf.metrics.categoricalAccuracy(task.valYs, predict(task.valXs)).mean(), task.valYs.mean(0).max()]));
   const [valAccuracy, chance] = [(await acc!.data())[0]!, (await majority!.data())[0]!];
-  tf.dispose([acc!, majority!]);
+  const endVal = tf.tidy(() => (run.mse ? tf.losses.meanSquaredError(task.valYs, predict(task.valXs)) : tf.metrics.categoricalCrossentropy(task.valYs, predict(task.valXs)).mean()));
+  const finalValLoss = (await endVal.data())[0]!;
+  tf.dispose([acc!, majority!, endVal]);
   const tensorGrowth = tf.memory().numTensors - startTensors;
   await obs?.close();
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
@@ -172,11 +195,13 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
     msPerStepLate: mean(times.slice(-40)),
     lossTrace,
     valTrace,
+    finalValLoss,
     chance,
   };
   tf.dispose([probe.x, probe.y, task.xs, task.ys, task.valXs, task.valYs, ...(run.held ?? [])]);
   run.model.dispose();
-  return { outcome, sessionId: obs?.sessionId ?? null, pauses, flushedAt, firstPauseStep };
+  const results = (obs?.remedyHistory ?? []).flatMap((h) => h.results.map((r) => `${h.afterStep}: ${r.kind} ${r.applied ? 'applied' : 'NOT applied'} (${r.detail})`));
+  return { outcome, sessionId: obs?.sessionId ?? null, pauses, flushedAt, firstPauseStep, remediable: remediable ?? false, chosen, results };
 }
 
 interface TrainResult {
@@ -186,6 +211,40 @@ interface TrainResult {
   flushedAt: number[];
   /** The training step at which the run was first paused (`pending`), or null. */
   firstPauseStep: number | null;
+  /** With `remedy`: whether the first pause proposed remedies, what was chosen at each pause, and what the observer said of each. */
+  remediable: boolean;
+  chosen: string[];
+  results: string[];
+}
+
+const recoveries: RecoveryRecord[] = [];
+
+/**
+ * The recovery of a fault run that paused and was ruined: trained again, resumed with the top
+ * issue's remedies at each pause, and judged against its twin and against itself without a fix.
+ */
+async function recover(s: Scenario, seed: number, suite: string, family: string, noFix: TrainResult, twin: Outcome): Promise<void> {
+  const fixed = await train(s, seed, true, true, true);
+  const best = bestBeforeFault(noFix.outcome, noFix.flushedAt, s.onset);
+  const record: RecoveryRecord = {
+    suite,
+    family,
+    seed,
+    steps: stepsOf(s),
+    pauseStep: fixed.firstPauseStep,
+    remediable: fixed.remediable,
+    fixable: s.fixableBy !== undefined,
+    chosen: fixed.chosen,
+    results: fixed.results,
+    recovered: recovered(fixed.outcome, twin, best),
+    recoveredWithoutFix: recovered(noFix.outcome, twin, best),
+    final: briefOutcome(fixed.outcome),
+    withoutFix: briefOutcome(noFix.outcome),
+    twin: briefOutcome(twin),
+  };
+  recoveries.push(record);
+  console.log(JSON.stringify({ recovery: `${suite}: ${family} #${seed}`, remediable: record.remediable, recovered: record.recovered, without_fix: record.recoveredWithoutFix, chosen: record.chosen.join('; '), final: record.final, no_fix: record.withoutFix, twin: record.twin }));
+  if (process.env.FAULTS_VERBOSE) for (const r of record.results) console.log(`  ${r}`);
 }
 
 interface FoundIssue {
@@ -239,6 +298,8 @@ async function runGenerated(g: ReturnType<typeof generatedScenarios>[number]): P
   const first = issues.filter(match).sort((a, b) => a.flush - b.flush)[0];
   const firstSerious = [...issues].sort((a, b) => a.flush - b.flush)[0];
   if (process.env.FAULTS_VERBOSE) for (const i of [...issues, ...twinIssues.map((t) => ({ ...t, code: `TWIN ${t.code}` }))]) console.log(`  ${i.severity} ${i.code}@${i.layerId ?? ''} at flush ${i.flush}: ${i.description}`);
+  // Quick (npm test): only the faults a remedy is meant to fix, to stay within its time.
+  if (RECOVERY && (!QUICK || g.fixableBy) && manifested && faulty.pauses > 0 && ruined(faulty.outcome, twin.outcome)) await recover(g, seed, g.split, g.family, faulty, twin.outcome);
   return {
     split: g.split,
     family: g.family,
@@ -299,10 +360,14 @@ try {
         warnings += new Set(serious.map((i) => `${i.code}@${i.layerId}@${i.flush}`)).size;
         continue;
       }
-      // A twin only for an oracle that compares with one.
-      const twin = s.manifested!.length > 1 ? (await train(s, seed, false, false)).outcome : null;
+      // A twin only for an oracle that compares with one (and for the recovery section).
+      let twin = s.manifested!.length > 1 ? (await train(s, seed, false, false)).outcome : null;
       if (!(twin ? s.manifested!(faulty.outcome, twin) : (s.manifested as (f: Outcome) => boolean)(faulty.outcome))) continue;
       manifested++;
+      if (RECOVERY_HAND_WRITTEN && (!QUICK || s.fixableBy) && faulty.pauses > 0) {
+        twin ??= (await train(s, seed, false, false)).outcome;
+        if (ruined(faulty.outcome, twin)) await recover(s, seed, 'hand-written', s.name, faulty, twin);
+      }
       const e = s.expect!;
       const match = (i: FoundIssue) => e.categories.includes(i.category) && (!e.codes || e.codes.includes(i.code)) && i.severity !== 'info';
       const first = serious.filter(match).sort((a, b) => a.flush - b.flush)[0];
@@ -379,6 +444,14 @@ for (const [split, sum] of Object.entries(generatedSummary)) {
   console.table(sum.families.map(({ missed: _missed, ...row }) => row));
   console.log(sum.totals, sum.healthy_warnings);
 }
+const recoverySummary = summariseRecovery(recoveries);
+for (const [suite, sum] of Object.entries(recoverySummary)) {
+  console.log(`recovery, ${suite} (ruined runs that paused, resumed with the top issue's remedies):`);
+  console.table(sum.families);
+  console.log(sum.totals);
+}
+// A remedy that threw in the observer is a bug, not a figure.
+for (const r of recoveries) for (const res of r.results) if (res.includes('NOT applied (failed:')) failures.push(`${r.family} #${r.seed} (${r.suite}): ${res}`);
 const timings = server.services.diagnostics.timings();
 console.log(totals, { diagnostics_ms_per_flush: timings });
 for (const r of report) {
@@ -393,7 +466,7 @@ for (const r of generated) if (r.twinHealthy && r.twinPaused) failures.push(`${r
 mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
 writeFileSync(
   path.join(ROOT, `bench/results/faults${QUICK ? '-quick' : ''}.json`),
-  JSON.stringify({ quick: QUICK, seeds: SEEDS, at: new Date().toISOString(), totals, diagnostics_ms_per_flush: timings, scenarios: report, generated: { runs_per_family: GEN_RUNS, splits: generatedSummary, runs: generated } }, null, 2),
+  JSON.stringify({ quick: QUICK, seeds: SEEDS, at: new Date().toISOString(), totals, diagnostics_ms_per_flush: timings, scenarios: report, generated: { runs_per_family: GEN_RUNS, splits: generatedSummary, runs: generated }, recovery: recoverySummary }, null, 2),
 );
 console.log(`wrote bench/results/faults${QUICK ? '-quick' : ''}.json`);
 if (ASSERT && failures.length) {

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Observer } from '@observer/tfjs';
 
-export type Mode = 'off' | 'default' | 'all' | 'health50' | 'health10';
+export type Mode = 'off' | 'default' | 'all' | 'health50' | 'health10' | 'nosnap';
 
 /** The observer's config for each mode (null: no observer). */
 function configOf(mode: Mode): Record<string, unknown> | null {
@@ -16,6 +16,8 @@ function configOf(mode: Mode): Record<string, unknown> | null {
       return null;
     case 'default':
       return { trackLayerHealth: false, trackProfiler: false, trackCarbonEmissions: false };
+    case 'nosnap':
+      return { trackLayerHealth: false, trackProfiler: false, trackCarbonEmissions: false, snapshots: false };
     case 'all':
       return { profileEveryNSteps: 50, trackCarbonEmissions: true };
     case 'health50':
@@ -42,6 +44,9 @@ function model(): tf.Sequential {
   return m;
 }
 
+/** Device bytes held at the end of the last run of each mode (before the observer closes): what snapshots keep shows here. */
+export const bytesAtEnd: Partial<Record<Mode, number>> = {};
+
 /** Trains `w.steps` steps and returns the wall time per step in ms (device work included). */
 export async function runWorkload(w: Workload, mode: Mode): Promise<number> {
   const net = model();
@@ -55,7 +60,8 @@ export async function runWorkload(w: Workload, mode: Mode): Promise<number> {
     ? await Observer.create({ projectId: w.projectId, runName: `bench-${mode}-${tf.getBackend()}`, config: { serverUrl: w.serverUrl, trackConsoleLogs: false, ...config } })
     : null;
   const withHealth = mode === 'all' || mode === 'health50' || mode === 'health10';
-  if (obs) obs.registerModel(net, withHealth ? { probe: { x: xb[0]!.slice([0, 0], [32, 784]), y: yb[0]!.slice([0, 0], [32, 10]) } } : {});
+  // The loop's optimizer is registered, as the README says: its learning rate is reported and a rollback restores its state.
+  if (obs) obs.registerModel(net, { optimizer, ...(withHealth ? { probe: { x: xb[0]!.slice([0, 0], [32, 784]), y: yb[0]!.slice([0, 0], [32, 10]) } } : {}) });
   const lossOf = (i: number) => () => tf.metrics.categoricalCrossentropy(yb[i % batches]!, net.apply(xb[i % batches]!) as tf.Tensor).mean() as tf.Scalar;
   // Warm up kernels (shader compilation is a one-time cost), the observer's too, outside the timed part.
   for (let i = 0; i < 3; i++) {
@@ -76,6 +82,7 @@ export async function runWorkload(w: Workload, mode: Mode): Promise<number> {
   }
   await net.getWeights()[0]!.data();
   const perStep = (performance.now() - start) / w.steps;
+  bytesAtEnd[mode] = tf.memory().numBytes;
   await obs?.close();
   tf.dispose([...xb, ...yb]);
   net.dispose();

@@ -2,6 +2,8 @@
  * `npm run bench:observer`: the same training with and without the observer, in Node (cpu)
  * and in headless Chromium (webgl, webgpu), default config and everything on. Prints the
  * step-time ratios, writes bench/results/observer.json. `--quick` runs fewer steps.
+ * `--snapshots`: only the cost of the rollback snapshots (default config with and without them,
+ * Node cpu), written to bench/results/observer-snapshots.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,12 +12,14 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { buildTestPage, hasChromium, launchChromium } from '../test/helpers/browser.ts';
 import { loadMnist } from '../test/helpers/mnist.ts';
-import { compareModes, type Mode } from './observer-workload.ts';
+import { bytesAtEnd, compareModes, type Mode } from './observer-workload.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const QUICK = process.argv.includes('--quick');
 /** `--health`: only the layer-health cost, with more repetitions. */
 const HEALTH_ONLY = process.argv.includes('--health');
+/** `--snapshots`: only the snapshots' cost (step time and device memory), with more repetitions. */
+const SNAPSHOTS_ONLY = process.argv.includes('--snapshots');
 const tmp = mkdtempSync(path.join(tmpdir(), 'observer-bench-'));
 const web = path.join(tmp, 'web');
 
@@ -45,11 +49,24 @@ try {
   await tf.setBackend('cpu');
   const data = loadMnist(64, 0);
   const steps = QUICK ? 60 : 200;
-  if (!HEALTH_ONLY) results.node_cpu = { steps, ...(await compareModes({ xs: data.xs, ys: data.ys, serverUrl: url, projectId: 1, steps, batchSize: 64, flushEvery: 20 }, QUICK ? 1 : 3)) };
+  if (SNAPSHOTS_ONLY) {
+    const reps = QUICK ? 3 : 7;
+    const r = await compareModes({ xs: data.xs, ys: data.ys, serverUrl: url, projectId: 1, steps, batchSize: 64, flushEvery: 20 }, reps, ['off', 'default', 'nosnap'] as const);
+    const bytes = { default: bytesAtEnd.default!, nosnap: bytesAtEnd.nosnap!, off: bytesAtEnd.off! };
+    const snapshot = { steps, reps, ms_per_step: r, ratio_with: r.default / r.off, ratio_without: r.nosnap / r.off, bytes_at_end: bytes, snapshot_bytes: bytes.default - bytes.nosnap };
+    console.log(
+      `snapshots (Node cpu, 784-128-10 MLP with SGD, batches of 64, flush every 20, ${steps} steps, median of ${reps}): off ${r.off.toFixed(2)} ms/step, ` +
+        `default with snapshots ${r.default.toFixed(2)} (${snapshot.ratio_with.toFixed(3)}x), without ${r.nosnap.toFixed(2)} (${snapshot.ratio_without.toFixed(3)}x); ` +
+        `device bytes at the end: ${bytes.default} with, ${bytes.nosnap} without (${snapshot.snapshot_bytes} held by the snapshots; the weights are ${4 * (784 * 128 + 128 + 128 * 10 + 10)})`,
+    );
+    writeFileSync(path.join(ROOT, 'bench/results/observer-snapshots.json'), JSON.stringify({ quick: QUICK, at: new Date().toISOString(), target: 1.05, ...snapshot }, null, 2));
+    console.log('wrote bench/results/observer-snapshots.json');
+  }
+  if (!HEALTH_ONLY && !SNAPSHOTS_ONLY) results.node_cpu = { steps, ...(await compareModes({ xs: data.xs, ys: data.ys, serverUrl: url, projectId: 1, steps, batchSize: 64, flushEvery: 20 }, QUICK ? 1 : 3)) };
   // The cost of per-layer health alone: measured every 50 or every 10 steps, flushes every 50.
   const healthSteps = QUICK ? 100 : 300;
-  health = { steps: healthSteps, ...(await compareModes({ xs: data.xs, ys: data.ys, serverUrl: url, projectId: 1, steps: healthSteps, batchSize: 64, flushEvery: 50 }, QUICK ? 1 : HEALTH_ONLY ? 9 : 5, ['default', 'health50', 'health10'] as const)) };
-  if (HEALTH_ONLY) console.log('--health: browser backends skipped');
+  if (!SNAPSHOTS_ONLY) health = { steps: healthSteps, ...(await compareModes({ xs: data.xs, ys: data.ys, serverUrl: url, projectId: 1, steps: healthSteps, batchSize: 64, flushEvery: 50 }, QUICK ? 1 : HEALTH_ONLY ? 9 : 5, ['default', 'health50', 'health10'] as const)) };
+  if (HEALTH_ONLY || SNAPSHOTS_ONLY) console.log('--health, --snapshots: browser backends skipped');
   else if (hasChromium) {
     mkdirSync(web, { recursive: true });
     await buildTestPage('bench.html', web);
@@ -82,6 +99,7 @@ try {
   rmSync(tmp, { recursive: true, force: true });
 }
 
+if (SNAPSHOTS_ONLY) process.exit(0);
 const rows = Object.entries(results).map(([where, r]) => [
   where,
   String(r.steps),

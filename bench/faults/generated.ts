@@ -83,6 +83,8 @@ function drawRecipe(d: Draw): Recipe {
 /** A fault family: what it forces on a recipe, how it is planted, what counts as caught. */
 interface Family {
   name: string;
+  /** The remedy this fault is meant to be fixed by (see `Scenario.fixableBy`). */
+  fixableBy?: string;
   timing: 'non_finite' | 'from_start' | 'builds_up';
   /** Forces what the fault needs (a conv net, a ReLU layer, a sparse cadence...). */
   shape?: (r: Recipe, d: Draw) => void;
@@ -118,6 +120,7 @@ const worseThanTwin = (f: Outcome, twin: Outcome, r: Recipe, accDrop: number) =>
 const FAMILIES: Family[] = [
   {
     name: 'learning rate far too high',
+    fixableBy: 'scale_learning_rate',
     timing: 'from_start',
     shape: (r) => void (r.arch === 'conv' && (r.arch = 'mlp')),
     expect: () => ({ categories: ['loss', 'layer_health'] }),
@@ -126,6 +129,7 @@ const FAMILIES: Family[] = [
   },
   {
     name: 'learning rate far too high on a conv net',
+    fixableBy: 'scale_learning_rate',
     timing: 'from_start',
     // The convolutions must train (a fine-tuned start would freeze them).
     shape: (r) => Object.assign(r, { task: 'mnist14', arch: 'conv', start: r.start === 'fine_tuned' ? 'scratch' : r.start }),
@@ -153,6 +157,7 @@ const FAMILIES: Family[] = [
   },
   {
     name: 'learning rate far too low',
+    fixableBy: 'scale_learning_rate',
     timing: 'builds_up',
     shape: (r) => void (r.start !== 'scratch' && (r.start = 'scratch')),
     expect: () => ({ categories: ['loss'] }),
@@ -217,6 +222,7 @@ const FAMILIES: Family[] = [
   },
   {
     name: 'learning-rate spike mid-run',
+    fixableBy: 'rollback + scale_learning_rate',
     timing: 'builds_up',
     shape: (r) => Object.assign(r, { arch: r.arch === 'rnn' ? 'mlp' : r.arch, activation: 'relu' }),
     onset: (r, u) => Math.floor(r.steps * (0.2 + 0.3 * u)),
@@ -362,6 +368,7 @@ export function generatedScenarios(split: Split, runs: number, quick = false): G
         split,
         recipe: r,
         kind: 'fault',
+        ...(family.fixableBy ? { fixableBy: family.fixableBy } : {}),
         timing: family.timing,
         task: (s) => taskOf(r, s),
         steps: r.steps,

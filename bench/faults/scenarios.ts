@@ -61,6 +61,13 @@ export interface Scenario {
   quickSteps?: number;
   /** The seed `--quick` runs, when seed 1 does not show the fault (so CI still checks its rule). */
   quickSeed?: number;
+  /**
+   * The remedy a fault of this kind is meant to be fixed by (a learning rate off by a constant
+   * factor: scale it; a spike: roll back and lower it; gradients too large: clip), for the
+   * recovery section; unset for faults no remedy fixes (a bug in the code or the data that goes
+   * on after a resume: flipped gradients, NaN in every later batch, decoupled labels...).
+   */
+  fixableBy?: string;
   /** The only seed this scenario runs (a generated scenario is one recipe and seed). */
   seedOverride?: number;
   /** The twin is observed too, and reported as a healthy run. */
@@ -97,6 +104,8 @@ export interface Outcome {
   lossTrace: number[];
   /** The validation loss at each flush (observed runs only: a twin does not validate per flush). */
   valTrace: number[];
+  /** The validation loss at the end of the run (every run). */
+  finalValLoss: number;
   /** The share of the validation set's most frequent class (a classifier's chance accuracy); NaN for a regression. */
   chance: number;
 }
@@ -158,7 +167,7 @@ const mlp = (t: Task, seed: number, o: { bias?: number; units?: number; activati
   );
 
 /** Sets an optimizer's learning rate: SGD keeps it as a tensor (setLearningRate), Adam and others in a plain field. */
-function setLearningRate(o: tf.Optimizer, lr: number): void {
+export function setLearningRate(o: tf.Optimizer, lr: number): void {
   const sgd = o as unknown as { setLearningRate?: (lr: number) => void; learningRate: number };
   if (typeof sgd.setLearningRate === 'function') sgd.setLearningRate(lr);
   else sgd.learningRate = lr;
@@ -173,6 +182,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'learning rate far too high',
     kind: 'fault',
+    fixableBy: 'scale_learning_rate',
     timing: 'from_start',
     task: (s) => blobs(s),
     steps: 120,
@@ -294,6 +304,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'exploding gradients (deep net, large init)',
     kind: 'fault',
+    fixableBy: 'clip_gradients',
     timing: 'from_start',
     task: (s) => blobs(s),
     steps: 80,
@@ -310,6 +321,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'dying ReLU (learning-rate spike mid-run)',
     kind: 'fault',
+    fixableBy: 'rollback + scale_learning_rate',
     timing: 'builds_up',
     task: (s) => mnist(s),
     steps: 300,
@@ -360,6 +372,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'learning rate far too low',
     kind: 'fault',
+    fixableBy: 'scale_learning_rate',
     timing: 'builds_up',
     task: (s) => mnist(s, 60, 14),
     steps: 1200,
@@ -374,6 +387,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'oscillating loss (step size too large)',
     kind: 'fault',
+    fixableBy: 'scale_learning_rate',
     // Seed 1 settles into a cycle too small for the oracle; seeds 2-4 oscillate.
     quickSeed: 2,
     timing: 'builds_up',
