@@ -42,6 +42,8 @@ const GEN_RUNS = genRunsArg > 0 ? Number(process.argv[genRunsArg + 1]) : QUICK ?
 /** The recovery section: generated runs always (quick: the faults a remedy is meant to fix), the hand-written scenarios in a full run or with `--recovery-hand-written`. */
 const RECOVERY = !process.argv.includes('--no-recovery');
 const RECOVERY_HAND_WRITTEN = RECOVERY && (!QUICK || process.argv.includes('--recovery-hand-written'));
+/** `--recovery-all`: with `--quick`, every ruined run that paused is remedied, not only the faults a remedy is meant to fix. */
+const RECOVERY_ALL = !QUICK || process.argv.includes('--recovery-all');
 
 await tf.setBackend('cpu');
 const tmp = mkdtempSync(path.join(tmpdir(), 'observer-faults-'));
@@ -224,6 +226,7 @@ const recoveries: RecoveryRecord[] = [];
  * issue's remedies at each pause, and judged against its twin and against itself without a fix.
  */
 async function recover(s: Scenario, seed: number, suite: string, family: string, noFix: TrainResult, twin: Outcome): Promise<void> {
+  const t0 = performance.now();
   const fixed = await train(s, seed, true, true, true);
   const best = bestBeforeFault(noFix.outcome, noFix.flushedAt, s.onset);
   const record: RecoveryRecord = {
@@ -241,9 +244,10 @@ async function recover(s: Scenario, seed: number, suite: string, family: string,
     final: briefOutcome(fixed.outcome),
     withoutFix: briefOutcome(noFix.outcome),
     twin: briefOutcome(twin),
+    seconds: Math.round((performance.now() - t0) / 100) / 10,
   };
   recoveries.push(record);
-  console.log(JSON.stringify({ recovery: `${suite}: ${family} #${seed}`, remediable: record.remediable, recovered: record.recovered, without_fix: record.recoveredWithoutFix, chosen: record.chosen.join('; '), final: record.final, no_fix: record.withoutFix, twin: record.twin }));
+  console.log(JSON.stringify({ recovery: `${suite}: ${family} #${seed}`, seconds: record.seconds, remediable: record.remediable, recovered: record.recovered, without_fix: record.recoveredWithoutFix, chosen: record.chosen.join('; '), final: record.final, no_fix: record.withoutFix, twin: record.twin }));
   if (process.env.FAULTS_VERBOSE) for (const r of record.results) console.log(`  ${r}`);
 }
 
@@ -299,7 +303,7 @@ async function runGenerated(g: ReturnType<typeof generatedScenarios>[number]): P
   const firstSerious = [...issues].sort((a, b) => a.flush - b.flush)[0];
   if (process.env.FAULTS_VERBOSE) for (const i of [...issues, ...twinIssues.map((t) => ({ ...t, code: `TWIN ${t.code}` }))]) console.log(`  ${i.severity} ${i.code}@${i.layerId ?? ''} at flush ${i.flush}: ${i.description}`);
   // Quick (npm test): only the faults a remedy is meant to fix, to stay within its time.
-  if (RECOVERY && (!QUICK || g.fixableBy) && manifested && faulty.pauses > 0 && ruined(faulty.outcome, twin.outcome)) await recover(g, seed, g.split, g.family, faulty, twin.outcome);
+  if (RECOVERY && (RECOVERY_ALL || g.fixableBy) && manifested && faulty.pauses > 0 && ruined(faulty.outcome, twin.outcome)) await recover(g, seed, g.split, g.family, faulty, twin.outcome);
   return {
     split: g.split,
     family: g.family,
@@ -364,7 +368,7 @@ try {
       let twin = s.manifested!.length > 1 ? (await train(s, seed, false, false)).outcome : null;
       if (!(twin ? s.manifested!(faulty.outcome, twin) : (s.manifested as (f: Outcome) => boolean)(faulty.outcome))) continue;
       manifested++;
-      if (RECOVERY_HAND_WRITTEN && (!QUICK || s.fixableBy) && faulty.pauses > 0) {
+      if (RECOVERY_HAND_WRITTEN && (RECOVERY_ALL || s.fixableBy) && faulty.pauses > 0) {
         twin ??= (await train(s, seed, false, false)).outcome;
         if (ruined(faulty.outcome, twin)) await recover(s, seed, 'hand-written', s.name, faulty, twin);
       }

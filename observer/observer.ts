@@ -250,6 +250,8 @@ export class Observer {
     this.model = model;
     this.probe = opts.probe ?? null;
     this.optimizer = opts.optimizer ?? null;
+    // Snapshots of another model's variables are no state of this one.
+    this.snapshots?.dispose();
     this.health?.dispose();
     this.health = this.config.trackLayerHealth ? new LayerHealthCollector(model, opts.probe ?? null, this.config.layerHealthZeroThreshold, this.config.layerHealthProbeSize) : null;
     this.recorder.setModel(model);

@@ -27,6 +27,8 @@ export interface RecoveryRecord {
   final: string;
   withoutFix: string;
   twin: string;
+  /** Wall time of the remedied run (what the section adds to the bench). */
+  seconds: number;
 }
 
 const finalVal = (o: Outcome) => o.finalValLoss;
@@ -80,6 +82,7 @@ export function summariseRecovery(records: readonly RecoveryRecord[]) {
           recovered_pct: pct(rem.filter((r) => r.recovered).length, rem.length),
           without_fix_pct: pct(rem.filter((r) => r.recoveredWithoutFix).length, rem.length),
           compute_saved_pct: restart ? Math.round(1000 * (1 - remedied / restart)) / 10 : null,
+          seconds: Math.round(rs.reduce((n, r) => n + r.seconds, 0)),
         };
       };
       const families = [...new Set(mine.map((r) => r.family))].map((family) => ({ family, fixable: mine.find((r) => r.family === family)!.fixable, ...row(mine.filter((r) => r.family === family)) }));
