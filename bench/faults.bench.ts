@@ -97,7 +97,11 @@ async function train(s: Scenario, seed: number, faulty: boolean, observe: boolea
           const fix = remedy && p.remedies.length ? p.remedies : undefined;
           remediable ??= fix !== undefined;
           if (fix) chosen.push(`${currentStep}: ${fix.map((r) => r.kind).join('+')}`);
-          void p.resume(fix);
+          // Remedies the server refuses (a proposal outside its own bounds) are said, and the run resumes without them.
+          p.resume(fix).catch((err: Error) => {
+            chosen.push(`${currentStep}: refused by the server (${err.message}); resumed without`);
+            return p.resume();
+          });
         },
       })
     : null;

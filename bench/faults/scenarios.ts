@@ -196,6 +196,26 @@ export const SCENARIOS: Scenario[] = [
     manifested: (f, twin) => f.sawNonFinite || f.finalLoss > 2 * twin.finalLoss + 0.1,
   },
   {
+    // One corrupted batch (a bad record, a numerical edge): the loss goes NaN once, and the
+    // weights with it; resumed as it was, the run stays broken. What skip_batch is for.
+    name: 'one corrupted batch (NaN at step 40 only)',
+    kind: 'fault',
+    fixableBy: 'rollback + skip_batch',
+    timing: 'non_finite',
+    task: (s) => blobs(s),
+    steps: 80,
+    batchSize: 64,
+    flushEvery: 5,
+    onset: 40,
+    expect: { categories: ['loss', 'layer_health'], codes: ['loss.non_finite', 'layer.non_finite'] },
+    build: (t, seed, faulty) => ({
+      model: mlp(t, seed),
+      optimizer: tf.train.sgd(0.1),
+      batch: (step, x) => (faulty && step === 40 ? (tf.tidy(() => x.add(tf.scalar(Number.NaN))) as tf.Tensor2D) : x),
+    }),
+    manifested: (f: Outcome) => f.sawNonFinite,
+  },
+  {
     name: 'NaN in the input data',
     kind: 'fault',
     timing: 'non_finite',
