@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Observer, type PendingPrompt } from '../observer/index.ts';
+import { ManualClock, Observer, type PendingPrompt } from '../observer/index.ts';
 import { loadMnist } from './helpers/mnist.ts';
 import { disposeAll, post, startTestServer, waitUntil } from './helpers/server.ts';
 
@@ -163,5 +163,27 @@ describe('remedies applied by the observer', () => {
     expect((await finite.data())[0]).toBe(1);
     tf.dispose([finite, xs, ys, bad]);
     model.dispose();
+  }, 60_000);
+
+  it("with onPendingTimeout: 'remedy', a pause nobody answers resumes with the top issue's remedies (chosen by observer:timeout)", async () => {
+    const s = await serverWithProject();
+    const clock = new ManualClock();
+    const obs = await Observer.create({
+      projectId: 1,
+      runName: 'unattended',
+      clock,
+      config: { serverUrl: s.url, ...QUIET, onPendingTimeout: 'remedy' },
+      // Nobody answers: the 39 s pass at once on the manual clock.
+      onPending: () => clock.advance(39_000),
+    });
+    const { losses, optimizer, model } = await spikedRun(obs, { steps: 70, spikeAt: 40, spikeTo: 1e4 });
+    await obs.close();
+    expect(obs.remedyHistory).toHaveLength(1);
+    expect(obs.remedyHistory[0]!.results.map((r) => r.kind)).toContain('rollback');
+    expect(Number.isFinite(losses.at(-1)!.mean)).toBe(true);
+    const stored = (await (await fetch(`${s.url}/sessions/${obs.sessionId}/remedies`)).json()) as Remedies;
+    expect(stored.items.map((i) => i.source)).toEqual(['observer:timeout']);
+    model.dispose();
+    optimizer.dispose();
   }, 60_000);
 });
