@@ -34,7 +34,7 @@ async function withPage(
   const browser = await launchChromium({ webgpu: opts.webgpu });
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('pageerror', (e) => errors.push(e.stack ?? String(e)));
   try {
     await run(page, server.url.replace('127.0.0.1', 'localhost'), server);
     expect(errors).toEqual([]);
@@ -72,6 +72,44 @@ describe.runIf(hasChromium)('web app in Chromium', () => {
       expect(await page.textContent('[data-testid=status]')).toBe('stopped');
     }, 'web-trainer');
   }, 240_000);
+
+  it('offers the fix when a learning-rate spike pauses the trainer: roll back and lower the learning rate; it resumes with it, the loss returns under its level before the spike, and the charts mark it', async () => {
+    await withPage(async (page, base, s) => {
+      await page.goto(`${base}/#/train`);
+      await page.waitForFunction(() => document.querySelector('[data-testid=trainer-status]')?.textContent?.startsWith('Ready'), null, { timeout: 30_000 });
+      await page.fill('[data-testid=steps]', '160');
+      await page.fill('[data-testid=flush-every]', '10');
+      await page.fill('[data-testid=lr-spike-at]', '60');
+      await page.click('[data-testid=start]');
+      await page.waitForSelector('[data-testid=resume-with-fix]', { timeout: 180_000 });
+      const fix = (await page.textContent('[data-testid=resume-with-fix]'))!.toLowerCase();
+      expect(fix).toContain('roll back');
+      expect(fix).toContain('learning rate');
+      expect(await page.textContent('[data-testid=pending-fix]')).toMatch(/learning rate/i);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'web-trainer-fix-dialog.png'), fullPage: false });
+      await page.click('[data-testid=resume-with-fix]');
+      await page.waitForFunction(() => document.querySelector('[data-testid=trainer-status]')?.textContent?.startsWith('Ended'), null, { timeout: 180_000 });
+      await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-Loss"]')?.getAttribute('data-markers')) >= 1, null, { timeout: 30_000 });
+      expect(await page.textContent('[data-testid=remedies]')).toMatch(/Resumed with: Roll back/);
+      // What the server stored: the resume's remedies, the observer's report, and the losses around them.
+      const { data } = await gql<{ session: { remedies: { stepIndex: number; source: string; remedies: { kind: string }[]; report: { kind: string; applied: boolean }[] | null }[]; series: { stepIndex: number[]; trainLoss: (number | string | null)[] } } }>(
+        s.url,
+        '{ session(id: 1) { remedies { stepIndex source remedies { kind } report { kind applied } } series { stepIndex trainLoss } } }',
+      );
+      const [applied] = data!.session.remedies;
+      expect(applied!.source).toBe('observer:prompt');
+      expect(applied!.remedies.map((r) => r.kind)).toEqual(expect.arrayContaining(['rollback', 'scale_learning_rate']));
+      await waitUntil(async () => (await gql<{ session: { remedies: { report: unknown }[] } }>(s.url, '{ session(id: 1) { remedies { report { kind applied } } } }')).data!.session.remedies[0]!.report !== null, 'the observer reports what it applied', 30_000);
+      const losses = data!.session.series.stepIndex.map((step, i) => ({ step, loss: data!.session.series.trainLoss[i] }));
+      // The trainer's step records are flushes (10 training steps each): the spike at training step 60 is in flush 6.
+      const before = losses.filter((l) => l.step < 6 && typeof l.loss === 'number').at(-1)!.loss as number;
+      expect(Math.max(...losses.filter((l) => l.step >= 6 && typeof l.loss === 'number').map((l) => l.loss as number))).toBeGreaterThan(2 * before);
+      const last = losses.at(-1)!.loss;
+      expect(typeof last).toBe('number');
+      expect(last as number).toBeLessThan(before);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'web-trainer-fix-after.png'), fullPage: true });
+    }, 'web-trainer-fix');
+  }, 420_000);
 
   it('trains MiniGPT on Moby Dick on webgpu: the graph shows its residuals, Pause holds everywhere, Resume goes on; a model too big is refused', async () => {
     await withPage(async (page, base, s) => {

@@ -11,14 +11,37 @@ export interface Series {
 
 const STEP_INCREMENTS = [1, 2, 5].flatMap((m) => [1, 10, 100, 1000, 10000, 100000].map((p) => m * p)).sort((a, b) => a - b);
 
+/** A vertical line at `x` (a resume with remedies), labelled. */
+export interface Marker {
+  x: number;
+  label: string;
+}
+
 /**
  * A live line chart (uPlot). NaN and ±Infinity are drawn as red markers at the top, not
- * dropped. `xLabel` names the x-axis (training steps, normally).
+ * dropped; `markers` as dashed vertical lines. `xLabel` names the x-axis (training steps, normally).
  */
-export function LineChart({ title, xs, series, height = 220, logScale = false, xLabel = 'training step' }: { title: string; xs: number[]; series: Series[]; height?: number; logScale?: boolean; xLabel?: string }) {
+export function LineChart({
+  title,
+  xs,
+  series,
+  height = 220,
+  logScale = false,
+  xLabel = 'training step',
+  markers = [],
+}: {
+  title: string;
+  xs: number[];
+  series: Series[];
+  height?: number;
+  logScale?: boolean;
+  xLabel?: string;
+  markers?: readonly Marker[];
+}) {
   const el = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const nonFinite = useRef<{ x: number; label: string }[]>([]);
+  const lines = useRef<readonly Marker[]>(markers);
 
   useEffect(() => {
     if (!el.current) return;
@@ -47,6 +70,20 @@ export function LineChart({ title, xs, series, height = 220, logScale = false, x
               ctx.lineTo(x + 5 * devicePixelRatio, u.bbox.top - 8 * devicePixelRatio);
               ctx.fill();
             }
+            ctx.strokeStyle = '#4da3ff';
+            ctx.fillStyle = '#4da3ff';
+            ctx.lineWidth = devicePixelRatio;
+            ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
+            ctx.font = `${10 * devicePixelRatio}px sans-serif`;
+            for (const m of lines.current) {
+              const x = u.valToPos(m.x, 'x', true);
+              if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+              ctx.beginPath();
+              ctx.moveTo(x, u.bbox.top);
+              ctx.lineTo(x, u.bbox.top + u.bbox.height);
+              ctx.stroke();
+              ctx.fillText(m.label, x + 3 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
+            }
             ctx.restore();
           },
         ],
@@ -67,6 +104,12 @@ export function LineChart({ title, xs, series, height = 220, logScale = false, x
   }, [title, height, logScale, xLabel, series.map((s) => s.label).join('|')]);
 
   useEffect(() => {
+    lines.current = markers;
+    // Before its first data uPlot has no axes to draw; the first setData draws the markers then.
+    if (plot.current && plot.current.data[0].length) plot.current.redraw(false);
+  }, [markers]);
+
+  useEffect(() => {
     if (!plot.current) return;
     nonFinite.current = [];
     series.forEach((s) => s.values.forEach((v, i) => v !== null && !Number.isFinite(v) && nonFinite.current.push({ x: xs[i]!, label: s.label })));
@@ -75,5 +118,5 @@ export function LineChart({ title, xs, series, height = 220, logScale = false, x
     plot.current.setData([d.xs, ...d.series] as uPlot.AlignedData);
   }, [xs, series, logScale]);
 
-  return <div className="chart" ref={el} data-testid={`chart-${title}`} data-points={xs.length} data-nonfinite={series.reduce((n, s) => n + s.values.filter((v) => v !== null && !Number.isFinite(v)).length, 0)} />;
+  return <div className="chart" ref={el} data-testid={`chart-${title}`} data-points={xs.length} data-nonfinite={series.reduce((n, s) => n + s.values.filter((v) => v !== null && !Number.isFinite(v)).length, 0)} data-markers={markers.length} />;
 }

@@ -4,12 +4,30 @@
  */
 import { graphql, type ResultOf } from './graphql.ts';
 
-/** An issue as the timeline and the pending prompt show it. */
-export const IssueFields = graphql(`
-  fragment IssueFields on DiagnosticIssue {
-    severity category code title description suggestion confidence layerId epochIndex
-  }
+/** A machine-actionable fix, as an issue proposes it and a resume carries it. */
+export const RemedyFields = graphql(`
+  fragment RemedyFields on Remedy { kind factor maxNorm toStep atStep trainingStep summary reason confidence }
 `);
+
+/** An issue as the timeline and the pending prompt show it, with the fix it proposes (one, applied in this order). */
+export const IssueFields = graphql(
+  `
+  fragment IssueFields on DiagnosticIssue {
+    severity category code title description suggestion confidence layerId epochIndex remedies { ...RemedyFields }
+  }
+`,
+  [RemedyFields],
+);
+
+/** Remedies chosen with a resume: the charts' markers and the timeline's entries. */
+export const ApplicationFields = graphql(
+  `
+  fragment ApplicationFields on RemedyApplication {
+    id stepIndex createdAt source chosenBy remedies { ...RemedyFields } report { kind applied detail }
+  }
+`,
+  [RemedyFields],
+);
 
 /** A diagnostic run with its issues. */
 export const RunFields = graphql(
@@ -73,10 +91,11 @@ export const SESSION = graphql(
       diagnostics(first: 200, withIssuesOnly: true) { ...RunFields }
       latestDiagnostics { healthScore issueCount }
       logs(last: 300) { ...LogFields }
+      remedies(first: 1000) { ...ApplicationFields }
     }
   }
 `,
-  [SeriesFields, DetailFields, RunFields, LogFields],
+  [SeriesFields, DetailFields, RunFields, LogFields, ApplicationFields],
 );
 
 /** Steps after a step index: what a lagging subscription missed. */
@@ -110,10 +129,10 @@ export const STEP_EVENTS = graphql(
 export const STATUS_EVENTS = graphql(
   `
   subscription Status($id: Int!) {
-    sessionStatus(sessionId: $id) { status version stepIndex reason at run { ...RunFields } }
+    sessionStatus(sessionId: $id) { status version stepIndex reason at run { ...RunFields } remedies { ...ApplicationFields } }
   }
 `,
-  [RunFields],
+  [RunFields, ApplicationFields],
 );
 
 /** New log lines. */
@@ -136,7 +155,9 @@ export const SESSION_CREATED = graphql(`
 
 /** Pause, resume, stop (or complete, fail) a session. */
 export const ACTION = graphql(`
-  mutation Action($id: Int!, $action: SessionAction!) { sessionAction(sessionId: $id, action: $action) { id status } }
+  mutation Action($id: Int!, $action: SessionAction!, $remedies: [RemedyInput!], $source: String) {
+    sessionAction(sessionId: $id, action: $action, remedies: $remedies, source: $source) { id status }
+  }
 `);
 
 /** A session's train loss and flush sizes, for the comparison chart. */
@@ -201,7 +222,7 @@ export const EXPORT_DIAGNOSTICS = graphql(
 /** One session as the Session query returns it. */
 export type SessionResult = ResultOf<typeof SESSION>['session'];
 /** The session's own fields, without its lists. */
-export type SessionData = Omit<SessionResult, 'series' | 'recent' | 'diagnostics' | 'logs'>;
+export type SessionData = Omit<SessionResult, 'series' | 'recent' | 'diagnostics' | 'logs' | 'remedies'>;
 /** The chart columns: entry i of each list belongs to `stepIndex[i]`. */
 export type SeriesColumns = ResultOf<typeof SeriesFields>;
 /** One step as the charts and panels read it. */
@@ -212,6 +233,15 @@ export type Issue = ResultOf<typeof IssueFields>;
 export type Run = ResultOf<typeof RunFields>;
 /** A log line. */
 export type LogRow = ResultOf<typeof LogFields>;
+/** A proposed or chosen remedy. */
+export type RemedyRow = ResultOf<typeof RemedyFields>;
+/** Remedies chosen with one resume. */
+export type Application = ResultOf<typeof ApplicationFields>;
+
+/** What a resume sends of a proposed remedy: its kind, parameters and the words the rules gave it. */
+export function remedyInput(r: RemedyRow) {
+  return { kind: r.kind, factor: r.factor, maxNorm: r.maxNorm, toStep: r.toStep, atStep: r.atStep, trainingStep: r.trainingStep, reason: r.reason, confidence: r.confidence };
+}
 /** A session's status, as the schema's enum. */
 export type Status = SessionData['status'];
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MetricValue } from './graphql.ts';
-import type { LogRow, Run, SessionData, StepRow } from './queries.ts';
+import type { Application, LogRow, Run, SessionData, StepRow } from './queries.ts';
 import { collectLogs, collectStatus, collectSteps, combineSession, EMPTY_HISTORY, LOG_LIMIT, mergeSteps, reduceHistory, type History } from './session-state.ts';
 
 const step = (stepIndex: number, trainMean: MetricValue | null = 1): StepRow => ({
@@ -28,10 +28,21 @@ const run = (id: number, stepIndex: number, issues = 1): Run => ({
     description: 'd',
     suggestion: 's',
     confidence: 1,
+    remedies: [],
     layerId: null,
     epochIndex: null,
   })),
 });
+const application = (id: number, stepIndex: number): Application => ({
+  id,
+  stepIndex,
+  createdAt: '2026-12-02T10:05:00.000Z',
+  source: 'dashboard',
+  chosenBy: 'open',
+  remedies: [{ kind: 'scale_learning_rate', factor: 0.1, maxNorm: null, toStep: null, atStep: null, trainingStep: null, summary: 'lower the learning rate 10x', reason: null, confidence: null }],
+  report: null,
+});
+
 
 const log = (id: number): LogRow => ({ id, ts: null, level: 'INFO', msg: `line ${id}`, module: null, kind: 'console' });
 
@@ -65,7 +76,7 @@ describe('mergeSteps', () => {
 describe('reduceHistory', () => {
   it('keeps the steps a page or gap fetch brought before the session query answered', () => {
     const early = reduceHistory(EMPTY_HISTORY, { type: 'steps', steps: [step(5)] });
-    const loaded = reduceHistory(early, { type: 'loaded', session: session('running', 1), steps: [step(0), step(1)], runs: [], logs: [] });
+    const loaded = reduceHistory(early, { type: 'loaded', session: session('running', 1), steps: [step(0), step(1)], runs: [], logs: [], applications: [] });
     expect(indexes(loaded.steps)).toEqual([0, 1, 5]);
     expect(loaded.error).toBeNull();
   });
@@ -103,7 +114,7 @@ describe('subscription handlers', () => {
 });
 
 describe('combineSession', () => {
-  const history: History = { session: session('running', 3), steps: [step(0), step(1), step(2)], runs: [run(1, 1)], logs: [log(1), log(2)], error: null };
+  const history: History = { session: session('running', 3), steps: [step(0), step(1), step(2)], runs: [run(1, 1)], logs: [log(1), log(2)], applications: [application(1, 1)], error: null };
 
   it('adds only what arrived live after the history, so an overlap is not counted twice', () => {
     const live = [step(1), step(2), step(3), step(4)].reduce((l, s) => collectSteps(l, { sessionSteps: { missedBefore: 0, step: s } }), collectSteps(undefined, { sessionSteps: { missedBefore: 0, step: step(0) } }));
@@ -120,6 +131,13 @@ describe('combineSession', () => {
     expect(view.session).toMatchObject({ status: 'pending', statusVersion: 4, latestDiagnostics: { healthScore: 50, issueCount: 2 } });
     expect(view.runs.map((r) => r.id)).toEqual([7, 1]);
     expect(view.pending?.id).toBe(7);
+  });
+
+  it('adds the remedies a live resume announced after the loaded ones, once', () => {
+    const first = collectStatus(undefined, { sessionStatus: { status: 'running', version: 4, run: null, remedies: application(1, 1) } });
+    const second = collectStatus(first, { sessionStatus: { status: 'running', version: 6, run: null, remedies: application(2, 5) } });
+    const view = combineSession(history, { status: collectStatus(second, { sessionStatus: { status: 'pending', version: 7, run: run(8, 6) } }) });
+    expect(view.applications.map((a) => [a.id, a.stepIndex])).toEqual([[1, 1], [2, 5]]);
   });
 
   it('keeps the loaded status when the live one is not newer (the query answered after the event)', () => {

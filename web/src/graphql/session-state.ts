@@ -3,7 +3,7 @@
  * each subscription collected since (urql's `useSubscription` handlers), and the view that
  * combines them. Free of React and of the transports, so it is tested with literal events.
  */
-import type { LogRow, Run, SessionData, Status, StepRow } from './queries.ts';
+import type { Application, LogRow, Run, SessionData, Status, StepRow } from './queries.ts';
 
 /** What the Session query (and the pages and gap fetches after it) loaded. */
 export interface History {
@@ -11,17 +11,19 @@ export interface History {
   steps: StepRow[];
   runs: Run[];
   logs: LogRow[];
+  /** Remedies chosen with resumes, oldest first. */
+  applications: Application[];
   error: string | null;
 }
 
 /** What changes the history: the session query's answer, more steps (pages, gap fetches), an error. */
 export type HistoryAction =
-  | { type: 'loaded'; session: SessionData; steps: StepRow[]; runs: Run[]; logs: LogRow[] }
+  | { type: 'loaded'; session: SessionData; steps: StepRow[]; runs: Run[]; logs: LogRow[]; applications: Application[] }
   | { type: 'steps'; steps: StepRow[] }
   | { type: 'error'; error: string };
 
 /** Before the session query answers. */
-export const EMPTY_HISTORY: History = { session: null, steps: [], runs: [], logs: [], error: null };
+export const EMPTY_HISTORY: History = { session: null, steps: [], runs: [], logs: [], applications: [], error: null };
 
 /** The most log lines the page keeps. */
 export const LOG_LIMIT = 1000;
@@ -41,7 +43,7 @@ export function reduceHistory(state: History, action: HistoryAction): History {
   switch (action.type) {
     case 'loaded':
       // Pages and gap fetches that landed first keep their steps.
-      return { session: action.session, steps: mergeSteps(action.steps, state.steps), runs: action.runs, logs: action.logs, error: null };
+      return { session: action.session, steps: mergeSteps(action.steps, state.steps), runs: action.runs, logs: action.logs, applications: action.applications, error: null };
     case 'steps':
       return { ...state, steps: mergeSteps(state.steps, action.steps) };
     case 'error':
@@ -78,20 +80,24 @@ export interface LiveStatus {
   run: Run | null;
   /** Runs with issues, newest first. */
   runs: Run[];
+  /** Remedies chosen with the resumes it announced, oldest first. */
+  applications: Application[];
 }
 
 /** A status event as the subscription delivers it. */
 export interface StatusEventData {
-  sessionStatus: { status: Status; version: number; run: Run | null };
+  sessionStatus: { status: Status; version: number; run: Run | null; remedies?: Application | null };
 }
 
 /** The `useSubscription` handler of the status events; an event older than the one applied is ignored. */
 export function collectStatus(prev: LiveStatus | undefined, event: StatusEventData): LiveStatus {
-  const { status, version, run } = event.sessionStatus;
+  const { status, version, run, remedies } = event.sessionStatus;
   if (prev && version <= prev.version) return prev;
   const runs = prev?.runs ?? [];
   const withRun = run && run.issues.length && !runs.some((r) => r.id === run.id) ? [run, ...runs] : runs;
-  return { status, version, run, runs: withRun };
+  const applications = prev?.applications ?? [];
+  const withApplication = remedies && !applications.some((a) => a.id === remedies.id) ? [...applications, remedies] : applications;
+  return { status, version, run, runs: withRun, applications: withApplication };
 }
 
 /** A log event as the subscription delivers it. */
@@ -112,6 +118,8 @@ export interface SessionView {
   logs: LogRow[];
   /** The run whose issues hold the session pending, when it is. */
   pending: Run | null;
+  /** Remedies chosen with resumes, oldest first (loaded, then live). */
+  applications: Application[];
   error: string | null;
 }
 
@@ -132,5 +140,7 @@ export function combineSession(history: History, live: { steps?: LiveSteps | und
     session = { ...session, status: status.status, statusVersion: status.version, latestDiagnostics };
   }
   const pendingRun = status?.run?.issues.length ? status.run : (runs[0] ?? null);
-  return { session, steps, runs, logs, pending: session?.status === 'pending' ? pendingRun : null, error: history.error };
+  const liveApplications = (live.status?.applications ?? []).filter((a) => !history.applications.some((h) => h.id === a.id));
+  const applications = liveApplications.length ? [...history.applications, ...liveApplications] : history.applications;
+  return { session, steps, runs, logs, pending: session?.status === 'pending' ? pendingRun : null, applications, error: history.error };
 }

@@ -42,14 +42,14 @@ export function useSession(id: number): SessionView & { live: LiveState } {
       const r = await client.query(SESSION, { id, detail: DETAIL_WINDOW }, { requestPolicy: 'network-only' }).toPromise();
       if (!alive) return;
       if (!r.data) return dispatch({ type: 'error', error: r.error?.message ?? 'the session could not be read' });
-      const { series, recent, diagnostics, logs: lines, ...session } = r.data.session;
+      const { series, recent, diagnostics, logs: lines, remedies: applications, ...session } = r.data.session;
       // Chart columns for every step; heavy channels for the recent steps only, attached to theirs.
       const details = new Map(recent.map((d) => [d.stepIndex, d]));
       const rows = rowsFromSeries(series).map((x): StepRow => {
         const d = details.get(x.stepIndex);
         return d ? { ...x, ...d, loss: x.loss && { ...x.loss, numBatches: d.loss?.numBatches ?? null } } : x;
       });
-      dispatch({ type: 'loaded', session, steps: rows, runs: diagnostics, logs: lines });
+      dispatch({ type: 'loaded', session, steps: rows, runs: diagnostics, logs: lines, applications });
       // The server answers at most SERIES_PAGE steps a call: page on for longer sessions.
       for (let page = series; alive && page.stepIndex.length === SERIES_PAGE; ) {
         const more = await client.query(SERIES_AFTER, { id, after: page.stepIndex.at(-1) ?? -1 }, { requestPolicy: 'network-only' }).toPromise();

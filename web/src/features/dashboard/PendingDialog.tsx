@@ -10,11 +10,49 @@ export function sureness(confidence: number | null | undefined): string {
 /** What the dialog shows of an issue: the dashboard's runs and the Observer's prompt both have it. */
 export type DialogIssue = Pick<Issue, 'severity' | 'category' | 'title' | 'description' | 'suggestion' | 'confidence' | 'layerId'>;
 
+/** A remedy as the dialog shows it: what it does and why (the server's proposal or the Observer's prompt). */
+export interface DialogRemedy {
+  summary?: string | null;
+  reason?: string | null;
+}
+
+/** "Roll back to step 380 and lower the learning rate 10x": a fix's remedies in the order they apply. */
+export function fixLabel(remedies: readonly DialogRemedy[]): string {
+  const words = remedies.map((r) => r.summary ?? '').filter(Boolean);
+  const text = words.length > 1 ? `${words.slice(0, -1).join(', ')} and ${words.at(-1)}` : (words[0] ?? 'apply the fix');
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 /**
- * The pending prompt: the issues that paused training, Resume and Stop, and a countdown to
- * the moment the observer gives up waiting (checkpoints and stops).
+ * The issue whose fix the prompt offers: among those that propose remedies, the most severe,
+ * then the most confident (what the Observer's `prompt.remedies` are too).
  */
-export function PendingDialog({ issues, deadline, onResume, onStop }: { issues: DialogIssue[]; deadline: number | null; onResume: () => void; onStop: () => void }) {
+export function proposedFix<R>(issues: readonly { severity: string; confidence?: number | null; remedies?: readonly R[] | null }[]): readonly R[] {
+  const rank = (s: string) => (s === 'critical' ? 2 : s === 'warning' ? 1 : 0);
+  const withFix = issues.filter((i) => i.remedies?.length);
+  withFix.sort((a, b) => rank(b.severity) - rank(a.severity) || (b.confidence ?? 0) - (a.confidence ?? 0));
+  return withFix[0]?.remedies ?? [];
+}
+
+/**
+ * The pending prompt: the issues that paused training, the fix the diagnostics propose (one
+ * button that resumes with it, each remedy's reason beside it), Resume as it was and Stop, and
+ * a countdown to the moment the observer gives up waiting (checkpoints and stops).
+ */
+export function PendingDialog({
+  issues,
+  deadline,
+  onResume,
+  onStop,
+  fix,
+}: {
+  issues: DialogIssue[];
+  deadline: number | null;
+  onResume: () => void;
+  onStop: () => void;
+  /** The proposed remedies and what resuming with them does; no fix button without. */
+  fix?: { remedies: readonly DialogRemedy[]; onApply: () => void } | null;
+}) {
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 250);
@@ -45,13 +83,31 @@ export function PendingDialog({ issues, deadline, onResume, onStop }: { issues: 
             </li>
           ))}
         </ul>
+        {fix && fix.remedies.length > 0 && (
+          <div className="fix" data-testid="pending-fix">
+            <h3>Proposed fix</h3>
+            <ul>
+              {fix.remedies.map((r, k) => (
+                <li key={k}>
+                  <strong>{fixLabel([r])}</strong>
+                  {r.reason ? <span className="muted"> — {r.reason}</span> : null}
+                </li>
+              ))}
+            </ul>
+          </div>
+        )}
         <div className="actions">
           <button className="button danger" onClick={onStop}>
             Stop
           </button>
-          <button className="button primary" onClick={onResume} autoFocus>
-            Resume
+          <button className={`button${fix && fix.remedies.length ? '' : ' primary'}`} onClick={onResume} autoFocus={!(fix && fix.remedies.length)}>
+            {fix && fix.remedies.length ? 'Resume as it was' : 'Resume'}
           </button>
+          {fix && fix.remedies.length > 0 && (
+            <button className="button primary" data-testid="resume-with-fix" onClick={fix.onApply} autoFocus>
+              {fixLabel(fix.remedies)}
+            </button>
+          )}
         </div>
       </div>
     </div>

@@ -5,12 +5,12 @@ import { LiveBanner } from '../../components/LiveBanner.tsx';
 import { Severity, StatusBadge } from '../../components/StatusBadge.tsx';
 import { asObject } from '../../graphql/graphql.ts';
 import { metric } from '../../graphql/metric.ts';
-import { ACTION, type StepRow } from '../../graphql/queries.ts';
+import { ACTION, remedyInput, type StepRow } from '../../graphql/queries.ts';
 import { useSession } from '../../graphql/useSession.ts';
 import { architectureOf, carbonOf, pendingTimeoutOf, topKernelsOf } from './channels.ts';
 import { LayerGraph } from './LayerGraph.tsx';
 import { LayerHeatmap } from './LayerHeatmap.tsx';
-import { PendingDialog, sureness } from './PendingDialog.tsx';
+import { fixLabel, PendingDialog, proposedFix, sureness } from './PendingDialog.tsx';
 import { exportCsv, exportJson } from './export.ts';
 import { trainingStepAxis } from './step-axis.ts';
 
@@ -22,7 +22,7 @@ function seriesOf(steps: StepRow[], pick: (s: StepRow) => unknown): (number | nu
 
 /** One session, live: charts, diagnostics, logs, model and the pending prompt. */
 export function SessionPage({ id, embedded = false }: { id: number; embedded?: boolean }) {
-  const { session, steps, runs, logs, pending, error, live } = useSession(id);
+  const { session, steps, runs, logs, pending, applications, error, live } = useSession(id);
   const [, act] = useMutation(ACTION);
   const client = useClient();
   // A long session takes a few pages to fetch; a failed export says why instead of doing nothing.
@@ -37,6 +37,17 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
   };
   const [minLevel, setMinLevel] = useState('INFO');
   const axis = useMemo(() => trainingStepAxis(steps), [steps]);
+  // Each resume with remedies, at the last flush stored when it was chosen: a dashed line on every chart.
+  const markers = useMemo(
+    () =>
+      applications.flatMap((a) => {
+        if (a.stepIndex === null) return [];
+        let i = -1;
+        for (let k = 0; k < steps.length && steps[k]!.stepIndex <= a.stepIndex; k++) i = k;
+        return i < 0 ? [] : [{ x: axis.xs[i]!, label: fixLabel(a.remedies) }];
+      }),
+    [applications, steps, axis],
+  );
   const lossSeries = useMemo<Series[]>(() => {
     const valOf = (s: StepRow) => asObject(s.loss?.val);
     const names = Object.keys(steps.map(valOf).find((v) => v !== null) ?? {});
@@ -131,7 +142,7 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
                 <p className="muted">The score drops here when a run finds an issue (critical −25, warning −8, info −2).</p>
               </div>
             ) : (
-              <LineChart title={title} xs={axis.xs} series={series} xLabel={axis.unit} />
+              <LineChart title={title} xs={axis.xs} series={series} xLabel={axis.unit} markers={markers} />
             )}
           </div>
         ))}
@@ -140,6 +151,25 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
         <section className="card">
           <h2>Diagnostics</h2>
           {runs.length === 0 && <p className="muted">No issue so far.</p>}
+          {applications.length > 0 && (
+            <ul className="issues timeline" data-testid="remedies">
+              {[...applications].reverse().map((a) => (
+                <li key={`remedy-${a.id}`} className="issue issue-remedy">
+                  <div>
+                    <strong>Resumed with: {fixLabel(a.remedies)}</strong>{' '}
+                    <span className="muted">
+                      step {a.stepIndex ?? '?'} · {a.source ?? 'a client'} · chosen by {a.chosenBy}
+                    </span>
+                  </div>
+                  <p className="muted">
+                    {a.report
+                      ? a.report.map((r) => `${r.kind.replace(/_/g, ' ')}: ${r.applied ? 'applied' : 'not applied'}${r.detail ? ` (${r.detail})` : ''}`).join('; ')
+                      : 'The observer has not reported yet.'}
+                  </p>
+                </li>
+              ))}
+            </ul>
+          )}
           <ul className="issues timeline" data-testid="diagnostics">
             {runs.slice(0, 50).map((r) =>
               r.issues.map((i, k) => (
@@ -265,6 +295,10 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
           deadline={new Date(pending.createdAt).getTime() + pendingTimeout * 1000}
           onResume={() => act({ id, action: 'resume' })}
           onStop={() => act({ id, action: 'stop' })}
+          fix={{
+            remedies: proposedFix(pending.issues),
+            onApply: () => act({ id, action: 'resume', remedies: proposedFix(pending.issues).map(remedyInput), source: 'dashboard' }),
+          }}
         />
       )}
     </div>

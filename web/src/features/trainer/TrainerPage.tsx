@@ -177,7 +177,7 @@ export function TrainerPage() {
         <section className="card form">
           <h2>Plant a fault</h2>
           <label>
-            learning rate x100 at step <input type="number" value={faults.lrSpikeAt ?? ''} placeholder="off" onChange={lrSpike} disabled={running} />
+            learning rate x100 at step <input type="number" value={faults.lrSpikeAt ?? ''} placeholder="off" onChange={lrSpike} disabled={running} data-testid="lr-spike-at" />
           </label>
           <label>
             NaN loss at steps <input value={nanText} placeholder="e.g. 25, 45" onChange={nanSteps} disabled={running} data-testid="nan-at" />
@@ -250,6 +250,13 @@ export function TrainerPage() {
           onStop={() => {
             setPrompt(null);
             void prompt.stop();
+          }}
+          fix={{
+            remedies: prompt.remedies,
+            onApply: () => {
+              setPrompt(null);
+              void prompt.resume(prompt.remedies);
+            },
           }}
         />
       )}
