@@ -91,6 +91,8 @@ describe.runIf(hasChromium)('web app in Chromium', () => {
       await page.waitForFunction(() => document.querySelector('[data-testid=trainer-status]')?.textContent?.startsWith('Ended'), null, { timeout: 180_000 });
       await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-Loss"]')?.getAttribute('data-markers')) >= 1, null, { timeout: 30_000 });
       expect(await page.textContent('[data-testid=remedies]')).toMatch(/Resumed with: Roll back/);
+      // The observer's report reaches the timeline (it is read again until it is there).
+      await page.waitForFunction(() => /rollback: applied/.test(document.querySelector('[data-testid=remedies]')?.textContent ?? ''), null, { timeout: 30_000 });
       // What the server stored: the resume's remedies, the observer's report, and the losses around them.
       const { data } = await gql<{ session: { remedies: { stepIndex: number; source: string; remedies: { kind: string }[]; report: { kind: string; applied: boolean }[] | null }[]; series: { stepIndex: number[]; trainLoss: (number | string | null)[] } } }>(
         s.url,

@@ -98,6 +98,14 @@ export const SESSION = graphql(
   [SeriesFields, DetailFields, RunFields, LogFields, ApplicationFields],
 );
 
+/** The remedies chosen with resumes, read again until the observer has reported on them (a report is not an event). */
+export const REMEDIES = graphql(
+  `
+  query Remedies($id: Int!) { session(id: $id) { remedies(first: 1000) { ...ApplicationFields } } }
+`,
+  [ApplicationFields],
+);
+
 /** Steps after a step index: what a lagging subscription missed. */
 export const STEPS_AFTER = graphql(
   `

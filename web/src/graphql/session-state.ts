@@ -20,6 +20,7 @@ export interface History {
 export type HistoryAction =
   | { type: 'loaded'; session: SessionData; steps: StepRow[]; runs: Run[]; logs: LogRow[]; applications: Application[] }
   | { type: 'steps'; steps: StepRow[] }
+  | { type: 'applications'; applications: Application[] }
   | { type: 'error'; error: string };
 
 /** Before the session query answers. */
@@ -46,6 +47,8 @@ export function reduceHistory(state: History, action: HistoryAction): History {
       return { session: action.session, steps: mergeSteps(action.steps, state.steps), runs: action.runs, logs: action.logs, applications: action.applications, error: null };
     case 'steps':
       return { ...state, steps: mergeSteps(state.steps, action.steps) };
+    case 'applications':
+      return { ...state, applications: action.applications };
     case 'error':
       return { ...state, error: action.error };
   }

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { useClient, useSubscription, type CombinedError } from 'urql';
-import { DETAIL_WINDOW, LOG_EVENTS, rowsFromSeries, SERIES_AFTER, SERIES_PAGE, SESSION, STATUS_EVENTS, STEP_EVENTS, STEPS_AFTER, type StepRow } from './queries.ts';
+import { DETAIL_WINDOW, LOG_EVENTS, REMEDIES, rowsFromSeries, SERIES_AFTER, SERIES_PAGE, SESSION, STATUS_EVENTS, STEP_EVENTS, STEPS_AFTER, type StepRow } from './queries.ts';
 import { useConnection } from './useConnection.ts';
 import { collectLogs, collectStatus, collectSteps, combineSession, EMPTY_HISTORY, reduceHistory, type SessionView } from './session-state.ts';
 
@@ -115,5 +115,22 @@ export function useSession(id: number): SessionView & { live: LiveState } {
   const liveStatus = useLastDefined(status.data);
   const liveLogs = useLastDefined(logs.data);
   const view = useMemo(() => combineSession(history, { steps: liveSteps, status: liveStatus, logs: liveLogs }), [history, liveSteps, liveStatus, liveLogs]);
+
+  // The observer reports what it applied of a resume's remedies after the resume's event: read
+  // them again every 2 s (a minute at most) while one has no report.
+  const unreported = view.applications.filter((a) => a.report === null).map((a) => a.id).join(',');
+  useEffect(() => {
+    if (!unreported) return;
+    let tries = 0;
+    const timer = setInterval(() => {
+      if (++tries > 30) return clearInterval(timer);
+      void client
+        .query(REMEDIES, { id }, { requestPolicy: 'network-only' })
+        .toPromise()
+        .then((r) => r.data && dispatch({ type: 'applications', applications: r.data.session.remedies }));
+    }, 2000);
+    return () => clearInterval(timer);
+  }, [client, id, unreported]);
+
   return { ...view, live: { error, retry } };
 }
