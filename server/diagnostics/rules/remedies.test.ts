@@ -5,6 +5,7 @@ import { contextOf, stepsWithLoss } from './fixtures.ts';
 import { explodingGradients, deadLayer } from './layer-health.ts';
 import { divergingLoss, oscillatingLoss, stuckLoss } from './loss.ts';
 import { nonFiniteLoss } from './non-finite-loss.ts';
+import { REMEDY_LIMITS } from '../remedy.ts';
 import { lastGoodFlush, proposeRemedies } from './remedies.ts';
 
 const kinds = (issue: Issue | undefined, steps: StepRecord[]) => proposeRemedies(issue!, contextOf(steps)).map((r) => r.kind);
@@ -92,6 +93,14 @@ describe('remedies the rules propose', () => {
     expect(remedies[0]).toMatchObject({ toStep: 5 });
     // Twice the usual global norm of the good flushes (0.01), to two significant digits.
     expect(remedies[1]).toMatchObject({ maxNorm: 0.02 });
+  });
+
+  it('stays within what a resume accepts: a clipping norm of a run whose gradients are huge is capped at the limit', () => {
+    const grads = [1e6, 1e6, 1.2e6, 1e6, 1.1e6, 1e6, 5e8, 8e8, 9e8];
+    const steps = withGradients([1, 1, 1, 1, 1, 1, 1.05, 1.1, 1.2], grads);
+    const issue = explodingGradients(contextOf(steps))[0]!;
+    const clip = proposeRemedies(issue, contextOf(steps)).find((r) => r.kind === 'clip_gradients');
+    expect(clip).toMatchObject({ maxNorm: REMEDY_LIMITS.maxNorm });
   });
 
   it('raises the learning rate 10x for a loss flat from the start', () => {

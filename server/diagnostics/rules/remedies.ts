@@ -1,4 +1,4 @@
-import { describeAction, inApplyOrder, type Remedy, type RemedyAction } from '../remedy.ts';
+import { describeAction, inApplyOrder, REMEDY_LIMITS, type Remedy, type RemedyAction } from '../remedy.ts';
 import type { DiagnosticContext, Issue, StepRecord } from '../types.ts';
 import { field, finiteLosses, fmt, isFiniteNumber, median, num } from './util.ts';
 
@@ -121,12 +121,14 @@ function rollbackTo(good: LossPoint | undefined, i: Issue, fit: number, why: str
 
 function clipAt(steps: readonly StepRecord[], upTo: number | undefined, i: Issue, fit: number, why: string): Remedy {
   const usual = upTo === undefined ? undefined : usualGradientNorm(steps, upTo);
-  const maxNorm = usual && usual > 0 ? Math.max(nice(CLIP_HEADROOM * usual), 1e-3) : 1;
+  // Within what a resume accepts (REMEDY_LIMITS): a proposal the server itself would refuse is no proposal.
+  const maxNorm = usual && usual > 0 ? Math.min(Math.max(nice(CLIP_HEADROOM * usual), 1e-3), REMEDY_LIMITS.maxNorm) : 1;
   const basis = usual && usual > 0 ? `${CLIP_HEADROOM}x the usual global gradient norm of ${fmt(usual)}` : 'a safe default when the run reports no gradient norms';
   return remedy({ kind: 'clip_gradients', maxNorm }, `Clip gradients to a global norm of ${maxNorm} (${basis}): ${why}`, sure(i, fit));
 }
 
-function scaleBy(factor: number, i: Issue, fit: number, why: string): Remedy {
+function scaleBy(wanted: number, i: Issue, fit: number, why: string): Remedy {
+  const factor = Math.min(Math.max(wanted, REMEDY_LIMITS.minFactor), REMEDY_LIMITS.maxFactor);
   const action: RemedyAction = { kind: 'scale_learning_rate', factor };
   const words = describeAction(action);
   return remedy(action, `${words[0]!.toUpperCase()}${words.slice(1)}: ${why}`, sure(i, fit));
