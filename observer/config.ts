@@ -88,7 +88,11 @@ export interface ObserverConfig {
    * applied. @default true
    */
   snapshots: boolean;
-  /** The observer's own log level. @default 'info' */
+  /**
+   * The lowest level of the observer's own messages printed to the console (they are all
+   * warnings: a refused key, a lost verdict, a remedy not applied...); `'error'` keeps the
+   * console quiet. They are sent to the server's session log whatever the level. @default 'info'
+   */
   logLevel: 'debug' | 'info' | 'warning' | 'error';
   /** Where the Observer server runs. @default 'http://127.0.0.1:8000' */
   serverUrl: string;

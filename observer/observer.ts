@@ -227,7 +227,7 @@ export class Observer {
   }
 
   private warn(msg: string): void {
-    this.logs.write('warn', `[observer] ${msg}`);
+    if (this.config.logLevel !== 'error') this.logs.write('warn', `[observer] ${msg}`);
     this.logs.push('WARNING', msg, 'console', 'observer');
   }
 

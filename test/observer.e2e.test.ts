@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ManualClock, Observer, PendingTimeoutError, SessionStoppedError, type PendingPrompt } from '../observer/index.ts';
 import { loadMnist, mlp } from './helpers/mnist.ts';
 import { disposeAll, gql, post, startTestServer, waitUntil } from './helpers/server.ts';
@@ -387,5 +387,28 @@ describe('Observer with real tfjs training against the real server', () => {
     const { data } = await gql<SessionData>(s.url, SESSION, { id: 1 });
     expect(data!.session.steps.map((x) => x.stepIndex)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(data!.session.model).not.toBeNull();
+  });
+});
+
+describe("the Observer's own messages", () => {
+  it("print to the console at the default logLevel, and not at 'error'", async () => {
+    const s = await startTestServer({ auth: 'required', adminToken: 'admin-secret' });
+    const printed: string[] = [];
+    const warn = vi.spyOn(console, 'warn').mockImplementation((m: unknown) => void printed.push(String(m)));
+    try {
+      // A key the server refuses: the observer says so (4403).
+      const create = (logLevel: 'info' | 'error') => Observer.create({ projectId: 1, runName: logLevel, config: { serverUrl: s.url, apiKey: 'obs_wrong', trackConsoleLogs: false, logLevel } });
+      // Quiet first: a closed observer's last messages (its session never created) come after close.
+      const quiet = await create('error');
+      await new Promise((r) => setTimeout(r, 2000));
+      await quiet.close();
+      await new Promise((r) => setTimeout(r, 500));
+      expect(printed.filter((m) => m.startsWith('[observer]'))).toEqual([]);
+      const loud = await create('info');
+      await waitUntil(() => printed.some((m) => m.includes('refused the API key')), 'the refusal is printed at the default level');
+      await loud.close();
+    } finally {
+      warn.mockRestore();
+    }
   });
 });
