@@ -7,4 +7,5 @@ export { PendingTimeoutError, SessionStoppedError } from './errors.ts';
 export type { CustomModel, ObservableModel } from './collectors/architecture.ts';
 export type { LossStats, PendingIssue, StepRecord } from './record.ts';
 export type { Remedy, RemedyApplication, RemedyKind, RemedyResult } from './remedies/types.ts';
+export { topRemedies } from './remedies/types.ts';
 export { LEARNING_RATE_OPTIMIZERS } from './remedies/learning-rate.ts';

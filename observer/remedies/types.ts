@@ -59,7 +59,7 @@ const SEVERITY_RANK = { critical: 0, warning: 1, info: 2 } as const;
  * The remedies of the top issue that proposes any: the most severe, then the most confident
  * (the order of the issues breaks ties). Empty when no issue proposes one.
  */
-export function topRemedies(issues: readonly { severity: keyof typeof SEVERITY_RANK; confidence: number | null; remedies?: Remedy[] }[]): Remedy[] {
+export function topRemedies<R = Remedy>(issues: readonly { severity: keyof typeof SEVERITY_RANK; confidence: number | null; remedies?: R[] | null }[]): R[] {
   const withRemedies = issues.map((issue, i) => ({ issue, i })).filter(({ issue }) => issue.remedies?.length);
   withRemedies.sort((a, b) => SEVERITY_RANK[a.issue.severity] - SEVERITY_RANK[b.issue.severity] || (b.issue.confidence ?? 0) - (a.issue.confidence ?? 0) || a.i - b.i);
   return withRemedies[0]?.issue.remedies ?? [];

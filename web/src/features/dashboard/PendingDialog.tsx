@@ -24,17 +24,6 @@ export function fixLabel(remedies: readonly DialogRemedy[]): string {
 }
 
 /**
- * The issue whose fix the prompt offers: among those that propose remedies, the most severe,
- * then the most confident (what the Observer's `prompt.remedies` are too).
- */
-export function proposedFix<R>(issues: readonly { severity: string; confidence?: number | null; remedies?: readonly R[] | null }[]): readonly R[] {
-  const rank = (s: string) => (s === 'critical' ? 2 : s === 'warning' ? 1 : 0);
-  const withFix = issues.filter((i) => i.remedies?.length);
-  withFix.sort((a, b) => rank(b.severity) - rank(a.severity) || (b.confidence ?? 0) - (a.confidence ?? 0));
-  return withFix[0]?.remedies ?? [];
-}
-
-/**
  * The pending prompt: the issues that paused training, the fix the diagnostics propose (one
  * button that resumes with it, each remedy's reason beside it), Resume as it was and Stop, and
  * a countdown to the moment the observer gives up waiting (checkpoints and stops).

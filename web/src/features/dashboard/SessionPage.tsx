@@ -10,7 +10,8 @@ import { useSession } from '../../graphql/useSession.ts';
 import { architectureOf, carbonOf, pendingTimeoutOf, topKernelsOf } from './channels.ts';
 import { LayerGraph } from './LayerGraph.tsx';
 import { LayerHeatmap } from './LayerHeatmap.tsx';
-import { fixLabel, PendingDialog, proposedFix, sureness } from './PendingDialog.tsx';
+import { topRemedies } from '@observer/tfjs';
+import { fixLabel, PendingDialog, sureness } from './PendingDialog.tsx';
 import { exportCsv, exportJson } from './export.ts';
 import { trainingStepAxis } from './step-axis.ts';
 
@@ -296,8 +297,8 @@ export function SessionPage({ id, embedded = false }: { id: number; embedded?: b
           onResume={() => act({ id, action: 'resume' })}
           onStop={() => act({ id, action: 'stop' })}
           fix={{
-            remedies: proposedFix(pending.issues),
-            onApply: () => act({ id, action: 'resume', remedies: proposedFix(pending.issues).map(remedyInput), source: 'dashboard' }),
+            remedies: topRemedies(pending.issues),
+            onApply: () => act({ id, action: 'resume', remedies: topRemedies(pending.issues).map(remedyInput), source: 'dashboard' }),
           }}
         />
       )}

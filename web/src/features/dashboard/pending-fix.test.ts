@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fixLabel, proposedFix } from './PendingDialog.tsx';
+import { topRemedies as proposedFix } from '@observer/tfjs';
+import { fixLabel } from './PendingDialog.tsx';
 
 describe('the pending prompt\'s fix', () => {
   it('names a fix by its remedies in the order they apply', () => {
@@ -9,7 +10,7 @@ describe('the pending prompt\'s fix', () => {
   });
 
   it('is the fix of the most severe issue that proposes one, then the most confident', () => {
-    const issue = (severity: string, confidence: number, remedies: string[]) => ({ severity, confidence, remedies: remedies.map((summary) => ({ summary })) });
+    const issue = (severity: 'critical' | 'warning' | 'info', confidence: number, remedies: string[]) => ({ severity, confidence, remedies: remedies.map((summary) => ({ summary })) });
     const issues = [issue('warning', 1, ['clip']), issue('critical', 0.7, ['roll back', 'lower']), issue('critical', 0.9, []), issue('critical', 0.8, ['raise'])];
     expect(proposedFix(issues).map((r) => r.summary)).toEqual(['raise']);
     expect(proposedFix([issue('warning', 0.6, [])])).toEqual([]);
