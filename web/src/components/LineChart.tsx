@@ -103,11 +103,14 @@ export function LineChart({
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [title, height, logScale, xLabel, series.map((s) => s.label).join('|')]);
 
+  // Redrawn when the markers change, not when only their array does (a new step makes a new one).
+  const markerKey = markers.map((m) => `${m.x}:${m.label}`).join('|');
   useEffect(() => {
     lines.current = markers;
     // Before its first data uPlot has no axes to draw; the first setData draws the markers then.
     if (plot.current && plot.current.data[0].length) plot.current.redraw(false);
-  }, [markers]);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [markerKey]);
 
   useEffect(() => {
     if (!plot.current) return;
