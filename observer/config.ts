@@ -81,11 +81,13 @@ export interface ObserverConfig {
   onPendingTimeout: 'stop' | 'remedy';
   /**
    * Keep on the device a snapshot of the weights and the optimizer's state at each flush the
-   * server judged healthy (the last 2), so a `rollback` or `skip_batch` remedy can restore one.
-   * A snapshot is a clone that shares the variables' buffers (no copy, no readback when taken):
-   * it costs up to one extra copy of the weights and optimizer slots per snapshot kept, once the
-   * optimizer has replaced them. `false`: none kept, and those remedies are reported as not
-   * applied. @default true
+   * server judged healthy (the last 2), and one of the state the run started with (taken by
+   * `registerModel`; a rollback to step -1 restores it when a fault came with the first steps),
+   * so a `rollback` or `skip_batch` remedy can restore one. A snapshot is a clone that shares
+   * the variables' buffers (no copy, no readback when taken): it costs up to one extra copy of
+   * the weights and optimizer slots per snapshot kept, once the optimizer has replaced them, so
+   * at most 3 copies in all (the start's holds no optimizer slots in a new run). `false`: none
+   * kept, and those remedies are reported as not applied. @default true
    */
   snapshots: boolean;
   /**

@@ -26,7 +26,7 @@ import { RemedyApplier } from './remedies/apply.ts';
 import type { Gradients } from './remedies/clip.ts';
 import { learningRateOf } from './remedies/learning-rate.ts';
 import { SnapshotStore, worthKeeping } from './remedies/snapshots.ts';
-import { remedyInput, type Remedy, type RemedyApplication, type RemedyResult } from './remedies/types.ts';
+import { remedyInput, START_OF_RUN, type Remedy, type RemedyApplication, type RemedyResult } from './remedies/types.ts';
 
 
 /** Options of {@link Observer.create}. */
@@ -250,8 +250,10 @@ export class Observer {
     this.model = model;
     this.probe = opts.probe ?? null;
     this.optimizer = opts.optimizer ?? null;
-    // Snapshots of another model's variables are no state of this one.
+    // Snapshots of another model's variables are no state of this one; this one's start is
+    // kept (a rollback to step -1 returns to it when the run broke before any healthy flush).
     this.snapshots?.dispose();
+    this.snapshots?.take(START_OF_RUN, this.variables(), this.currentOptimizer(), true);
     this.health?.dispose();
     this.health = this.config.trackLayerHealth ? new LayerHealthCollector(model, opts.probe ?? null, this.config.layerHealthZeroThreshold, this.config.layerHealthProbeSize) : null;
     this.recorder.setModel(model);
@@ -335,7 +337,8 @@ export class Observer {
     const [loss, health] = await Promise.all([this.loss.collect(opts.valMetrics), this.health?.collect() ?? null]);
     this.watch.flushed(loss.first_non_finite_step != null);
     const lr = this.learningRate;
-    const record = this.recorder.build(startedAt, loss, health, this.delivery, lr === null ? {} : { learning_rate: lr });
+    const optimizer = this.currentOptimizer();
+    const record = this.recorder.build(startedAt, loss, health, this.delivery, lr === null || !optimizer ? {} : { learning_rate: lr, optimizer: optimizer.getClassName() });
     this.queueLogs();
     this.sender.push({ kind: 'step', record });
     // Remedies that came while training went on (a resume after the verdict wait) apply now.

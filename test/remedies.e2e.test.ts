@@ -122,6 +122,9 @@ describe('a resume with remedies', () => {
       [[{ kind: 'clip_gradients', max_norm: -1 }], /remedies\.0\.maxNorm: expected a norm above 0/],
       [[{ kind: 'clip_gradients' }], /remedies\.0\.maxNorm/],
       [[{ kind: 'rollback', to_step: 1.5 }], /remedies\.0\.toStep: expected an integer/],
+      // -1 is the state the run started with; nothing lies before it.
+      [[{ kind: 'rollback', to_step: -2 }], /remedies\.0\.toStep: expected an integer from -1/],
+      [[{ kind: 'skip_batch', at_step: -1 }], /remedies\.0\.atStep: expected an integer from 0/],
       [[{ kind: 'warp_drive' }], /kind: expected one of scale_learning_rate, clip_gradients, rollback, skip_batch/],
       [[{ kind: 'rollback', to_stpe: 3 }], /to_stpe/],
       [[{ kind: 'rollback' }, { kind: 'rollback', to_step: 2 }], /rollback is chosen twice/],
@@ -146,6 +149,12 @@ describe('a resume with remedies', () => {
     expect(await s.db.remedyApplication.count({ where: { sessionId: id } })).toBe(0);
     expect((await getJson(`${s.url}/sessions/${id}/status`)).body).toBe('paused');
     expect(status.events.at(-1)!.sessionStatus.status).toBe('paused');
+
+    // -1 is accepted: the state the run started with.
+    const start = await post(`${s.url}/sessions/${id}/action`, { action: 'resume', remedies: [{ kind: 'rollback', to_step: -1 }] });
+    expect(start.status).toBe(200);
+    const stored = await getJson(`${s.url}/sessions/${id}/remedies`);
+    expect((stored.body as { items: { remedies: unknown[] }[] }).items[0]!.remedies).toEqual([{ kind: 'rollback', to_step: -1, reason: null, confidence: null }]);
   });
 
   it('that loses a race to another resume stores nothing: the status change and the insert are one transaction', async () => {

@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { clipByGlobalNorm, installClipping, type Gradients } from './clip.ts';
 import { learningRateOf, setLearningRateOf } from './learning-rate.ts';
 import type { SnapshotStore } from './snapshots.ts';
-import { inApplyOrder, type Remedy, type RemedyResult } from './types.ts';
+import { inApplyOrder, START_OF_RUN, type Remedy, type RemedyResult } from './types.ts';
 
 /** What the applier works on: the model's variables and the optimizer, looked up when needed (a model may be compiled late). */
 export interface RemedyTarget {
@@ -35,7 +35,7 @@ export class RemedyApplier {
       try {
         switch (r.kind) {
           case 'rollback': {
-            const res = this.restore(r.toStep ?? null, r.toStep == null ? 'the newest snapshot' : `step ${r.toStep}`);
+            const res = this.restore(r.toStep ?? null, r.toStep == null ? 'the newest snapshot' : r.toStep === START_OF_RUN ? 'the start of the run' : `step ${r.toStep}`);
             if (res.applied) restored = res.step;
             return { kind: r.kind, applied: res.applied, detail: res.detail };
           }
@@ -74,7 +74,7 @@ export class RemedyApplier {
     if (step === null)
       return { applied: false, detail: kept.length ? `no snapshot at or before ${what} (kept: steps ${kept.join(', ')})` : 'no snapshot kept yet (one is taken at each flush judged healthy)' };
     const state = optimizer ? ' and the optimizer state' : ' (no optimizer registered: weights only)';
-    return { applied: true, step, detail: `restored the weights${state} of step ${step}` };
+    return { applied: true, step, detail: step === START_OF_RUN ? `restored the weights${state} the run started with` : `restored the weights${state} of step ${step}` };
   }
 
   private skipBatch(r: Remedy, restored: number | null): RemedyResult {

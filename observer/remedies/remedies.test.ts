@@ -4,7 +4,7 @@ import { RemedyApplier } from './apply.ts';
 import { clipByGlobalNorm, installClipping } from './clip.ts';
 import { LEARNING_RATE_OPTIMIZERS, learningRateOf, setLearningRateOf } from './learning-rate.ts';
 import { SnapshotStore, worthKeeping } from './snapshots.ts';
-import { inApplyOrder, topRemedies } from './types.ts';
+import { inApplyOrder, START_OF_RUN, topRemedies } from './types.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -140,6 +140,38 @@ describe('snapshots', () => {
     expect(tf.memory().numTensors).toBe(before + 1);
     o.dispose();
     p.dispose();
+  });
+});
+
+describe('the state the run started with', () => {
+  it('is kept besides the last 2 flushes, and a rollback to step -1 restores it with fresh optimizer state', async () => {
+    const p = problem();
+    const o = tf.train.adam(0.1);
+    const store = new SnapshotStore(2);
+    const start = await values(p.w);
+    store.take(START_OF_RUN, [p.w], o, true);
+    for (let flush = 0; flush < 4; flush++) {
+      p.step(o);
+      store.take(flush, [p.w], o);
+    }
+    expect(store.steps).toEqual([START_OF_RUN, 2, 3]);
+    const applier = new RemedyApplier({ variables: () => [p.w], optimizer: () => o, snapshots: store });
+    const [result] = applier.apply([{ kind: 'rollback', toStep: START_OF_RUN }]);
+    expect(result).toEqual({ kind: 'rollback', applied: true, detail: 'restored the weights and the optimizer state the run started with' });
+    expect(await values(p.w)).toEqual(start);
+    expect(store.steps).toEqual([START_OF_RUN]);
+    // Adam starts over: the next update is a new run's first.
+    const fresh = problem();
+    const o2 = tf.train.adam(0.1);
+    p.step(o);
+    fresh.step(o2);
+    expect((await values(p.w)).map((v) => v.toFixed(5))).toEqual((await values(fresh.w)).map((v) => v.toFixed(5)));
+    // A skip of the first flush's batch goes back to it too.
+    expect(applier.apply([{ kind: 'skip_batch', atStep: 0 }])[0]).toMatchObject({ applied: true, detail: expect.stringContaining('the run started with') });
+    tf.dispose([o, o2]);
+    store.dispose();
+    p.dispose();
+    fresh.dispose();
   });
 });
 

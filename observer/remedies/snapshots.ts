@@ -8,6 +8,8 @@ interface OptimizerSlot {
 /** One snapshot: the values of the variables at a flush, and the optimizer's slot lists and iteration count then. */
 interface Snapshot {
   step: number;
+  /** The state the run started with: kept until the model changes, whatever the limit. */
+  pinned: boolean;
   values: [tf.Variable, tf.Tensor][];
   /** The optimizer's slot lists and their lengths: slots made later are dropped on restore (tfjs makes them again, fresh). */
   slotLists: [OptimizerSlot[], number][];
@@ -58,8 +60,12 @@ export class SnapshotStore {
     return this.snapshots.reduce((n, s) => n + s.values.reduce((m, [, t]) => m + t.size * 4, 0), 0);
   }
 
-  /** Keeps the current values of `variables` and of the optimizer's state as the snapshot of flush `step`. */
-  take(step: number, variables: readonly tf.Variable[], optimizer: tf.Optimizer | null): void {
+  /**
+   * Keeps the current values of `variables` and of the optimizer's state as the snapshot of
+   * flush `step`. `pinned`: the state the run started with (step -1), kept besides the last
+   * `keep` flushes'.
+   */
+  take(step: number, variables: readonly tf.Variable[], optimizer: tf.Optimizer | null, pinned = false): void {
     const fields = optimizer ? Object.values(optimizer as unknown as Record<string, unknown>) : [];
     const slotLists = fields.filter(isSlotList);
     const optimizerVariables = [...fields.filter((v): v is tf.Variable => v instanceof tf.Variable), ...slotLists.flatMap((l) => l.map((s) => s.variable))];
@@ -68,11 +74,13 @@ export class SnapshotStore {
     this.drop((s) => s.step >= step);
     this.snapshots.push({
       step,
+      pinned,
       values: all.map((v) => [v, tf.clone(v)]),
       slotLists: slotLists.map((l) => [l, l.length]),
       iterations: typeof iterations === 'number' ? iterations : null,
     });
-    if (this.snapshots.length > this.keep) this.drop((s) => s === this.snapshots[0]);
+    const flushes = this.snapshots.filter((s) => !s.pinned);
+    if (flushes.length > this.keep) this.drop((s) => s === flushes[0]);
   }
 
   /**

@@ -8,6 +8,9 @@
 export const REMEDY_ORDER = ['rollback', 'skip_batch', 'scale_learning_rate', 'clip_gradients'] as const;
 export type RemedyKind = (typeof REMEDY_ORDER)[number];
 
+/** A rollback's `toStep` for the state the run started with, kept by `registerModel`. */
+export const START_OF_RUN = -1;
+
 /** One remedy: its kind and parameters, why, and how sure the rules are (null when chosen by hand). */
 export interface Remedy {
   kind: RemedyKind;
@@ -15,7 +18,7 @@ export interface Remedy {
   factor?: number | null;
   /** clip_gradients: the largest global gradient norm. */
   maxNorm?: number | null;
-  /** rollback: the newest snapshot taken at or before this step (flush) is restored; null: the newest one. */
+  /** rollback: the newest snapshot taken at or before this step (flush) is restored; null: the newest one; -1 (`START_OF_RUN`): the state the run started with. */
   toStep?: number | null;
   /** skip_batch: the step (flush) whose loss went non-finite. */
   atStep?: number | null;

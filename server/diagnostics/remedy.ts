@@ -15,7 +15,8 @@ export const RemedyKind = {
   clipGradients: 'clip_gradients',
   /**
    * Restore the weights and optimizer state kept at the last good state: the newest snapshot
-   * taken at or before step `toStep` (null: the newest snapshot the observer kept).
+   * taken at or before step `toStep` (null: the newest snapshot the observer kept; -1,
+   * `START_OF_RUN`: the state the run started with, kept when the model was registered).
    */
   rollback: 'rollback',
   /**
@@ -27,6 +28,9 @@ export const RemedyKind = {
 } as const;
 export type RemedyKind = (typeof RemedyKind)[keyof typeof RemedyKind];
 export const REMEDY_KINDS = Object.values(RemedyKind);
+
+/** A rollback's `toStep` for the state the run started with (before its first flush). */
+export const START_OF_RUN = -1;
 
 /** The order in which an observer applies a set of remedies. */
 const REMEDY_ORDER: readonly RemedyKind[] = ['rollback', 'skip_batch', 'scale_learning_rate', 'clip_gradients'];
@@ -71,7 +75,7 @@ export function describeAction(a: RemedyAction): string {
     case 'clip_gradients':
       return `clip gradients to a global norm of ${a.maxNorm}`;
     case 'rollback':
-      return a.toStep === null ? 'roll back to the last good state' : `roll back to step ${a.toStep}`;
+      return a.toStep === null ? 'roll back to the last good state' : a.toStep === START_OF_RUN ? 'roll back to the start of the run' : `roll back to step ${a.toStep}`;
     case 'skip_batch':
       return a.trainingStep !== null ? `skip the batch of training step ${a.trainingStep}` : a.atStep !== null ? `skip the bad batch of step ${a.atStep}` : 'skip the bad batch';
   }

@@ -2,6 +2,7 @@ import type { Rule, StepRecord } from '../types.ts';
 import { isLossMetric } from './metric-names.ts';
 import { escalating } from './escalation.ts';
 import { nonFiniteLoss } from './non-finite-loss.ts';
+import { learningRateFarOff } from './learning-rate.ts';
 import { ruinedRun } from './ruined.ts';
 import { confidence, countLast, finiteLosses, fmt, isFiniteNumber, issue, lastFiniteLosses, gradientsGrowing, mad, median, num, quantile, rollingMedian, startKind, startLoss } from './util.ts';
 
@@ -300,4 +301,4 @@ export const oscillatingLoss: Rule = (ctx) => {
  * persists and worsens with high confidence escalates to critical (see `escalating`); a
  * ruined run is critical at once.
  */
-export const lossRules: Rule[] = [nonFiniteLoss, escalating(divergingLoss), escalating(stuckLoss), validationGap, escalating(noGeneralisation), oscillatingLoss, ruinedRun];
+export const lossRules: Rule[] = [nonFiniteLoss, escalating(divergingLoss), escalating(stuckLoss), validationGap, escalating(noGeneralisation), oscillatingLoss, ruinedRun, learningRateFarOff];

@@ -5,7 +5,7 @@ import { contextOf, stepsWithLoss } from './fixtures.ts';
 import { explodingGradients, deadLayer } from './layer-health.ts';
 import { divergingLoss, oscillatingLoss, stuckLoss } from './loss.ts';
 import { nonFiniteLoss } from './non-finite-loss.ts';
-import { REMEDY_LIMITS } from '../remedy.ts';
+import { REMEDY_LIMITS, START_OF_RUN } from '../remedy.ts';
 import { lastGoodFlush, proposeRemedies } from './remedies.ts';
 
 const kinds = (issue: Issue | undefined, steps: StepRecord[]) => proposeRemedies(issue!, contextOf(steps)).map((r) => r.kind);
@@ -68,9 +68,16 @@ describe('remedies the rules propose', () => {
     expect(proposeRemedies(nonFiniteLoss(contextOf(steps))[0]!, contextOf(steps))[1]).toMatchObject({ factor: 0.1 });
   });
 
-  it('proposes nothing to roll back to when the first flush is already NaN', () => {
+  it('rolls back to the start of the run when the first flush is already NaN (no flush was good)', () => {
     const steps = stepsWithLoss([Number.NaN]);
-    expect(kinds(nonFiniteLoss(contextOf(steps))[0], steps)).toEqual(['skip_batch']);
+    const remedies = proposeRemedies(nonFiniteLoss(contextOf(steps))[0]!, contextOf(steps));
+    expect(remedies.map((r) => r.kind)).toEqual(['rollback', 'skip_batch']);
+    expect(remedies[0]).toMatchObject({ toStep: START_OF_RUN, reason: expect.stringMatching(/^Roll back to the start of the run/) });
+  });
+
+  it('proposes no fix when the loss breaks again after a resume (the data keeps breaking it: skipping one batch is no fix)', () => {
+    const steps = stepsWithLoss([2.3, 2.0, 1.8, Number.NaN, 1.8, 1.79, Number.NaN]);
+    expect(proposeRemedies(nonFiniteLoss(contextOf(steps))[0]!, contextOf(steps))).toEqual([]);
   });
 
   it('rolls back to before an exploding loss, lowers the learning rate 10x and clips', () => {
@@ -110,6 +117,34 @@ describe('remedies the rules propose', () => {
     const remedies = proposeRemedies(issue, contextOf(steps));
     expect(remedies).toEqual([expect.objectContaining({ kind: 'scale_learning_rate', factor: 10 })]);
     expect(remedies[0]!.reason).toMatch(/^Raise the learning rate 10x/);
+  });
+
+  it("aims a learning rate far outside its optimizer's usual range at the typical rate, and goes back to the start when it was far too high from the first flush", () => {
+    // SGD at 30 from the first flush: the loss fell a little, then went flat at 2.3 (units killed by the first steps).
+    const steps = stepsWithLoss([2.4, ...Array.from({ length: 24 }, () => 2.3)], () => ({ observer: { learning_rate: 30, optimizer: 'SGD' } }));
+    const issue = stuckLoss(contextOf(steps))[0]!;
+    const remedies = proposeRemedies(issue, contextOf(steps));
+    expect(remedies.map((r) => r.kind)).toEqual(['rollback', 'scale_learning_rate']);
+    expect(remedies[0]).toMatchObject({ toStep: START_OF_RUN });
+    // 30 -> 0.1, SGD's typical rate: not 10x higher, as a flat loss alone would say.
+    expect(remedies[1]).toMatchObject({ factor: 0.0033 });
+    expect(remedies[1]!.reason).toContain("SGD's rate of 30 is 30x above its usual range (0.001-1): to 0.1");
+    // Adam at 3e-7 on the same flat loss: up to its typical 1e-3.
+    steps.forEach((st) => (st.observer = { learning_rate: 3e-7, optimizer: 'Adam' }));
+    expect(proposeRemedies(stuckLoss(contextOf(steps))[0]!, contextOf(steps))).toEqual([expect.objectContaining({ kind: 'scale_learning_rate', factor: 3300 })]);
+    // Within the usual range: the 10x guess, less sure than when nobody said the rate.
+    steps.forEach((st) => (st.observer = { learning_rate: 0.01, optimizer: 'SGD' }));
+    const guess = proposeRemedies(stuckLoss(contextOf(steps))[0]!, contextOf(steps));
+    expect(guess).toEqual([expect.objectContaining({ kind: 'scale_learning_rate', factor: 10 })]);
+    expect(guess[0]!.confidence).toBeLessThan(0.8);
+  });
+
+  it('lowers a rate far above the range to the typical rate when the loss explodes, instead of 10x', () => {
+    const steps = stepsWithLoss([2.3, 2.1, 1.9, 1.8, 1.75, 30], () => ({ observer: { learning_rate: 0.5, optimizer: 'Adam' } }));
+    const remedies = proposeRemedies(divergingLoss(contextOf(steps))[0]!, contextOf(steps));
+    // The loss fell well below its start before it exploded: the last good flush, not the start.
+    expect(remedies[0]).toMatchObject({ kind: 'rollback', toStep: 4 });
+    expect(remedies[1]).toMatchObject({ kind: 'scale_learning_rate', factor: 0.002 });
   });
 
   it('lowers the learning rate for an oscillating loss, without a rollback', () => {

@@ -1,6 +1,7 @@
-import { describeAction, inApplyOrder, REMEDY_LIMITS, type Remedy, type RemedyAction } from '../remedy.ts';
+import { describeAction, inApplyOrder, REMEDY_LIMITS, START_OF_RUN, type Remedy, type RemedyAction } from '../remedy.ts';
 import type { DiagnosticContext, Issue, StepRecord } from '../types.ts';
-import { field, finiteLosses, fmt, isFiniteNumber, median, num } from './util.ts';
+import { aimFactor, currentStanding, rateOf, ratesSeen, standing, type RateStanding } from './learning-rate.ts';
+import { field, finiteLosses, fmt, isFiniteNumber, median, num, trainLoss } from './util.ts';
 
 /** A flush is good while its loss is at most this times the best so far (median of 3). */
 const GOOD_OF_BEST = 1.5;
@@ -59,10 +60,7 @@ function usualGradientNorm(steps: readonly StepRecord[], upTo: number): number |
 }
 
 /** The learning rate a flush trained with, when the observer says (`observer.learning_rate` of the step record). */
-const learningRate = (s: StepRecord): number | undefined => {
-  const lr = field(s.observer, 'learning_rate');
-  return isFiniteNumber(lr) && lr > 0 ? lr : undefined;
-};
+const learningRate = rateOf;
 
 /** A rise of the learning rate (by the observer's own figures): from what, to what, first at which step. */
 interface LearningRateRise {
@@ -97,13 +95,29 @@ function beforeFault(ctx: DiagnosticContext, step: number): { good: LossPoint | 
 }
 
 /**
- * Lower the learning rate after a fault of steps too large: by `factor`, or, when it rose
- * before the fault, back to where it was (at least 10x lower).
+ * Lower the learning rate after a fault of steps too large: by `factor`; when the rate is
+ * far above its optimizer's usual range, to the typical rate; when it rose before the fault,
+ * back to where it was (at least 10x lower).
  */
-function lowerLearningRate(i: Issue, rise: LearningRateRise | undefined, factor: number, fit: number, why: string): Remedy {
-  if (!rise) return scaleBy(factor, i, fit, why);
+function lowerLearningRate(i: Issue, rise: LearningRateRise | undefined, factor: number, fit: number, why: string, ctx: DiagnosticContext): Remedy {
+  if (!rise) {
+    const where = currentStanding(ctx, i.epochIndex ?? Infinity);
+    if (where?.side === 'high') return aimAt(where, i, Math.max(fit, 0.9), why);
+    return scaleBy(factor, i, fit, why);
+  }
   const back = Math.max(nice(Math.min(0.1, rise.from / rise.to)), 1e-4);
   return scaleBy(back, i, Math.max(fit, 0.95), `the learning rate rose from ${fmt(rise.from)} to ${fmt(rise.to)} at step ${rise.at}, and the loss broke after it: back to ${fmt(rise.to * back)}`);
+}
+
+/** To the typical rate of the optimizer, from a rate far outside its usual range. */
+function aimAt(where: Exclude<RateStanding, undefined | { side: 'usual' }>, i: Issue, fit: number, why: string): Remedy {
+  const { usual, rate } = where;
+  return scaleBy(
+    nice(aimFactor(where)!),
+    i,
+    fit,
+    `${why}; ${usual.name}'s rate of ${fmt(rate)} is ${fmt(where.times)}x ${where.side === 'high' ? 'above' : 'below'} its usual range (${fmt(usual.low)}-${fmt(usual.high)}): to ${fmt(usual.typical)}, its typical rate`,
+  );
 }
 
 /** Two significant digits: a norm a person reads and an optimizer takes. */
@@ -114,9 +128,41 @@ const sure = (i: Issue, fit: number): number => Math.round(100 * Math.min(1, Mat
 
 const remedy = (action: RemedyAction, reason: string, confidence: number): Remedy => ({ ...action, reason, confidence });
 
+/**
+ * Roll back to the last good flush; when there is none (the fault came with the first
+ * steps), to the state the run started with.
+ */
 function rollbackTo(good: LossPoint | undefined, i: Issue, fit: number, why: string): Remedy[] {
-  if (!good) return [];
+  if (!good) return [startOver(i, fit, 'no flush before the fault was good')];
   return [remedy({ kind: 'rollback', toStep: good.step }, `Roll back to step ${good.step}: the loss there was ${fmt(good.value)}, ${why}`, sure(i, fit))];
+}
+
+function startOver(i: Issue, fit: number, why: string): Remedy {
+  return remedy({ kind: 'rollback', toStep: START_OF_RUN }, `Roll back to the start of the run (the weights it began with): ${why}`, sure(i, fit));
+}
+
+/**
+ * Whether the learning rate has been far above its optimizer's usual range since the first
+ * flush and the loss never fell well below where it started (under 0.8x): then no state of
+ * the run is worth returning to but its start (a rate this high may have killed units while
+ * the loss looked flat).
+ */
+function ruinedFromStart(ctx: DiagnosticContext, upTo: number): boolean {
+  const seen = ratesSeen(ctx, ctx.early);
+  if (!seen.length || seen[0]!.step !== ctx.early[0]?.step_index) return false;
+  if (!seen.filter((r) => r.step <= upTo).every((r) => standing(r.rate, r.optimizer)?.side === 'high')) return false;
+  const first = trainLoss(ctx.early[0]!);
+  const firstMin = num(ctx.early[0]!.loss?.train_min ?? undefined);
+  const start = Math.min(isFiniteNumber(first) ? first : Infinity, isFiniteNumber(firstMin) ? firstMin : Infinity);
+  const best = ctx.bestLoss?.value;
+  return Number.isFinite(start) && (best === undefined || best >= 0.8 * start);
+}
+
+/** The last good state before a fault at `step` (the start of the run when the rate was far too high all along), and a rise of the rate before it. */
+function goodStateBefore(ctx: DiagnosticContext, step: number): { good: LossPoint | undefined; rise: LearningRateRise | undefined; fromStart: boolean } {
+  const fromStart = ruinedFromStart(ctx, step);
+  const { good, rise } = beforeFault(ctx, step);
+  return { good: fromStart ? undefined : good, rise, fromStart };
 }
 
 function clipAt(steps: readonly StepRecord[], upTo: number | undefined, i: Issue, fit: number, why: string): Remedy {
@@ -143,7 +189,7 @@ function scaleBy(wanted: number, i: Issue, fit: number, why: string): Remedy {
 function nonFiniteLoss(i: Issue, ctx: DiagnosticContext): Remedy[] {
   const key = Object.keys(i.metricValue ?? {})[0] ?? '';
   const step = i.epochIndex ?? Infinity;
-  const { good, rise } = beforeFault(ctx, step);
+  const { good, rise } = goodStateBefore(ctx, step);
   if (!key.startsWith('train')) return rollbackTo(good, i, 0.6, 'the validation loss was finite until then');
   const pts = finiteLosses(ctx.steps).filter((p) => p.step < step);
   const bad = ctx.steps.find((s) => s.step_index === step);
@@ -164,10 +210,13 @@ function nonFiniteLoss(i: Issue, ctx: DiagnosticContext): Remedy[] {
           : `the global gradient norm reached ${fmt(norm!)}, ${fmt(norm! / usual!)}x its usual ${fmt(usual!)}`;
     return [
       ...rollbackTo(good, i, 0.95, `finite and steady until the steps grew too large (${seen})`),
-      lowerLearningRate(i, rise, 0.1, 0.9, `${seen}: the learning rate is too high for this point of the run`),
+      lowerLearningRate(i, rise, 0.1, 0.9, `${seen}: the learning rate is too high for this point of the run`, ctx),
       clipAt(ctx.steps, good?.step, i, 0.6, 'so that one large step cannot break the weights again'),
     ];
   }
+  // Non-finite before, finite in between, and again now: the data keeps breaking it (NaN in
+  // every batch from some point, a broken preprocessing); skipping one batch is no fix.
+  if (brokeBefore(ctx.steps, step)) return [];
   const trainingStep = field(bad?.observer, 'first_non_finite_step') ?? num(bad?.loss?.first_non_finite_step ?? undefined) ?? null;
   return [
     ...rollbackTo(good, i, 0.95, `finite and steady until one batch broke it (no climb before step ${step})`),
@@ -179,16 +228,23 @@ function nonFiniteLoss(i: Issue, ctx: DiagnosticContext): Remedy[] {
   ];
 }
 
+/** Whether the train loss was non-finite at a flush before `step`, with a finite one after it (the run went on, and broke again). */
+function brokeBefore(steps: readonly StepRecord[], step: number): boolean {
+  const before = steps.filter((s) => s.step_index < step);
+  const k = before.findIndex((s) => { const v = trainLoss(s); return v !== undefined && !Number.isFinite(v); });
+  return k >= 0 && before.slice(k + 1).some((s) => isFiniteNumber(trainLoss(s)));
+}
+
 /** The loss explodes (critical) or diverges (warning): roll back to before the climb and lower the learning rate. */
 function divergingLoss(i: Issue, ctx: DiagnosticContext): Remedy[] {
   const exploding = i.severity === 'critical';
   const step = i.epochIndex ?? Infinity;
-  const { good, rise } = beforeFault(ctx, step);
+  const { good, rise } = goodStateBefore(ctx, step);
   const current = field(i.metricValue, 'loss');
   const seen = current !== undefined ? `it climbed to ${fmt(current)} at step ${step}` : 'it climbed';
   return [
     ...rollbackTo(good, i, exploding ? 0.95 : 0.8, `before ${seen}`),
-    lowerLearningRate(i, rise, exploding ? 0.1 : 0.3, exploding ? 0.9 : 0.8, `the loss ${exploding ? 'explodes' : 'diverges'} (${seen}): the learning rate is too high`),
+    lowerLearningRate(i, rise, exploding ? 0.1 : 0.3, exploding ? 0.9 : 0.8, `the loss ${exploding ? 'explodes' : 'diverges'} (${seen}): the learning rate is too high`, ctx),
     ...(exploding ? [clipAt(ctx.steps, good?.step, i, 0.6, 'so that the large steps of the climb cannot come back')] : []),
   ];
 }
@@ -196,10 +252,10 @@ function divergingLoss(i: Issue, ctx: DiagnosticContext): Remedy[] {
 /** Diverged, or collapsed to chance or to its start: back to the last good state, a lower learning rate. */
 function ruinedRun(i: Issue, ctx: DiagnosticContext): Remedy[] {
   const diverged = field(i.metricValue, 'first_flushes_max') !== undefined;
-  const { good, rise } = beforeFault(ctx, i.epochIndex ?? Infinity);
+  const { good, rise } = goodStateBefore(ctx, i.epochIndex ?? Infinity);
   return [
     ...rollbackTo(good, i, 0.9, diverged ? 'before it diverged' : 'before what it learned was lost'),
-    lowerLearningRate(i, rise, diverged ? 0.1 : 0.3, 0.85, diverged ? 'the run diverged: the learning rate is far too high' : 'large steps undid what the run learned: the learning rate is too high'),
+    lowerLearningRate(i, rise, diverged ? 0.1 : 0.3, 0.85, diverged ? 'the run diverged: the learning rate is far too high' : 'large steps undid what the run learned: the learning rate is too high', ctx),
   ];
 }
 
@@ -224,21 +280,43 @@ function explodingGradients(i: Issue, ctx: DiagnosticContext): Remedy[] {
 function nonFiniteLayer(i: Issue, ctx: DiagnosticContext): Remedy[] {
   const good = lastGoodFlush(ctx.steps, i.epochIndex ?? Infinity);
   const why = `layer '${i.layerId ?? '?'}' went non-finite at step ${i.epochIndex ?? '?'}`;
-  return [...rollbackTo(good, i, 0.9, `before ${why}`), scaleBy(0.1, i, 0.8, `${why}: the steps are too large`), clipAt(ctx.steps, good?.step, i, 0.7, why)];
+  return [...rollbackTo(good, i, 0.9, `before ${why}`), lowerLearningRate(i, undefined, 0.1, 0.8, `${why}: the steps are too large`, ctx), clipAt(ctx.steps, good?.step, i, 0.7, why)];
 }
 
-/** The loss is flat at the start of a run from scratch: a learning rate far too low moves nothing. */
-function plateau(i: Issue): Remedy[] {
+/**
+ * The loss is flat at the start of a run from scratch. A rate far below its optimizer's usual
+ * range moves nothing: to the typical rate. A rate far above it leaves the loss flat too
+ * (units killed by the first steps): back to the start, to the typical rate. A rate within
+ * the range: 10x, a guess (the cause may be elsewhere).
+ */
+function plateau(i: Issue, ctx: DiagnosticContext): Remedy[] {
   const loss = field(i.metricValue, 'loss');
-  return [scaleBy(10, i, 0.8, `the loss is still ${loss !== undefined ? fmt(loss) : 'where it started'} after many steps: a learning rate too low leaves a new model flat`)];
+  const flat = `the loss is still ${loss !== undefined ? fmt(loss) : 'where it started'} after many steps`;
+  const where = currentStanding(ctx, i.epochIndex ?? Infinity);
+  if (where?.side === 'low') return [aimAt(where, i, 0.9, `${flat}: steps this small move nothing`)];
+  if (where?.side === 'high') return [startOver(i, 0.85, `${flat}: steps this large damaged the weights (units killed or saturated) from the first steps`), aimAt(where, i, 0.9, `${flat} because the steps are far too large`)];
+  return [scaleBy(10, i, where ? 0.6 : 0.8, `${flat}: a learning rate too low leaves a new model flat`)];
+}
+
+/** The learning rate is far outside its optimizer's range from the start, and the loss does not learn: to the typical rate (back to the start when it is far too high). */
+function rateFarOff(i: Issue, ctx: DiagnosticContext): Remedy[] {
+  const where = currentStanding(ctx, i.epochIndex ?? Infinity);
+  if (!where || where.side === 'usual') return [];
+  const aimed = aimAt(where, i, 0.95, 'the loss has not learned since the start');
+  if (where.side === 'low') return [aimed];
+  return [startOver(i, 0.9, 'steps this large may have damaged the weights from the first steps, while the loss looked flat'), aimed];
 }
 
 /** Validation loss not improving while the train loss does not fall either (not memorising): learning too slowly. */
-function noGeneralisation(i: Issue): Remedy[] {
+function noGeneralisation(i: Issue, ctx: DiagnosticContext): Remedy[] {
   const train = field(i.metricValue, 'train_loss');
   const first = field(i.metricValue, 'first_train_loss');
   if (train === undefined || first === undefined || train < 0.8 * first) return [];
-  return [scaleBy(10, i, 0.7, `neither the train loss (${fmt(train)}, from ${fmt(first)}) nor the validation loss moved: the learning rate may be far too low`)];
+  const why = `neither the train loss (${fmt(train)}, from ${fmt(first)}) nor the validation loss moved`;
+  const where = currentStanding(ctx, i.epochIndex ?? Infinity);
+  if (where?.side === 'low') return [aimAt(where, i, 0.85, why)];
+  if (where?.side === 'high') return [];
+  return [scaleBy(10, i, where ? 0.5 : 0.7, `${why}: the learning rate may be far too low`)];
 }
 
 /** The loss swings instead of settling: steps too large for the valley. */
@@ -262,6 +340,8 @@ const PROPOSALS: Readonly<Record<string, (i: Issue, ctx: DiagnosticContext) => R
   'layer.exploding_gradients': explodingGradients,
   'layer.non_finite': nonFiniteLayer,
   'loss.plateau': plateau,
+  'loss.learning_rate_too_high': rateFarOff,
+  'loss.learning_rate_too_low': rateFarOff,
   'loss.no_generalisation': noGeneralisation,
   'loss.oscillating': oscillating,
   'loss.validation_gap': validationGap,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { inApplyOrder, REMEDY_KINDS, REMEDY_LIMITS, type ChosenRemedy, type Remedy, type RemedyKind } from '../../diagnostics/remedy.ts';
+import { inApplyOrder, REMEDY_KINDS, REMEDY_LIMITS, START_OF_RUN, type ChosenRemedy, type Remedy, type RemedyKind } from '../../diagnostics/remedy.ts';
 import { parseExtendedJson } from '../../lib/extended-json.ts';
 import { int32, parseInput, text } from '../../lib/validate.ts';
 
@@ -14,6 +14,8 @@ const maxNorm = z
   .number({ message: 'expected a number' })
   .refine((n) => Number.isFinite(n) && n > 0 && n <= REMEDY_LIMITS.maxNorm, `expected a norm above 0 and at most ${REMEDY_LIMITS.maxNorm}`);
 const step = int32(0).nullish();
+/** A rollback's target flush, or -1 for the state the run started with (`START_OF_RUN`). */
+const rollbackStep = int32(START_OF_RUN).nullish();
 /** What a client may send besides the parameters: the proposal's words, when it picked one. */
 const common = {
   reason: text(1000).nullish(),
@@ -26,7 +28,7 @@ const remedyInput = z.discriminatedUnion(
   [
     z.strictObject({ kind: z.literal('scale_learning_rate'), factor, ...common }),
     z.strictObject({ kind: z.literal('clip_gradients'), maxNorm, ...common }),
-    z.strictObject({ kind: z.literal('rollback'), toStep: step, ...common }),
+    z.strictObject({ kind: z.literal('rollback'), toStep: rollbackStep, ...common }),
     z.strictObject({ kind: z.literal('skip_batch'), atStep: step, trainingStep: step, ...common }),
   ],
   { error: (iss) => (iss.code === 'invalid_union' ? `kind: expected one of ${kindList}` : undefined) },
