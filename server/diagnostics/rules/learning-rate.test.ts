@@ -24,7 +24,7 @@ describe("a learning rate far outside its optimizer's usual range", () => {
     const steps = run([2.3, 2.31, 2.3], 'SGD', 30);
     const [issue] = learningRateFarOff(contextOf(steps));
     expect(issue).toMatchObject({ code: 'loss.learning_rate_too_high', severity: 'critical', category: 'loss', epochIndex: 2 });
-    expect(issue!.description).toContain("SGD's learning rate is 30 and has been since the first flush, 30x above the highest usual rate");
+    expect(issue!.description).toContain("SGD's learning rate is 30 and has been far from its usual range since the first flush, 30x above the highest usual rate");
     expect(issue!.metricValue).toMatchObject({ learning_rate: 30, typical: 0.1 });
   });
 
@@ -41,7 +41,10 @@ describe("a learning rate far outside its optimizer's usual range", () => {
 
   it('says nothing while the loss learns, while the rate changes (a warmup), within the range, or before 2 flushes and 10 steps', () => {
     expect(learningRateFarOff(contextOf(run([2.3, 1.5, 1.0], 'SGD', 30)))).toEqual([]);
+    // A warmup from tiny rates: nothing while it rises; once it ends far below the range, the rate is the cause.
     expect(learningRateFarOff(contextOf(run([2.3, 2.3, 2.3], 'Adam', (i) => 1e-8 * 10 ** i)))).toEqual([]);
+    expect(learningRateFarOff(contextOf(run([2.3, 2.3, 2.3, 2.3, 2.3], 'Adam', (i) => 1e-8 * 2 ** Math.min(i, 3))))[0]?.code).toBe('loss.learning_rate_too_low');
+    expect(learningRateFarOff(contextOf(run([2.3, 2.3, 2.3, 2.3], 'Adam', (i) => 1e-6 * 10 ** Math.min(i, 3))))).toEqual([]);
     expect(learningRateFarOff(contextOf(run([2.3, 2.3, 2.3], 'Adam', 1e-3)))).toEqual([]);
     expect(learningRateFarOff(contextOf(run([2.3], 'SGD', 30)))).toEqual([]);
     const short = run([2.3, 2.3], 'SGD', 30).map((s) => ({ ...s, loss: { ...s.loss, num_batches: 2 } }));

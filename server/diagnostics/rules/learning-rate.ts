@@ -115,42 +115,44 @@ export function aimFactor(s: RateStanding): number | undefined {
 /** Flushes and training steps the rule needs from the start before it judges. */
 const MIN_FLUSHES = 2;
 const MIN_STEPS = 10;
-/** "Constant": the highest rate of the flushes so far at most this times the lowest (a warmup or a decay rises or falls past it). */
-const CONSTANT = 1.5;
+/** "Settled": the newest flush's rate within this factor of the one before (not in the middle of a warmup or a decay). */
+const SETTLED = 1.5;
 /** "Not learning": the newest flushes' loss (median of up to 3) at least this share of where it started. */
 const NOT_LEARNING = 0.95;
 
 /**
- * The learning rate is far outside the usual range of its optimizer (10x past either end)
- * at every flush from the first, it has not changed (no warmup, no decay), and the loss has
- * not learned over the first flushes (its newest median of up to 3 flushes at least 95% of
- * where it started, the lowest batch of the first flush): the rate is the cause, and every
- * further step is wasted, so it is critical and pauses the run with the evidence. A rate far
- * below the range is judged only for a run from scratch (a fine-tuning run may use a tiny
- * rate on purpose, and start at its floor). Both need at least 2 flushes and 10 training
- * steps. A rate that comes into the range (a remedy) ends it.
+ * The learning rate has been far outside the usual range of its optimizer (10x past either
+ * end) at every flush from the first, on the same side, it has settled (the newest flush's
+ * rate within 1.5x of the one before: a warmup towards a rate still far too low counts once
+ * it ends), and the loss has not learned (the median of the newest 3 flushes at least 95% of
+ * where it started, the lower of the first flush's mean and lowest batch): the rate is the
+ * cause, and every further step is wasted, so it is critical and pauses the run with the
+ * evidence. A rate far below the range is judged only for a run from scratch (a fine-tuning
+ * run may use a tiny rate on purpose, and start at its floor). It needs 2 flushes and 10
+ * training steps. A rate that comes into the range (a remedy) ends it.
  */
 export const learningRateFarOff: Rule = (ctx) => {
   const early = ctx.early;
   const seen = ratesSeen(ctx, early);
   if (seen.length < MIN_FLUSHES || seen[0]!.step !== early[0]?.step_index) return [];
-  const rates = seen.map((r) => r.rate);
-  if (Math.max(...rates) > CONSTANT * Math.min(...rates)) return [];
-  const now = ctx.steps[ctx.steps.length - 1];
-  const newest = now ? ratesSeen(ctx, [now])[0] : undefined;
-  if (!newest || newest.rate > CONSTANT * Math.max(...rates) || newest.rate * CONSTANT < Math.min(...rates)) return [];
+  const recent = ratesSeen(ctx, ctx.steps.slice(-2));
+  const newest = recent[recent.length - 1];
+  if (!newest || recent.length < 2 || newest.step !== ctx.steps[ctx.steps.length - 1]?.step_index) return [];
+  const previous = recent[0]!.rate;
+  if (newest.rate > SETTLED * previous || newest.rate * SETTLED < previous) return [];
   const where = standing(newest.rate, newest.optimizer);
   if (!where || where.side === 'usual') return [];
+  if (![...seen, ...recent].every((r) => standing(r.rate, r.optimizer)?.side === where.side)) return [];
   if (where.side === 'low' && startKind(ctx) !== 'scratch') return [];
   const first = finiteLosses(early)[0];
-  const recent = lastFiniteLosses(ctx.steps, 3).filter((l) => l.step > (first?.step ?? Infinity));
+  const last = lastFiniteLosses(ctx.steps, 3).filter((l) => l.step > (first?.step ?? Infinity));
   // Training steps seen (a lower bound when the session outgrew both windows).
   const lastEarly = early[early.length - 1]?.step_index ?? -1;
   const trained = sumBatches(early) + sumBatches(ctx.steps.filter((s) => s.step_index > lastEarly));
-  if (!first || !recent.length || ctx.totalSteps < MIN_FLUSHES || trained < MIN_STEPS) return [];
+  if (!first || !last.length || ctx.totalSteps < MIN_FLUSHES || trained < MIN_STEPS) return [];
   const firstMin = num(early[0]?.loss?.train_min ?? undefined);
   const start = Math.min(first.value, isFiniteNumber(firstMin) ? firstMin : Infinity);
-  const tail = median(recent.map((l) => l.value));
+  const tail = median(last.map((l) => l.value));
   if (!(start > 0) || tail < NOT_LEARNING * start) return [];
   return [farOffIssue(where, newest, start, tail, trained, ctx.totalSteps)];
 };
@@ -166,7 +168,7 @@ function farOffIssue(where: Exclude<RateStanding, undefined | { side: 'usual' }>
     severity: 'critical',
     category: 'loss',
     title: high ? 'Learning rate far too high: the model is not learning' : 'Learning rate far too low: the model is not learning',
-    description: `${usual.name}'s learning rate is ${fmt(rate)} and has been since the first flush, ${fmt(where.times)}x ${high ? 'above the highest' : 'below the lowest'} usual rate for it (${fmt(usual.low)}-${fmt(usual.high)}; threshold ${FAR_OUTSIDE}x past the range), and in ${trained} training steps (${flushes} flushes) the loss has not learned: ${fmt(tail)} now (median of the newest flushes) against ${fmt(start)} at the start (threshold: below ${NOT_LEARNING * 100}% of it). ${high ? 'Steps this large throw the weights around (or kill the units) instead of descending' : 'Steps this small move nothing'}; every further step is wasted.`,
+    description: `${usual.name}'s learning rate is ${fmt(rate)} and has been far from its usual range since the first flush, ${fmt(where.times)}x ${high ? 'above the highest' : 'below the lowest'} usual rate for it (${fmt(usual.low)}-${fmt(usual.high)}; threshold ${FAR_OUTSIDE}x past the range), and in ${trained} training steps (${flushes} flushes) the loss has not learned: ${fmt(tail)} now (median of the newest flushes) against ${fmt(start)} at the start (threshold: below ${NOT_LEARNING * 100}% of it). ${high ? 'Steps this large throw the weights around (or kill the units) instead of descending' : 'Steps this small move nothing'}; every further step is wasted.`,
     suggestion: `Set the learning rate near ${fmt(usual.typical)}, the usual rate for ${usual.name}${high ? ', and start again from the initial weights (they may be damaged)' : ''}; then tune it by factors of 3.`,
     confidence: confidence({ margin: where.times / FAR_OUTSIDE, decisive: 10, seen: tail >= start ? 1 : 0.5, of: 1 }),
     epochIndex: newest.step,

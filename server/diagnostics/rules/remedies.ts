@@ -165,6 +165,15 @@ function goodStateBefore(ctx: DiagnosticContext, step: number): { good: LossPoin
   return { good: fromStart ? undefined : good, rise, fromStart };
 }
 
+/**
+ * Clipping beside a lower learning rate, unless the rate is far above its optimizer's range:
+ * then the rate is the cause, set to the typical rate, and a clip (at a default norm, with no
+ * healthy flush to measure one) would only slow the run it restarts.
+ */
+function clipUnlessAimed(ctx: DiagnosticContext, i: Issue, clip: () => Remedy): Remedy[] {
+  return currentStanding(ctx, i.epochIndex ?? Infinity)?.side === 'high' ? [] : [clip()];
+}
+
 function clipAt(steps: readonly StepRecord[], upTo: number | undefined, i: Issue, fit: number, why: string): Remedy {
   const usual = upTo === undefined ? undefined : usualGradientNorm(steps, upTo);
   // Within what a resume accepts (REMEDY_LIMITS): a proposal the server itself would refuse is no proposal.
@@ -211,7 +220,7 @@ function nonFiniteLoss(i: Issue, ctx: DiagnosticContext): Remedy[] {
     return [
       ...rollbackTo(good, i, 0.95, `finite and steady until the steps grew too large (${seen})`),
       lowerLearningRate(i, rise, 0.1, 0.9, `${seen}: the learning rate is too high for this point of the run`, ctx),
-      clipAt(ctx.steps, good?.step, i, 0.6, 'so that one large step cannot break the weights again'),
+      ...clipUnlessAimed(ctx, i, () => clipAt(ctx.steps, good?.step, i, 0.6, 'so that one large step cannot break the weights again')),
     ];
   }
   // Non-finite before, finite in between, and again now: the data keeps breaking it (NaN in
@@ -245,7 +254,7 @@ function divergingLoss(i: Issue, ctx: DiagnosticContext): Remedy[] {
   return [
     ...rollbackTo(good, i, exploding ? 0.95 : 0.8, `before ${seen}`),
     lowerLearningRate(i, rise, exploding ? 0.1 : 0.3, exploding ? 0.9 : 0.8, `the loss ${exploding ? 'explodes' : 'diverges'} (${seen}): the learning rate is too high`, ctx),
-    ...(exploding ? [clipAt(ctx.steps, good?.step, i, 0.6, 'so that the large steps of the climb cannot come back')] : []),
+    ...(exploding ? clipUnlessAimed(ctx, i, () => clipAt(ctx.steps, good?.step, i, 0.6, 'so that the large steps of the climb cannot come back')) : []),
   ];
 }
 
@@ -280,7 +289,11 @@ function explodingGradients(i: Issue, ctx: DiagnosticContext): Remedy[] {
 function nonFiniteLayer(i: Issue, ctx: DiagnosticContext): Remedy[] {
   const good = lastGoodFlush(ctx.steps, i.epochIndex ?? Infinity);
   const why = `layer '${i.layerId ?? '?'}' went non-finite at step ${i.epochIndex ?? '?'}`;
-  return [...rollbackTo(good, i, 0.9, `before ${why}`), lowerLearningRate(i, undefined, 0.1, 0.8, `${why}: the steps are too large`, ctx), clipAt(ctx.steps, good?.step, i, 0.7, why)];
+  return [
+    ...rollbackTo(good, i, 0.9, `before ${why}`),
+    lowerLearningRate(i, undefined, 0.1, 0.8, `${why}: the steps are too large`, ctx),
+    ...clipUnlessAimed(ctx, i, () => clipAt(ctx.steps, good?.step, i, 0.7, why)),
+  ];
 }
 
 /**
