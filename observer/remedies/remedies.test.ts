@@ -168,7 +168,8 @@ describe('the state the run started with', () => {
     expect((await values(p.w)).map((v) => v.toFixed(5))).toEqual((await values(fresh.w)).map((v) => v.toFixed(5)));
     // A skip of the first flush's batch goes back to it too.
     expect(applier.apply([{ kind: 'skip_batch', atStep: 0 }])[0]).toMatchObject({ applied: true, detail: expect.stringContaining('the run started with') });
-    tf.dispose([o, o2]);
+    o.dispose();
+    o2.dispose();
     store.dispose();
     p.dispose();
     fresh.dispose();

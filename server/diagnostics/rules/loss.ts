@@ -4,7 +4,7 @@ import { escalating } from './escalation.ts';
 import { nonFiniteLoss } from './non-finite-loss.ts';
 import { learningRateFarOff } from './learning-rate.ts';
 import { ruinedRun } from './ruined.ts';
-import { confidence, countLast, finiteLosses, fmt, isFiniteNumber, issue, lastFiniteLosses, gradientsGrowing, mad, median, num, quantile, rollingMedian, startKind, startLoss } from './util.ts';
+import { confidence, countLast, MIN_BATCHES_PER_POINT, trainLoss as trainLossOf, finiteLosses, fmt, isFiniteNumber, issue, lastFiniteLosses, lossPoints, gradientsGrowing, mad, median, num, quantile, rollingMedian, startKind, startLoss } from './util.ts';
 
 /** How far above the run's starting loss one flush must be to call the loss exploding at once. */
 const EXPLODING_FACTOR = 10;
@@ -24,13 +24,18 @@ const NOISE_MULTIPLE = 4;
  *   (up to 20) flushes from its best to the climb. The best is the lowest median of 3 flushes in a
  *   row once there are five (of 5 once there are ten): with one batch per flush, a lucky
  *   batch is no record.
+ * "Flushes" here are points of at least 4 training steps (`lossPoints`: flushes of fewer steps
+ * merged), so that a run flushing every small batch is judged on more than one batch's loss.
  */
 export const divergingLoss: Rule = (ctx) => {
-  const losses = lastFiniteLosses(ctx.steps, 3);
+  // Points of at least 4 training steps (one-batch flushes merged): a climb is judged on them.
+  const merged = lossPoints(ctx.steps);
+  const points = merged.length ? merged : finiteLosses(ctx.steps);
+  const losses = points.slice(-3);
   const initial = finiteLosses(ctx.early)[0]?.value;
   const start = startLoss(ctx);
   if (losses.length === 0 || initial === undefined || start === undefined) return [];
-  const window = finiteLosses(ctx.steps).map((l) => l.value);
+  const window = points.map((l) => l.value);
   // Medians of 5 flushes once there are 10 (of 3 before): a few lucky batches in a row set no record.
   const k = window.length >= 10 ? 5 : 3;
   const smoothed = rollingMedian(window, k);
@@ -38,7 +43,9 @@ export const divergingLoss: Rule = (ctx) => {
   const bestAt = smoothed.length >= 3 ? smoothed.indexOf(Math.min(...smoothed)) : 0;
   const current = losses[losses.length - 1]!.value;
   const step = losses[losses.length - 1]!.step;
-  const farAboveStart = current > EXPLODING_FACTOR * Math.abs(start) && current - best > 0.1 * Math.abs(start) + 1e-6;
+  // 10x the start is no batch noise: judged on the newest flush itself too.
+  const newest = lastFiniteLosses(ctx.steps, 1)[0];
+  const farAboveStart = [current, newest?.value ?? current].some((v) => v > EXPLODING_FACTOR * Math.abs(start) && v - best > 0.1 * Math.abs(start) + 1e-6);
   // Rising at each of the last flushes (two rises; one while the run has only two flushes).
   const recent = losses.map((l) => l.value);
   const climbing = recent.length >= 2 && recent.every((v, i) => i === 0 || v > recent[i - 1]!);
@@ -47,11 +54,18 @@ export const divergingLoss: Rule = (ctx) => {
   // be two-humped: most batches low, a few of the minority class high). A short run is judged
   // without it.
   const before = window.slice(Math.max(bestAt, window.length - 22), -2);
-  const usual = before.length >= 4 ? Math.max(median(before) + NOISE_MULTIPLE * mad(before), quantile(before, 0.9)) : -Infinity;
+  // Too few points for a spread: the highest batch of the flushes before the climb instead
+  // (the climb's points must leave even that; a steady ascent does, batch noise seldom).
+  const climbFrom = points[Math.max(0, points.length - 3)]!.step;
+  const highestBatch = Math.max(...ctx.steps.filter((s) => s.step_index <= climbFrom).map((s) => num(s.loss?.train_max ?? undefined) ?? trainLossOf(s)).filter(isFiniteNumber), -Infinity);
+  const usual = before.length >= 4 ? Math.max(median(before) + NOISE_MULTIPLE * mad(before), quantile(before, 0.9)) : highestBatch;
   const noise = before.length >= 4 ? mad(before) : 0;
   // Sustained: the flush before the newest is past the thresholds too (one batch's spike is not a climb).
   const level = recent.length >= 3 ? recent[recent.length - 2]! : current;
-  const rising = climbing && level >= 2 * best && current - best >= 0.1 * Math.abs(initial) && level > usual;
+  // Merged one-batch flushes: two points of 4 batches each say too little of a climb; three.
+  const newestBatches = num(ctx.steps[ctx.steps.length - 1]?.loss?.num_batches ?? undefined) ?? 1;
+  const enough = newestBatches >= MIN_BATCHES_PER_POINT || recent.length >= 3;
+  const rising = enough && climbing && level >= 2 * best && current - best >= 0.1 * Math.abs(initial) && level > usual;
   if (!farAboveStart && !rising) return [];
   return [
     issue({
@@ -199,7 +213,8 @@ const GENERALISATION_STEPS = 50;
 const GENERALISATION_RECENT = 5;
 
 /**
- * The validation loss is not 5% better than its first value after 10 flushes (the median of
+ * The validation loss is not 5% better than its first value after 10 flushes and 50 training
+ * steps when the train loss fell (20 and 100 when it did not, as for a plateau) (the median of
  * its last 5, so that a dip of a noisy validation set does not count as learning): nothing
  * the model learns carries over to unseen data. When the train loss fell meanwhile, the model
  * memorises (labels decoupled from inputs, or a leak between them); when it did not, it
@@ -219,6 +234,9 @@ export const noGeneralisation: Rule = (ctx) => {
   const trainNow = lastFiniteLosses(ctx.steps, 1)[0]?.value;
   if (trainStart === undefined || trainNow === undefined) return [];
   const memorising = trainNow < 0.8 * trainStart;
+  // Learning nothing at all (train loss flat too) needs the evidence the plateau rule needs:
+  // a slow start (a small initialisation) sits still longer than 10 flushes and 50 steps.
+  if (!memorising && (ctx.totalSteps < PLATEAU_FLUSHES || flushesCovering(ctx.steps, 1, PLATEAU_STEPS) === undefined)) return [];
   // Not learning yet, while the gradients double: a small initialisation's plateau that is ending.
   if (!memorising && gradientsGrowing(ctx.steps.slice(-2 * GENERALISATION_FLUSHES))) return [];
   const last = recent[recent.length - 1]!;
@@ -242,12 +260,15 @@ export const noGeneralisation: Rule = (ctx) => {
   ];
 };
 
-const OSCILLATION_WINDOW = 10;
+const OSCILLATION_WINDOW = 16;
 /** Cycles looked for: the loss coming back to where it was 2, 3 or 4 flushes before. */
 const CYCLE_PERIODS = [2, 3, 4];
 
 /**
- * The loss swings up and down instead of settling, in one of two ways over the last 10 flushes:
+ * The loss swings up and down instead of settling, in one of two ways over the last 16 points
+ * (flushes, or merged flushes of at least 4 training steps: `lossPoints`); 16, because the
+ * rule looks at every flush and a shorter window of batch noise passes the cycle test now and
+ * then by chance:
  * - a cycle: it comes back to where it was 2, 3 or 4 flushes before (a mean gap under 30% of
  *   its flush-to-flush swing), swinging by 5% of its level and by more than 0.05. A step just
  *   past what the curvature allows bounces between two sides of a valley like this; batch
@@ -258,7 +279,8 @@ const CYCLE_PERIODS = [2, 3, 4];
  * Thresholds are relative to the loss's own level, and 0.05 leaves a loss near zero alone.
  */
 export const oscillatingLoss: Rule = (ctx) => {
-  const losses = lastFiniteLosses(ctx.steps, OSCILLATION_WINDOW);
+  // Points of at least 4 training steps: one-batch flushes swing with their batches.
+  const losses = lossPoints(ctx.steps).slice(-OSCILLATION_WINDOW);
   if (losses.length < OSCILLATION_WINDOW) return [];
   const v = losses.map((l) => l.value);
   const gap = (lag: number) => {

@@ -148,7 +148,7 @@ describe('remedies the rules propose', () => {
   });
 
   it('lowers the learning rate for an oscillating loss, without a rollback', () => {
-    const steps = stepsWithLoss([2.3, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0]);
+    const steps = stepsWithLoss([2.3, ...Array.from({ length: 16 }, (_, i) => (i % 2 ? 2.0 : 1.0))]);
     const issue = oscillatingLoss(contextOf(steps))[0]!;
     expect(proposeRemedies(issue, contextOf(steps))).toEqual([expect.objectContaining({ kind: 'scale_learning_rate', factor: 0.3 })]);
   });

@@ -53,6 +53,9 @@ describe('throughput rules', () => {
     expect(throughputDecay(contextOf(withRates(noisy)))).toEqual([]);
     const step = Array.from({ length: 40 }, (_, i) => (i < 20 ? 1000 : 400) * (1 + 0.05 * (r() - 0.5)));
     expect(throughputDecay(contextOf(withRates(step)))).toEqual([]);
+    // The machine got busy twice (other jobs started): a strong downward trend (tau -0.64), but in steps, flat in between.
+    const twice = Array.from({ length: 40 }, (_, i) => (i < 20 ? 1000 : i < 30 ? 600 : 300));
+    expect(throughputDecay(contextOf(withRates(twice)))).toEqual([]);
   });
 
 });

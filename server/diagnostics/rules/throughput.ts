@@ -98,7 +98,9 @@ function kendallTau(xs: readonly number[]): number {
  * Throughput decaying over the whole run: the median of the last 4 flushes under 67% of the
  * run's reference (the median of its early flushes after the first two, which include
  * compilation), with a steady downward trend (Kendall's tau of the window's rates against
- * time at most -0.6, over at least 12 flushes). Per-step host work that grows with the run
+ * time at most -0.6, over at least 12 flushes) that is gradual (each quarter of the window's
+ * median below the one before: a step down when the machine got busy is flat on either side).
+ * Per-step host work that grows with the run
  * (a list scanned every step, a history kept on the device) slows every step a little more:
  * no single drop for the collapse rule to see. Contention on a shared machine comes and goes
  * and does not make a steady trend.
@@ -113,6 +115,11 @@ export const throughputDecay: Rule = (ctx) => {
   const now = median(trend.slice(-4).map((p) => p.r));
   const tau = kendallTau(trend.map((p) => p.r));
   if (!(now < DECAY_SHARE * reference) || tau > DECAY_TAU) return [];
+  // Gradual: the median of each quarter of the window below the one before. A machine that
+  // got busy at some point (another job) makes one step down, flat on either side of it.
+  const quarter = Math.floor(trend.length / 4);
+  const quarters = [0, 1, 2, 3].map((q) => median(trend.slice(q * quarter, q === 3 ? trend.length : (q + 1) * quarter).map((p) => p.r)));
+  if (!quarters.every((m, q) => q === 0 || m < quarters[q - 1]!)) return [];
   const step = trend[trend.length - 1]!.step;
   return [
     issue({

@@ -59,6 +59,41 @@ export function finiteLosses(steps: readonly StepRecord[]): readonly { step: num
   return out;
 }
 
+/** A flush (or several merged) covering at least this many training steps, for the rules that compare flush to flush. */
+export const MIN_BATCHES_PER_POINT = 4;
+
+const mergedMemo = new WeakMap<readonly StepRecord[], readonly { step: number; value: number }[]>();
+
+/**
+ * The finite train losses of the steps as points covering at least 4 training steps each:
+ * consecutive flushes merged (their means weighted by `num_batches`), grouped back from the
+ * newest flush, which ends the last point; an incomplete group at the old end is dropped.
+ * A flush of one small batch is one batch's loss: comparing such flushes one by one compares
+ * batches, and over hundreds of flushes batch noise alone would pass any threshold somewhere.
+ * Flushes of 4 steps or more are their own points, as before.
+ */
+export function lossPoints(steps: readonly StepRecord[]): readonly { step: number; value: number }[] {
+  let out = mergedMemo.get(steps);
+  if (out) return out;
+  const points: { step: number; value: number }[] = [];
+  let [sum, batches, end] = [0, 0, -1];
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const s = steps[i]!;
+    const v = trainLoss(s);
+    if (!isFiniteNumber(v)) continue;
+    const n = Math.max(1, num(s.loss?.num_batches ?? undefined) ?? 1);
+    if (batches === 0) end = s.step_index;
+    sum += v * n;
+    batches += n;
+    if (batches >= MIN_BATCHES_PER_POINT) {
+      points.push({ step: end, value: sum / batches });
+      [sum, batches] = [0, 0];
+    }
+  }
+  mergedMemo.set(steps, (out = points.reverse()));
+  return out;
+}
+
 /**
  * The last `n` finite train losses, oldest first, scanning back from the newest step: the
  * per-step rules need a few recent values, not the whole window.
