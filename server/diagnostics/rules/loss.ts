@@ -4,7 +4,7 @@ import { escalating } from './escalation.ts';
 import { nonFiniteLoss } from './non-finite-loss.ts';
 import { learningRateFarOff } from './learning-rate.ts';
 import { ruinedRun } from './ruined.ts';
-import { confidence, countLast, MIN_BATCHES_PER_POINT, trainLoss as trainLossOf, finiteLosses, fmt, isFiniteNumber, issue, lastFiniteLosses, lossPoints, gradientsGrowing, mad, median, num, quantile, rollingMedian, startKind, startLoss } from './util.ts';
+import { confidence, countLast, field, MIN_BATCHES_PER_POINT, MIN_SAMPLES_PER_POINT, trainLoss as trainLossOf, finiteLosses, fmt, isFiniteNumber, issue, lastFiniteLosses, lossPoints, gradientsGrowing, mad, median, num, quantile, rollingMedian, startKind, startLoss } from './util.ts';
 
 /** How far above the run's starting loss one flush must be to call the loss exploding at once. */
 const EXPLODING_FACTOR = 10;
@@ -62,9 +62,10 @@ export const divergingLoss: Rule = (ctx) => {
   const noise = before.length >= 4 ? mad(before) : 0;
   // Sustained: the flush before the newest is past the thresholds too (one batch's spike is not a climb).
   const level = recent.length >= 3 ? recent[recent.length - 2]! : current;
-  // Merged one-batch flushes: two points of 4 batches each say too little of a climb; three.
-  const newestBatches = num(ctx.steps[ctx.steps.length - 1]?.loss?.num_batches ?? undefined) ?? 1;
-  const enough = newestBatches >= MIN_BATCHES_PER_POINT || recent.length >= 3;
+  // Merged small flushes: two points of a few batches each say too little of a climb; three.
+  const newest1 = ctx.steps[ctx.steps.length - 1];
+  const merging = (num(newest1?.loss?.num_batches ?? undefined) ?? 1) < MIN_BATCHES_PER_POINT && (field(newest1?.throughput, 'samples_processed') ?? 0) < MIN_SAMPLES_PER_POINT;
+  const enough = !merging || recent.length >= 3;
   const rising = enough && climbing && level >= 2 * best && current - best >= 0.1 * Math.abs(initial) && level > usual;
   if (!farAboveStart && !rising) return [];
   return [

@@ -59,13 +59,15 @@ export function finiteLosses(steps: readonly StepRecord[]): readonly { step: num
   return out;
 }
 
-/** A flush (or several merged) covering at least this many training steps, for the rules that compare flush to flush. */
+/** A flush (or several merged) covering at least this many training steps, or this many samples, for the rules that compare flush to flush. */
 export const MIN_BATCHES_PER_POINT = 4;
+export const MIN_SAMPLES_PER_POINT = 64;
 
 const mergedMemo = new WeakMap<readonly StepRecord[], readonly { step: number; value: number }[]>();
 
 /**
- * The finite train losses of the steps as points covering at least 4 training steps each:
+ * The finite train losses of the steps as points covering at least 4 training steps or 64
+ * samples each (`throughput.samples_processed`: a full batch of 720 is its own point):
  * consecutive flushes merged (their means weighted by `num_batches`), grouped back from the
  * newest flush, which ends the last point; an incomplete group at the old end is dropped.
  * A flush of one small batch is one batch's loss: comparing such flushes one by one compares
@@ -76,7 +78,7 @@ export function lossPoints(steps: readonly StepRecord[]): readonly { step: numbe
   let out = mergedMemo.get(steps);
   if (out) return out;
   const points: { step: number; value: number }[] = [];
-  let [sum, batches, end] = [0, 0, -1];
+  let [sum, batches, samples, end] = [0, 0, 0, -1];
   for (let i = steps.length - 1; i >= 0; i--) {
     const s = steps[i]!;
     const v = trainLoss(s);
@@ -85,9 +87,10 @@ export function lossPoints(steps: readonly StepRecord[]): readonly { step: numbe
     if (batches === 0) end = s.step_index;
     sum += v * n;
     batches += n;
-    if (batches >= MIN_BATCHES_PER_POINT) {
+    samples += field(s.throughput, 'samples_processed') ?? 0;
+    if (batches >= MIN_BATCHES_PER_POINT || samples >= MIN_SAMPLES_PER_POINT) {
       points.push({ step: end, value: sum / batches });
-      [sum, batches] = [0, 0];
+      [sum, batches, samples] = [0, 0, 0];
     }
   }
   mergedMemo.set(steps, (out = points.reverse()));
