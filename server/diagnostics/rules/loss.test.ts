@@ -33,6 +33,12 @@ describe('loss rules', () => {
     // Falling at the second flush, or rising by less than twice: nothing.
     expect(divergingLoss(contextOf(stepsWithLoss([1.2, 0.9])))).toEqual([]);
     expect(divergingLoss(contextOf(stepsWithLoss([1.2, 1.5])))).toEqual([]);
+    // Still rising at the third, never below the first: critical (it pauses).
+    const third = stepsWithLoss([1.2, 2.6, 3.9]);
+    third[0]!.loss!.train_min = 1.1;
+    expect(divergingLoss(contextOf(third))[0]).toMatchObject({ severity: 'critical', title: 'Loss is rising from the start', epochIndex: 2 });
+    // Down first, then up: diverging, a warning.
+    expect(divergingLoss(contextOf(stepsWithLoss([2.3, 1.5, 1.0, 0.8, 0.8, 0.85, 1.8, 3.0])))[0]?.severity).toBe('warning');
   });
 
   it('calls a loss 10x above its start critical', () => {

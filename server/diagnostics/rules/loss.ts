@@ -24,6 +24,8 @@ const NOISE_MULTIPLE = 4;
  *   (up to 20) flushes from its best to the climb. The best is the lowest median of 3 flushes in a
  *   row once there are five (of 5 once there are ten): with one batch per flush, a lucky
  *   batch is no record.
+ * - rising from the start (critical): diverging as above, with every point since the first at
+ *   95% of it or above and the newest of at least 3 at twice it: the run never went down at all.
  * "Flushes" here are points of at least 4 training steps (`lossPoints`: flushes of fewer steps
  * merged), so that a run flushing every small batch is judged on more than one batch's loss.
  */
@@ -68,18 +70,29 @@ export const divergingLoss: Rule = (ctx) => {
   const enough = !merging || recent.length >= 3;
   const rising = enough && climbing && level >= 2 * best && current - best >= 0.1 * Math.abs(initial) && level > usual;
   if (!farAboveStart && !rising) return [];
+  // Rising since the first point, never below it, now at twice where it started: the run has
+  // gone up from its first step (gradient ascent, a rate far too high), not down and back up.
+  // No healthy run does this; every further step is wasted, so it pauses.
+  const fromStart = rising && window.length >= 3 && ctx.totalSteps <= ctx.steps.length && window.every((v) => v >= 0.95 * window[0]!) && current >= 2 * Math.max(window[0]!, start);
+  const critical = farAboveStart || fromStart;
   return [
     issue({
       code: 'loss.diverging',
-      severity: farAboveStart ? 'critical' : 'warning',
+      severity: critical ? 'critical' : 'warning',
       category: 'loss',
-      title: farAboveStart ? 'Loss is exploding' : 'Loss is diverging',
+      title: farAboveStart ? 'Loss is exploding' : fromStart ? 'Loss is rising from the start' : 'Loss is diverging',
       description: farAboveStart
         ? `The train loss reached ${fmt(current)} at step ${step}, ${fmt(current / Math.abs(start))}x the ${fmt(start)} this run started from (threshold: ${EXPLODING_FACTOR}x). It will overflow to Infinity or NaN if nothing changes.`
-        : `The train loss rose ${recent.length - 1 === 1 ? 'from the first flush' : 'two flushes in a row'} to ${fmt(current)} at step ${step}, ${fmt(current / best)}x its best of ${fmt(best)} (the lowest median of ${window.length >= 10 ? 5 : 3} flushes; initial ${fmt(initial)}). Thresholds: 2x the best and rising, above ${fmt(usual)}, the median plus ${NOISE_MULTIPLE} MADs (${fmt(noise)}) and the 90th percentile of the flushes since the best.`,
+        : fromStart
+          ? `The train loss has risen since the run's first flush and never went below it: ${fmt(window[0]!)} then, ${fmt(current)} at step ${step}, ${fmt(current / Math.max(window[0]!, start))}x (thresholds: never under 95% of the first flush, twice it now, rising at the last flushes). Training goes uphill: a gradient with its sign flipped, or steps far too large; every further step is wasted.`
+          : `The train loss rose ${recent.length - 1 === 1 ? 'from the first flush' : 'two flushes in a row'} to ${fmt(current)} at step ${step}, ${fmt(current / best)}x its best of ${fmt(best)} (the lowest median of ${window.length >= 10 ? 5 : 3} flushes; initial ${fmt(initial)}). Thresholds: 2x the best and rising, above ${fmt(usual)}, the median plus ${NOISE_MULTIPLE} MADs (${fmt(noise)}) and the 90th percentile of the flushes since the best.`,
       suggestion:
         'Try: 1) lower the learning rate (3-10x), 2) add warmup or a decay schedule, 3) clip gradients, 4) check that labels match the loss function.',
-      confidence: farAboveStart ? confidence({ margin: current / (EXPLODING_FACTOR * Math.abs(start)), decisive: 10 }) : confidence({ margin: current / (2 * best) }),
+      confidence: farAboveStart
+        ? confidence({ margin: current / (EXPLODING_FACTOR * Math.abs(start)), decisive: 10 })
+        : fromStart
+          ? confidence({ margin: current / (2 * Math.max(window[0]!, start)), seen: window.length, of: window.length })
+          : confidence({ margin: current / (2 * best) }),
       epochIndex: step,
       metricValue: { loss: current, best_loss: best, initial_loss: initial, start_loss: start, noise },
     }),
